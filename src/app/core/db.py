@@ -1,0 +1,105 @@
+"""Engine, session factory and the per-request unit of work."""
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from app.core.config import Settings
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    """Build the engine for `DATABASE_URL`; nothing connects until first use."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite":
+        return _create_sqlite_engine(url, settings)
+    return create_async_engine(
+        url,
+        echo=settings.db_echo,
+        pool_pre_ping=True,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
+        connect_args={"timeout": settings.db_connect_timeout},
+    )
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def _create_sqlite_engine(url: URL, settings: Settings) -> AsyncEngine:
+    if url.database and url.database != ":memory:":
+        # The embedded default creates its data folder; a path that cannot be created fails on
+        # first connect instead, like any unreachable database (503).
+        with contextlib.suppress(OSError):
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(
+        url,
+        echo=settings.db_echo,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
+    )
+    configure_sqlite(engine)
+    return engine
+
+
+def configure_sqlite(engine: AsyncEngine) -> None:
+    """Pragmas, and transactions that SQLAlchemy (not the sqlite3 module) controls.
+
+    The driver's own BEGIN handling breaks SAVEPOINT and transactional DDL, so it is turned off
+    and SQLAlchemy emits BEGIN itself, as in
+    https://docs.sqlalchemy.org/en/20/dialects/sqlite.html#serializable-isolation-savepoints-transactional-ddl
+    BEGIN IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
+    writes fails at once with SQLITE_BUSY when another writer committed in between, whereas an
+    immediate one waits for the busy timeout and then sees fresh data.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=NORMAL",
+            "foreign_keys=ON",
+            f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+        ):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One unit of work per request: commit on success, roll back on any error.
+
+    Registered with `scope="function"` so the commit runs before the response is sent and a
+    failed commit reaches the client as an error, never as a 2xx.
+    """
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    async with sessionmaker() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

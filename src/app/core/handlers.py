@@ -1,0 +1,104 @@
+"""Exception handlers: every error path answers SPEC's envelope."""
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import orjson
+import structlog
+from asgi_correlation_id import correlation_id
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ExceptionHandler
+
+from app.core.errors import (
+    ERRORS_BY_STATUS,
+    AppError,
+    ConflictError,
+    InvalidInputError,
+    ServiceUnavailableError,
+)
+
+logger = structlog.get_logger(__name__)
+
+
+def error_response(
+    error: AppError, *, errors: Sequence[Mapping[str, Any]] | None = None
+) -> Response:
+    body: dict[str, Any] = {
+        "detail": error.detail,
+        "error_code": error.error_code,
+        "correlation_id": correlation_id.get(),
+        "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+    }
+    if errors:
+        body["errors"] = list(errors)
+    return Response(
+        content=orjson.dumps(body),
+        status_code=error.status_code,
+        headers=error.headers,
+        media_type="application/json",
+    )
+
+
+async def handle_app_error(_request: Request, exc: AppError) -> Response:
+    errors = exc.errors if isinstance(exc, InvalidInputError) else None
+    return error_response(exc, errors=errors)
+
+
+async def handle_validation_error(_request: Request, exc: RequestValidationError) -> Response:
+    errors = [
+        {"loc": list(error["loc"]), "msg": str(error["msg"]), "type": str(error["type"])}
+        for error in exc.errors()
+    ]
+    return error_response(InvalidInputError("Request validation failed"), errors=errors)
+
+
+async def handle_http_exception(_request: Request, exc: StarletteHTTPException) -> Response:
+    fallback = InvalidInputError if exc.status_code < 500 else AppError
+    error_class = ERRORS_BY_STATUS.get(exc.status_code, fallback)
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    error = error_class(detail)
+    error.headers.update(exc.headers or {})
+    return error_response(error)
+
+
+async def handle_integrity_error(_request: Request, exc: Exception) -> Response:
+    # Repositories translate the violations they expect; one reaching here is a race
+    # on a constraint that the request lost.
+    logger.warning("integrity_error", error=type(exc).__name__)
+    return error_response(ConflictError("The request conflicts with the current state"))
+
+
+async def handle_database_error(request: Request, exc: Exception) -> Response:
+    if not _is_unavailable(exc):
+        logger.error("database_error", exc_info=exc)
+        return error_response(AppError())
+    logger.warning("database_unavailable", error=type(exc).__name__)
+    retry_after = request.app.state.settings.retry_after_seconds
+    return error_response(ServiceUnavailableError("Database unavailable", retry_after=retry_after))
+
+
+def _is_unavailable(exc: Exception) -> bool:
+    if isinstance(exc, OSError | PoolTimeoutError | OperationalError | InterfaceError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def register_exception_handlers(app: FastAPI) -> None:
+    # Starlette types handlers as taking any Exception; each is registered for its own type.
+    handlers: dict[type[Exception], Any] = {
+        AppError: handle_app_error,
+        RequestValidationError: handle_validation_error,
+        StarletteHTTPException: handle_http_exception,
+        IntegrityError: handle_integrity_error,
+        DBAPIError: handle_database_error,
+        PoolTimeoutError: handle_database_error,
+        OSError: handle_database_error,
+    }
+    for exception_class, handler in handlers.items():
+        app.add_exception_handler(exception_class, cast(ExceptionHandler, handler))

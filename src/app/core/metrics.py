@@ -1,0 +1,57 @@
+"""Prometheus metrics: requests by route template and status, latency, connection pool."""
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy.pool import Pool, QueuePool
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class PoolCollector(Collector):
+    """Reads the pool's state at scrape time, so nothing is updated on the request path."""
+
+    def __init__(self, get_pool: Callable[[], Pool | None]):
+        self.get_pool = get_pool
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        pool = self.get_pool()
+        if not isinstance(pool, QueuePool):
+            return
+        for name, documentation, value in (
+            ("db_pool_size", "Configured pool size", pool.size()),
+            ("db_pool_checked_out", "Connections in use", pool.checkedout()),
+            ("db_pool_checked_in", "Idle connections in the pool", pool.checkedin()),
+            ("db_pool_overflow", "Connections beyond pool_size", max(pool.overflow(), 0)),
+        ):
+            yield GaugeMetricFamily(name, documentation, value=value)
+
+
+class Metrics:
+    """One registry per application instance, so several apps can live in one process."""
+
+    def __init__(self, get_pool: Callable[[], Pool | None]):
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "http_requests_total",
+            "HTTP requests by method, route template and status",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "http_request_duration_seconds",
+            "HTTP request latency by method and route template",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.registry.register(PoolCollector(get_pool))
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(method, route).observe(seconds)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

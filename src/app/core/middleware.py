@@ -1,0 +1,106 @@
+"""Pure ASGI middleware: body size limit, access log and metrics, last-resort 500."""
+
+import time
+import uuid
+
+import structlog
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.errors import AppError, PayloadTooLargeError
+from app.core.handlers import error_response
+from app.core.metrics import Metrics
+
+logger = structlog.get_logger("app.access")
+
+
+def is_valid_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def new_request_id() -> str:
+    return str(uuid.uuid4())
+
+
+class BodySizeLimitMiddleware:
+    """413 before the body is parsed: on `Content-Length`, or as soon as the stream passes it."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await error_response(PayloadTooLargeError())(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    # FastAPI re-raises HTTPException from body reading as it is.
+                    raise HTTPException(status_code=413, detail=PayloadTooLargeError.default_detail)
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
+class AccessLogMiddleware:
+    """One log line and one metrics sample per request; unhandled errors become a 500 envelope.
+
+    It sits inside the correlation-id middleware, so the 500 carries `X-Request-ID` too.
+    """
+
+    def __init__(self, app: ASGIApp, *, metrics: Metrics):
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def observed_send(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                status, response_started = message["status"], True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observed_send)
+        except Exception:
+            logger.exception("unhandled_error")
+            if not response_started:
+                await error_response(AppError())(scope, receive, send)
+        finally:
+            self._record(scope, status, time.perf_counter() - started)
+
+    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+        # The route template keeps metric labels bounded; plain routes (docs) have fixed paths.
+        template = getattr(scope.get("route"), "path", None)
+        if template is None:
+            template = scope["path"] if "endpoint" in scope else "<unmatched>"
+        method = scope["method"]
+        self.metrics.observe(method, template, status, seconds)
+        logger.info(
+            "request",
+            method=method,
+            route=template,
+            path=scope["path"],
+            status=status,
+            duration_ms=round(seconds * 1000, 2),
+        )

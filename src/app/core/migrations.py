@@ -1,0 +1,20 @@
+"""Alembic, driven from code: `app db …`, `serve`'s automatic upgrade, and the tests."""
+
+from alembic.config import Config
+from sqlalchemy.engine import Connection
+
+from app.core.config import Settings
+
+FILE_TEMPLATE = "%%(year)d-%%(month).2d-%%(day).2d-%%(hour).2d%%(minute).2d_%%(slug)s"
+
+
+def alembic_config(settings: Settings, *, connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", "app:migrations")
+    config.set_main_option("file_template", FILE_TEMPLATE)
+    config.set_main_option("timezone", "UTC")
+    config.set_main_option("truncate_slug_length", "40")
+    config.attributes["settings"] = settings
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config

@@ -1,0 +1,286 @@
+"""The generic repository: every feature's SQL goes through a subclass of `Repository`."""
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from app.core.errors import AlreadyExistsError, InvalidInputError
+from app.core.models import Base, SoftDeleteMixin, VersionMixin, utcnow
+from app.core.pagination import CURSOR_LOC, PageParams, SortKey
+
+ModelT = TypeVar("ModelT", bound=Base)
+CreateT = TypeVar("CreateT", bound=BaseModel)
+UpdateT = TypeVar("UpdateT", bound=BaseModel)
+
+# Both drivers cap bind parameters per statement near 32767 (SQLite >= 3.32, asyncpg).
+MAX_BIND_PARAMS = 32_000
+
+
+@dataclass
+class PageResult(Generic[ModelT]):
+    items: list[ModelT]
+    limit: int
+    offset: int | None
+    total: int | None
+    next_cursor: str | None
+
+
+@dataclass
+class UpsertResult(Generic[ModelT]):
+    """Rows written by an upsert; ids absent from `items` were left untouched."""
+
+    items: list[ModelT] = field(default_factory=list)
+    created_ids: set[uuid.UUID] = field(default_factory=set)
+
+    @property
+    def created(self) -> int:
+        return len(self.created_ids)
+
+    @property
+    def updated(self) -> int:
+        return len(self.items) - len(self.created_ids)
+
+
+def _attr(entity: Base, name: str) -> Any:
+    # The generic model type is only known to be a `Base`; mixin columns are read by name.
+    return getattr(entity, name)
+
+
+def is_unique_violation(exc: IntegrityError) -> bool:
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if sqlstate is not None:
+        return bool(sqlstate == "23505")
+    return getattr(orig, "sqlite_errorname", "") in {
+        "SQLITE_CONSTRAINT_UNIQUE",
+        "SQLITE_CONSTRAINT_PRIMARYKEY",
+    }
+
+
+class Repository(Generic[ModelT, CreateT, UpdateT]):
+    """Holds the session, builds composable selects, flushes and never commits.
+
+    Soft-deleted rows are hidden from every read unless `include_deleted=True`, and updates are
+    compare-and-set on `version` when the model has one.
+    """
+
+    model: type[ModelT]
+    already_exists_message: ClassVar[str] = "Already exists"
+
+    def __init__(self, session: AsyncSession):
+        self.session = session
+
+    @property
+    def soft_deletes(self) -> bool:
+        return issubclass(self.model, SoftDeleteMixin)
+
+    @property
+    def versioned(self) -> bool:
+        return issubclass(self.model, VersionMixin)
+
+    def column(self, name: str) -> InstrumentedAttribute[Any]:
+        attribute: InstrumentedAttribute[Any] = getattr(self.model, name)
+        return attribute
+
+    def select(self, *, include_deleted: bool = False) -> Select[tuple[ModelT]]:
+        statement = select(self.model)
+        if self.soft_deletes and not include_deleted:
+            statement = statement.where(self.column("deleted_at").is_(None))
+        return statement
+
+    async def get(self, entity_id: uuid.UUID, *, include_deleted: bool = False) -> ModelT | None:
+        statement = self.select(include_deleted=include_deleted).where(
+            self.column("id") == entity_id
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def count(self, statement: Select[Any]) -> int:
+        counted = select(func.count()).select_from(statement.order_by(None).subquery())
+        return int((await self.session.execute(counted)).scalar_one())
+
+    async def list_page(
+        self, statement: Select[tuple[ModelT]], *, params: PageParams, sort: Sequence[SortKey]
+    ) -> PageResult[ModelT]:
+        """A page in offset mode (with a total) or keyset mode (after `params.cursor`)."""
+        params.check_cursor(sort)
+        keys = [*sort, SortKey("id", descending=sort[-1].descending if sort else False)]
+        paged = statement.order_by(*self._order_clauses(keys)).limit(params.limit + 1)
+        if params.cursor is not None:
+            paged = paged.where(self._after(keys, params.cursor.values))
+        else:
+            paged = paged.offset(params.offset or 0)
+        rows = list((await self.session.execute(paged)).scalars())
+        items, more = rows[: params.limit], len(rows) > params.limit
+        next_cursor = None
+        if more and params.codec is not None:
+            next_cursor = params.codec.encode(sort, [getattr(items[-1], k.field) for k in keys])
+        keyset = params.cursor is not None
+        return PageResult(
+            items=items,
+            limit=params.limit,
+            offset=None if keyset else params.offset or 0,
+            total=None if keyset else await self.count(statement),
+            next_cursor=next_cursor,
+        )
+
+    async def create(self, data: CreateT | None = None, **values: Any) -> ModelT:
+        """INSERT one row; a unique violation becomes `AlreadyExistsError`."""
+        fields = {**(data.model_dump() if data is not None else {}), **values}
+        entity = self.model(**fields)
+        self.session.add(entity)
+        try:
+            await self.session.flush()
+        except IntegrityError as exc:
+            if is_unique_violation(exc):
+                raise AlreadyExistsError(self.already_exists_message) from exc
+            raise
+        return entity
+
+    async def update(
+        self,
+        entity: ModelT,
+        data: UpdateT | Mapping[str, Any],
+        *,
+        expected_version: int | None = None,
+    ) -> ModelT | None:
+        """Partial update; `None` when `expected_version` is no longer the stored version."""
+        values = data.model_dump(exclude_unset=True) if isinstance(data, BaseModel) else dict(data)
+        if not values:
+            stale = expected_version is not None and expected_version != _attr(entity, "version")
+            return None if stale else entity
+        return await self.write(entity, values, expected_version=expected_version)
+
+    async def soft_delete(
+        self, entity: ModelT, *, expected_version: int | None = None
+    ) -> ModelT | None:
+        return await self.write(entity, {"deleted_at": utcnow()}, expected_version=expected_version)
+
+    async def restore(self, entity: ModelT) -> ModelT | None:
+        return await self.write(entity, {"deleted_at": None})
+
+    async def write(
+        self, entity: ModelT, values: Mapping[str, Any], *, expected_version: int | None = None
+    ) -> ModelT | None:
+        """`UPDATE … WHERE id = … [AND version = …] RETURNING *`: one atomic compare-and-set."""
+        conditions = [self.column("id") == _attr(entity, "id")]
+        values = dict(values)
+        if self.versioned:
+            values["version"] = self.column("version") + 1
+            if expected_version is not None:
+                conditions.append(self.column("version") == expected_version)
+        statement = (
+            update(self.model)
+            .where(*conditions)
+            .values(values)
+            .returning(self.model)
+            .execution_options(populate_existing=True, synchronize_session=False)
+        )
+        updated: ModelT | None = (await self.session.execute(statement)).scalar_one_or_none()
+        return updated
+
+    async def upsert_many(
+        self,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        update_columns: Sequence[str],
+        match_on: Sequence[str] = (),
+    ) -> UpsertResult[ModelT]:
+        """`INSERT … ON CONFLICT (id) DO UPDATE` in batches under the bind-parameter limit.
+
+        An existing row is only updated when its `match_on` columns equal the incoming ones (an
+        owner check, say) and it is not soft-deleted; otherwise it is left as it is and is
+        absent from the result.
+        """
+        result: UpsertResult[ModelT] = UpsertResult()
+        prepared = [self._with_defaults(row) for row in rows]
+        if not prepared:
+            return result
+        batch_size = max(1, MAX_BIND_PARAMS // len(prepared[0]))
+        for start in range(0, len(prepared), batch_size):
+            await self._upsert_batch(
+                prepared[start : start + batch_size], result, update_columns, match_on
+            )
+        return result
+
+    async def _upsert_batch(
+        self,
+        batch: list[dict[str, Any]],
+        result: UpsertResult[ModelT],
+        update_columns: Sequence[str],
+        match_on: Sequence[str],
+    ) -> None:
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = insert(self.model).values(batch)
+        excluded = statement.excluded
+        assignments: dict[str, Any] = {name: excluded[name] for name in update_columns}
+        guards = [self.column(name) == excluded[name] for name in match_on]
+        if "updated_at" in self.model.__table__.c:
+            assignments["updated_at"] = excluded["updated_at"]
+        if self.versioned:
+            assignments["version"] = self.column("version") + 1
+        if self.soft_deletes:
+            guards.append(self.column("deleted_at").is_(None))
+        upsert = statement.on_conflict_do_update(
+            index_elements=[self.column("id")], set_=assignments, where=and_(*guards)
+        )
+        existing = await self._existing_ids([row["id"] for row in batch])
+        returning = upsert.returning(self.model).execution_options(populate_existing=True)
+        for entity in (await self.session.execute(returning)).scalars():
+            result.items.append(entity)
+            entity_id = _attr(entity, "id")
+            if entity_id not in existing:
+                result.created_ids.add(entity_id)
+
+    async def _existing_ids(self, ids: list[uuid.UUID]) -> set[uuid.UUID]:
+        # Decides created vs updated for the report. Only a concurrent INSERT of the same
+        # client-chosen id between this SELECT and the upsert could make it miscount.
+        statement = select(self.column("id")).where(self.column("id").in_(ids))
+        return set((await self.session.execute(statement)).scalars())
+
+    def _with_defaults(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        # A multi-row VALUES needs the same keys in every row, so defaults are filled here.
+        now = utcnow()
+        filled = {"id": uuid.uuid4(), **row}
+        columns = self.model.__table__.c
+        for name, value in (("created_at", now), ("updated_at", now), ("version", 1)):
+            if name in columns:
+                filled.setdefault(name, value)
+        if self.soft_deletes:
+            filled.setdefault("deleted_at", None)
+        if filled["id"] is None:
+            filled["id"] = uuid.uuid4()
+        return filled
+
+    def _order_clauses(self, keys: Sequence[SortKey]) -> list[ColumnElement[Any]]:
+        return [
+            self.column(key.field).desc() if key.descending else self.column(key.field).asc()
+            for key in keys
+        ]
+
+    def _after(self, keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool]:
+        """Rows strictly after `values` in the order of `keys`."""
+        if len(values) != len(keys):
+            raise InvalidInputError("Invalid cursor", loc=CURSOR_LOC)
+        columns = [self.column(key.field) for key in keys]
+        bound = [literal(value, column.type) for column, value in zip(columns, values, strict=True)]
+        if len({key.descending for key in keys}) == 1:
+            # One direction: a row-value comparison, which an index on the keys can serve.
+            row, after = tuple_(*columns), tuple_(*bound)
+            return row < after if keys[0].descending else row > after
+        clauses = []
+        for index, key in enumerate(keys):
+            equal = [columns[i] == bound[i] for i in range(index)]
+            step = (
+                columns[index] < bound[index] if key.descending else columns[index] > bound[index]
+            )
+            clauses.append(and_(*equal, step))
+        return or_(*clauses)

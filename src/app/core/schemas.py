@@ -1,0 +1,57 @@
+"""Base schemas: what every request body, response and page looks like."""
+
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+
+class RequestSchema(BaseModel):
+    """A request body: unknown fields are refused, so nothing can be mass-assigned."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ResponseSchema(BaseModel):
+    """A response, read from ORM objects (`from_attributes`)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Page(ResponseSchema, Generic[T]):
+    """One page of a list. `total` in offset mode; `next_cursor` whenever more rows follow."""
+
+    items: list[T]
+    limit: int
+    offset: int | None
+    total: int | None
+    next_cursor: str | None
+
+
+class ErrorItem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorBody(BaseModel):
+    """The envelope of every error response."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "detail": "Item not found",
+                "error_code": "NOT_FOUND",
+                "correlation_id": "8f0c6f4e-2b4c-4d44-9b8f-6d7f1b0b1e53",
+                "timestamp": "2026-01-05T12:00:00Z",
+            }
+        }
+    )
+
+    detail: str
+    error_code: str
+    correlation_id: str | None
+    timestamp: datetime
+    errors: list[ErrorItem] | None = Field(default=None, description="Only for validation errors")

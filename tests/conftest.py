@@ -1,0 +1,167 @@
+"""Shared fixtures: one migrated database per run, one rolled-back transaction per test.
+
+The suite runs on SQLite by default and on PostgreSQL when `TEST_DATABASE_URL` names a server
+(`postgresql+asyncpg://root@127.0.0.1:5432/test`); a fresh database is created there and dropped
+at the end.
+"""
+
+import logging
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import orjson
+import pytest
+from alembic import command
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from app.core.config import Settings
+from app.core.db import create_engine
+from app.core.migrations import alembic_config
+from app.main import create_app
+
+
+async def _create_postgres_database(server_url: str) -> str:
+    """A throwaway database on the server named by `server_url`; returns its URL."""
+    url = make_url(server_url)
+    name = f"app_test_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    await admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+async def _drop_postgres_database(database_url: str) -> None:
+    url = make_url(database_url)
+    admin = create_async_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+    await admin.dispose()
+
+
+@pytest.fixture(scope="session")
+async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    server_url = os.environ.get("TEST_DATABASE_URL")
+    if not server_url:
+        yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    database_url = await _create_postgres_database(server_url)
+    yield database_url
+    await _drop_postgres_database(database_url)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(
+        _env_file=None,
+        environment="test",
+        database_url=database_url,
+        log_format="json",
+        log_level="INFO",
+        redis_url=None,
+        db_pool_size=5,
+    )
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(settings)
+    async with engine.begin() as connection:
+        await connection.run_sync(
+            lambda sync: command.upgrade(alembic_config(settings, connection=sync), "head")
+        )
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection inside an outer transaction that is rolled back after the test."""
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        yield connection
+        await transaction.rollback()
+
+
+@pytest.fixture
+def sessionmaker(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
+    # The app's commit only releases a SAVEPOINT; the outer transaction is rolled back.
+    return async_sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+
+
+@pytest.fixture
+async def session(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with sessionmaker() as session:
+        yield session
+
+
+@pytest.fixture
+async def app(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[FastAPI]:
+    """The real app and lifespan, with its sessions bound to the test's transaction."""
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        application.state.sessionmaker = sessionmaker
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[AsyncClient]:
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client:
+        yield client
+
+
+@pytest.fixture
+async def committing_app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """The app on its own engine: real commits, for races and commit failures.
+
+    Tests using it clean up the rows they write.
+    """
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def committing_client(committing_app: FastAPI) -> AsyncIterator[AsyncClient]:
+    transport = ASGITransport(app=committing_app)
+    async with AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
+
+
+class LogCapture(logging.Handler):
+    """Collects log lines rendered exactly as production renders them (JSON here)."""
+
+    def __init__(self, formatter: logging.Formatter | None):
+        super().__init__()
+        self.setFormatter(formatter)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+    def records(self) -> list[dict[str, object]]:
+        return [orjson.loads(line) for line in self.lines]
+
+
+@pytest.fixture
+def logs(app: FastAPI) -> Iterator[LogCapture]:
+    root = logging.getLogger()
+    capture = LogCapture(root.handlers[0].formatter)
+    root.addHandler(capture)
+    yield capture
+    root.removeHandler(capture)

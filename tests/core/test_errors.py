@@ -1,0 +1,158 @@
+"""Every error path answers the envelope, with the request id."""
+
+import uuid
+
+import pytest
+from fastapi import FastAPI
+from httpx import AsyncClient
+
+from app.core.config import Settings
+from tests.conftest import LogCapture
+
+ENVELOPE_KEYS = {"detail", "error_code", "correlation_id", "timestamp"}
+
+
+def assert_envelope(response_json: dict[str, object], request_id: str, code: str) -> None:
+    assert ENVELOPE_KEYS <= response_json.keys()
+    assert response_json["error_code"] == code
+    assert response_json["correlation_id"] == request_id
+    assert str(response_json["timestamp"]).endswith("Z")
+
+
+class TestStarletteErrors:
+    async def test_unknown_route_is_404_envelope(self, client: AsyncClient) -> None:
+        response = await client.get("/api/v1/nothing-here")
+
+        assert response.status_code == 404
+        assert_envelope(response.json(), response.headers["X-Request-ID"], "NOT_FOUND")
+        assert "errors" not in response.json()
+
+    async def test_wrong_method_is_405_envelope_with_allow(self, client: AsyncClient) -> None:
+        response = await client.delete("/health/live")
+
+        assert response.status_code == 405
+        assert_envelope(response.json(), response.headers["X-Request-ID"], "METHOD_NOT_ALLOWED")
+        assert response.headers["Allow"] == "GET"
+
+
+class TestValidationErrors:
+    async def test_malformed_json_is_422_with_errors(self, notes_client: AsyncClient) -> None:
+        response = await notes_client.post(
+            "/test-notes", content=b'{"title": ', headers={"Content-Type": "application/json"}
+        )
+
+        assert response.status_code == 422
+        body = response.json()
+        assert_envelope(body, response.headers["X-Request-ID"], "VALIDATION_ERROR")
+        assert body["errors"][0]["type"] == "json_invalid"
+
+    async def test_missing_field_names_its_location(self, notes_client: AsyncClient) -> None:
+        response = await notes_client.post("/test-notes", json={})
+
+        assert response.status_code == 422
+        assert response.json()["errors"] == [
+            {"loc": ["body", "title"], "msg": "Field required", "type": "missing"}
+        ]
+
+    async def test_unknown_field_is_refused(self, notes_client: AsyncClient) -> None:
+        response = await notes_client.post("/test-notes", json={"title": "a", "version": 9})
+
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["loc"] == ["body", "version"]
+        assert response.json()["errors"][0]["type"] == "extra_forbidden"
+
+    async def test_bad_path_parameter_is_422(self, notes_client: AsyncClient) -> None:
+        response = await notes_client.get("/test-notes/not-a-uuid")
+
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["loc"] == ["path", "note_id"]
+
+
+class TestDomainErrors:
+    async def test_not_found_error_is_404(self, notes_client: AsyncClient) -> None:
+        response = await notes_client.get(f"/test-notes/{uuid.uuid4()}")
+
+        assert response.status_code == 404
+        assert response.json()["detail"] == "Note not found"
+        assert response.json()["error_code"] == "NOT_FOUND"
+
+    async def test_unique_violation_is_409_already_exists(self, notes_client: AsyncClient) -> None:
+        first = await notes_client.post("/test-notes", json={"title": "a", "code": "x"})
+        second = await notes_client.post("/test-notes", json={"title": "b", "code": "x"})
+
+        assert first.status_code == 201
+        assert second.status_code == 409
+        assert second.json()["error_code"] == "ALREADY_EXISTS"
+        assert second.json()["detail"] == "Note code already taken"
+
+
+class TestUnhandledErrors:
+    async def test_unhandled_exception_is_500_without_internals(
+        self, notes_client: AsyncClient, logs: LogCapture
+    ) -> None:
+        response = await notes_client.post("/test-notes/then-fail", json={"title": "a"})
+
+        assert response.status_code == 500
+        request_id = response.headers["X-Request-ID"]
+        assert_envelope(response.json(), request_id, "INTERNAL_ERROR")
+        assert "boom" not in response.text
+        assert "SELECT" not in response.text
+        logged = [r for r in logs.records() if r["event"] == "unhandled_error"]
+        assert logged[0]["request_id"] == request_id
+        assert "RuntimeError: boom" in str(logged[0]["exception"])
+
+
+class TestDatabaseUnavailable:
+    @pytest.fixture
+    async def down_client(self, settings: Settings) -> AsyncClient:
+        # A port nothing listens on: every connection attempt is refused at once.
+        url = (
+            "sqlite+aiosqlite:////proc/no-such-dir/x.db"
+            if settings.is_sqlite
+            else "postgresql+asyncpg://root@127.0.0.1:1/test"
+        )
+        broken = settings.model_copy(update={"database_url": url})
+        return broken
+
+    async def test_query_while_database_down_is_503_with_retry_after(
+        self, down_client: Settings
+    ) -> None:
+        from httpx import ASGITransport
+
+        from app.main import create_app
+        from tests.core import notes
+
+        application: FastAPI = create_app(down_client)
+        application.include_router(notes.router)
+        async with application.router.lifespan_context(application):
+            transport = ASGITransport(app=application)
+            async with AsyncClient(transport=transport, base_url="http://test") as client:
+                response = await client.get(f"/test-notes/{uuid.uuid4()}")
+                live = await client.get("/health/live")
+                ready = await client.get("/health/ready")
+
+        assert response.status_code == 503
+        assert response.json()["error_code"] == "SERVICE_UNAVAILABLE"
+        assert response.headers["Retry-After"] == "5"
+        assert live.status_code == 200
+        assert ready.status_code == 503
+        assert ready.json()["error_code"] == "SERVICE_UNAVAILABLE"
+        assert ready.headers["Retry-After"] == "5"
+
+
+class TestOpenAPI:
+    async def test_validation_errors_are_documented_with_the_envelope(
+        self, notes_client: AsyncClient
+    ) -> None:
+        schema = (await notes_client.get("/openapi.json")).json()
+
+        assert "HTTPValidationError" not in schema["components"]["schemas"]
+        assert "ErrorBody" in schema["components"]["schemas"]
+
+    async def test_ready_documents_503(self, client: AsyncClient) -> None:
+        schema = (await client.get("/openapi.json")).json()
+
+        responses = schema["paths"]["/health/ready"]["get"]["responses"]
+        assert responses["503"]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/ErrorBody"
+        }
