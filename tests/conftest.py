@@ -9,6 +9,7 @@ import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import orjson
 import pytest
@@ -29,6 +30,8 @@ from app.core.config import Settings
 from app.core.db import create_engine
 from app.core.migrations import alembic_config
 from app.main import create_app
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 async def _create_postgres_database(server_url: str) -> str:
@@ -165,3 +168,15 @@ def logs(app: FastAPI) -> Iterator[LogCapture]:
     root.addHandler(capture)
     yield capture
     root.removeHandler(capture)
+
+
+@pytest.fixture
+async def fresh_database_url(tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database of the suite's kind, for migration and process tests."""
+    server_url = os.environ.get("TEST_DATABASE_URL")
+    if not server_url:
+        yield f"sqlite+aiosqlite:///{tmp_path}/fresh/app.db"
+        return
+    url = await _create_postgres_database(server_url)
+    yield url
+    await _drop_postgres_database(url)

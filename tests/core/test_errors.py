@@ -1,19 +1,21 @@
 """Every error path answers the envelope, with the request id."""
 
 import uuid
+from collections.abc import AsyncIterator
 
 import pytest
-from fastapi import FastAPI
-from httpx import AsyncClient
+from httpx import ASGITransport, AsyncClient
 
 from app.core.config import Settings
+from app.main import create_app
 from tests.conftest import LogCapture
+from tests.core import notes
 
 ENVELOPE_KEYS = {"detail", "error_code", "correlation_id", "timestamp"}
 
 
 def assert_envelope(response_json: dict[str, object], request_id: str, code: str) -> None:
-    assert ENVELOPE_KEYS <= response_json.keys()
+    assert response_json.keys() >= ENVELOPE_KEYS
     assert response_json["error_code"] == code
     assert response_json["correlation_id"] == request_id
     assert str(response_json["timestamp"]).endswith("Z")
@@ -104,39 +106,36 @@ class TestUnhandledErrors:
 
 class TestDatabaseUnavailable:
     @pytest.fixture
-    async def down_client(self, settings: Settings) -> AsyncClient:
-        # A port nothing listens on: every connection attempt is refused at once.
+    async def down_client(self, settings: Settings) -> AsyncIterator[AsyncClient]:
+        # Nothing can be opened there: every connection attempt fails at once.
         url = (
             "sqlite+aiosqlite:////proc/no-such-dir/x.db"
             if settings.is_sqlite
             else "postgresql+asyncpg://root@127.0.0.1:1/test"
         )
-        broken = settings.model_copy(update={"database_url": url})
-        return broken
-
-    async def test_query_while_database_down_is_503_with_retry_after(
-        self, down_client: Settings
-    ) -> None:
-        from httpx import ASGITransport
-
-        from app.main import create_app
-        from tests.core import notes
-
-        application: FastAPI = create_app(down_client)
+        application = create_app(settings.model_copy(update={"database_url": url}))
         application.include_router(notes.router)
         async with application.router.lifespan_context(application):
             transport = ASGITransport(app=application)
             async with AsyncClient(transport=transport, base_url="http://test") as client:
-                response = await client.get(f"/test-notes/{uuid.uuid4()}")
-                live = await client.get("/health/live")
-                ready = await client.get("/health/ready")
+                yield client
+
+    async def test_query_is_503_with_retry_after(self, down_client: AsyncClient) -> None:
+        response = await down_client.get(f"/test-notes/{uuid.uuid4()}")
 
         assert response.status_code == 503
         assert response.json()["error_code"] == "SERVICE_UNAVAILABLE"
+        assert response.json()["detail"] == "Database unavailable"
         assert response.headers["Retry-After"] == "5"
+
+    async def test_readiness_is_503_and_liveness_200(self, down_client: AsyncClient) -> None:
+        live = await down_client.get("/health/live")
+        ready = await down_client.get("/health/ready")
+
         assert live.status_code == 200
         assert ready.status_code == 503
         assert ready.json()["error_code"] == "SERVICE_UNAVAILABLE"
+        assert ready.json()["detail"] == "Not ready: database unavailable"
         assert ready.headers["Retry-After"] == "5"
 
 

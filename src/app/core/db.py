@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import PoolResetState
 
 from app.core.config import Settings
 
@@ -84,6 +85,14 @@ def configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    @event.listens_for(engine.sync_engine, "reset")
+    def _on_reset(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
+        # SQLite keeps the transaction open when COMMIT fails (a deferred foreign key), while
+        # SQLAlchemy counts it as ended and skips its rollback: without this the pooled
+        # connection would keep the write lock.
+        if state.asyncio_safe and dbapi_connection.driver_connection.in_transaction:
+            dbapi_connection.rollback()
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

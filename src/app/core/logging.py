@@ -2,6 +2,7 @@
 
 import logging
 import re
+import sys
 from typing import Any
 
 import orjson
@@ -47,7 +48,7 @@ def configure_logging(settings: Settings) -> None:
     renderers: list[Processor] = (
         [structlog.processors.format_exc_info, structlog.processors.JSONRenderer(serializer=_dumps)]
         if settings.log_format == "json"
-        else [structlog.dev.ConsoleRenderer()]
+        else [structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())]
     )
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],

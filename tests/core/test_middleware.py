@@ -1,0 +1,147 @@
+"""Request ids, body size limit, access log and CORS."""
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+import structlog
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+
+from app.core.config import Settings
+from app.main import create_app
+from tests.conftest import LogCapture
+from tests.core import notes
+
+
+class TestRequestId:
+    async def test_valid_caller_id_is_echoed(self, client: AsyncClient) -> None:
+        request_id = str(uuid.uuid4())
+
+        response = await client.get("/health/live", headers={"X-Request-ID": request_id})
+
+        assert response.headers["X-Request-ID"] == request_id
+
+    async def test_invalid_caller_id_is_replaced_by_a_uuid4(self, client: AsyncClient) -> None:
+        response = await client.get("/health/live", headers={"X-Request-ID": "not-a-uuid\n"})
+
+        generated = response.headers["X-Request-ID"]
+        assert generated != "not-a-uuid"
+        assert uuid.UUID(generated).version == 4
+
+    async def test_missing_id_is_generated_per_request(self, client: AsyncClient) -> None:
+        first = await client.get("/health/live")
+        second = await client.get("/health/live")
+
+        assert uuid.UUID(first.headers["X-Request-ID"]).version == 4
+        assert first.headers["X-Request-ID"] != second.headers["X-Request-ID"]
+
+    async def test_error_envelope_carries_the_same_id(self, client: AsyncClient) -> None:
+        request_id = str(uuid.uuid4())
+
+        response = await client.get("/nope", headers={"X-Request-ID": request_id})
+
+        assert response.json()["correlation_id"] == request_id
+
+
+class TestAccessLog:
+    async def test_one_line_per_request_with_route_template_and_id(
+        self, notes_client: AsyncClient, logs: LogCapture
+    ) -> None:
+        note_id = uuid.uuid4()
+
+        response = await notes_client.get(f"/test-notes/{note_id}")
+
+        access = [r for r in logs.records() if r["logger"] == "app.access"]
+        assert len(access) == 1
+        line = access[0]
+        assert line["request_id"] == response.headers["X-Request-ID"]
+        assert line["method"] == "GET"
+        assert line["route"] == "/test-notes/{note_id}"
+        assert line["status"] == 404
+        assert isinstance(line["duration_ms"], float)
+
+    async def test_every_line_of_a_request_has_its_id(
+        self, notes_client: AsyncClient, logs: LogCapture
+    ) -> None:
+        response = await notes_client.post("/test-notes/then-fail", json={"title": "x"})
+
+        request_id = response.headers["X-Request-ID"]
+        app_lines = [r for r in logs.records() if str(r["logger"]).startswith("app")]
+        assert len(app_lines) >= 2
+        assert {line["request_id"] for line in app_lines} == {request_id}
+
+    async def test_secret_looking_fields_are_redacted(self, app: FastAPI, logs: LogCapture) -> None:
+        structlog.get_logger("app.test").info("login", password="hunter22", token="abc123")
+
+        assert "hunter22" not in "".join(logs.lines)
+        assert "abc123" not in "".join(logs.lines)
+
+
+class TestBodySizeLimit:
+    @pytest.fixture
+    async def small_client(self, settings: Settings) -> AsyncIterator[AsyncClient]:
+        application = create_app(settings.model_copy(update={"max_body_bytes": 64}))
+        async with application.router.lifespan_context(application):
+            transport = ASGITransport(app=application)
+            async with AsyncClient(transport=transport, base_url="http://test") as client:
+                yield client
+
+    async def test_declared_length_over_limit_is_413_before_routing(
+        self, small_client: AsyncClient
+    ) -> None:
+        response = await small_client.post("/api/v1/anything", content=b"x" * 65)
+
+        assert response.status_code == 413
+        assert response.json()["error_code"] == "PAYLOAD_TOO_LARGE"
+        assert response.json()["correlation_id"] == response.headers["X-Request-ID"]
+
+    async def test_streamed_body_over_limit_is_413(self, settings: Settings) -> None:
+        application = create_app(settings.model_copy(update={"max_body_bytes": 64}))
+        application.include_router(notes.router)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for _ in range(10):
+                yield b'{"title": "' + b"y" * 20
+
+        async with application.router.lifespan_context(application):
+            transport = ASGITransport(app=application)
+            async with AsyncClient(transport=transport, base_url="http://test") as client:
+                response = await client.post(
+                    "/test-notes", content=chunks(), headers={"Content-Type": "application/json"}
+                )
+
+        assert response.status_code == 413
+        assert response.json()["error_code"] == "PAYLOAD_TOO_LARGE"
+
+    async def test_body_at_the_limit_is_accepted(self, small_client: AsyncClient) -> None:
+        response = await small_client.post("/api/v1/anything", content=b"x" * 64)
+
+        assert response.status_code == 404
+
+
+class TestCors:
+    @pytest.fixture
+    async def cors_client(self, settings: Settings) -> AsyncIterator[AsyncClient]:
+        configured = settings.model_copy(update={"cors_origins": ["https://app.example"]})
+        application = create_app(configured)
+        async with application.router.lifespan_context(application):
+            transport = ASGITransport(app=application)
+            async with AsyncClient(transport=transport, base_url="http://test") as client:
+                yield client
+
+    async def test_configured_origin_is_allowed(self, cors_client: AsyncClient) -> None:
+        response = await cors_client.get("/health/live", headers={"Origin": "https://app.example"})
+
+        assert response.headers["Access-Control-Allow-Origin"] == "https://app.example"
+        assert "X-Request-ID" in response.headers["Access-Control-Expose-Headers"]
+
+    async def test_other_origin_gets_no_cors_headers(self, cors_client: AsyncClient) -> None:
+        response = await cors_client.get("/health/live", headers={"Origin": "https://evil.example"})
+
+        assert "Access-Control-Allow-Origin" not in response.headers
+
+    async def test_no_origins_configured_means_no_cors(self, client: AsyncClient) -> None:
+        response = await client.get("/health/live", headers={"Origin": "https://app.example"})
+
+        assert "Access-Control-Allow-Origin" not in response.headers

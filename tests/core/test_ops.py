@@ -1,0 +1,74 @@
+"""Liveness, readiness and metrics."""
+
+from collections.abc import AsyncIterator
+
+import pytest
+from httpx import ASGITransport, AsyncClient
+
+from app.core.config import Settings
+from app.main import create_app
+
+
+class TestHealth:
+    async def test_live_is_200(self, client: AsyncClient) -> None:
+        response = await client.get("/health/live")
+
+        assert response.status_code == 200
+        assert response.json() == {"status": "ok"}
+
+    async def test_ready_checks_the_database(self, client: AsyncClient) -> None:
+        response = await client.get("/health/ready")
+
+        assert response.status_code == 200
+        assert response.json() == {"status": "ok", "checks": {"database": "ok"}}
+
+
+class TestReadinessWithRedis:
+    @pytest.fixture
+    async def redis_client(self, request: pytest.FixtureRequest) -> AsyncIterator[AsyncClient]:
+        settings: Settings = request.getfixturevalue("settings")
+        configured = settings.model_copy(update={"redis_url": request.param})
+        application = create_app(configured)
+        async with application.router.lifespan_context(application):
+            transport = ASGITransport(app=application)
+            async with AsyncClient(transport=transport, base_url="http://test") as client:
+                yield client
+
+    @pytest.mark.parametrize("redis_client", ["redis://127.0.0.1:6379/15"], indirect=True)
+    async def test_ready_pings_redis(self, redis_client: AsyncClient) -> None:
+        response = await redis_client.get("/health/ready")
+
+        assert response.status_code == 200
+        assert response.json()["checks"] == {"database": "ok", "redis": "ok"}
+
+    @pytest.mark.parametrize("redis_client", ["redis://127.0.0.1:1/0"], indirect=True)
+    async def test_ready_is_503_when_redis_is_down(self, redis_client: AsyncClient) -> None:
+        response = await redis_client.get("/health/ready")
+
+        assert response.status_code == 503
+        assert response.json()["detail"] == "Not ready: redis unavailable"
+        assert response.headers["Retry-After"] == "5"
+
+
+class TestMetrics:
+    async def test_requests_are_counted_by_route_template_and_status(
+        self, notes_client: AsyncClient
+    ) -> None:
+        await notes_client.get("/test-notes/00000000-0000-0000-0000-000000000000")
+        await notes_client.get("/no-such-route")
+
+        text = (await notes_client.get("/metrics")).text
+
+        assert (
+            'http_requests_total{method="GET",route="/test-notes/{note_id}",status="404"} 1.0'
+            in text
+        )
+        assert 'http_requests_total{method="GET",route="<unmatched>",status="404"} 1.0' in text
+        assert "http_request_duration_seconds_bucket" in text
+
+    async def test_pool_gauges_are_exported(self, client: AsyncClient) -> None:
+        response = await client.get("/metrics")
+
+        assert response.headers["Content-Type"].startswith("text/plain")
+        assert "db_pool_size 5.0" in response.text
+        assert "db_pool_checked_out" in response.text
