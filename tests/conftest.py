@@ -74,6 +74,10 @@ def settings(database_url: str) -> Settings:
         log_level="INFO",
         redis_url=None,
         db_pool_size=5,
+        # Cheap Argon2 keeps the suite fast; production parameters are tested where it matters.
+        password_hash_time_cost=1,
+        password_hash_memory_kib=1024,
+        password_hash_parallelism=1,
     )
 
 

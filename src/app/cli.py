@@ -11,12 +11,14 @@ from alembic.util import CommandError
 
 from app.core.config import Settings
 from app.core.migrations import alembic_config
+from app.users.cli import users_cli
 
 cli = typer.Typer(
     help="Run and manage the service.", no_args_is_help=True, pretty_exceptions_enable=False
 )
 db = typer.Typer(help="Database migrations (Alembic).", no_args_is_help=True)
 cli.add_typer(db, name="db")
+cli.add_typer(users_cli, name="users")
 
 
 @cli.command()

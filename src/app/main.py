@@ -20,8 +20,11 @@ from app.core.middleware import (
     is_valid_uuid,
     new_request_id,
 )
+from app.core.models import utcnow
 from app.core.pagination import CursorCodec
+from app.core.ratelimit import create_rate_limiter
 from app.core.redis import create_redis
+from app.core.security import PasswordHasher
 from app.ops.router import router as ops_router
 
 
@@ -33,6 +36,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
     app.state.redis = redis
+    app.state.rate_limiter = create_rate_limiter(settings, redis)
+    app.state.password_hasher = PasswordHasher.from_settings(settings)
     try:
         yield
     finally:
@@ -56,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
+    app.state.clock = utcnow
     app.state.cursor_codec = CursorCodec(settings.secret_key.get_secret_value())
     app.state.metrics = Metrics(
         lambda: getattr(app.state, "engine", None) and app.state.engine.pool

@@ -52,6 +52,7 @@ class TestMigrations:
         assert run_cli(fresh_database_url, "db", "upgrade")[0] == 0
 
         assert table_names(fresh_database_url) == migrated
+        assert {"alembic_version", "users", "user_sessions"} <= migrated
 
     def test_check_finds_no_drift_after_upgrade(self, fresh_database_url: str) -> None:
         run_cli(fresh_database_url, "db", "upgrade")

@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     session_idle_timeout: timedelta = timedelta(hours=24)
     session_touch_interval: timedelta = timedelta(minutes=1)
 
+    # Argon2id cost (RFC 9106 "low memory" profile) and how many hashes run at once.
+    password_hash_time_cost: int = Field(default=3, ge=1)
+    password_hash_memory_kib: int = Field(default=65536, ge=8)
+    password_hash_parallelism: int = Field(default=4, ge=1)
+    password_hash_concurrency: int = Field(default=2, ge=1)
+
     rate_limit_login_email: str = "5/15minutes"
     rate_limit_login_ip: str = "50/15minutes"
     rate_limit_register_ip: str = "20/hour"

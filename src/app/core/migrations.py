@@ -14,6 +14,15 @@ def alembic_config(settings: Settings, *, connection: Connection | None = None) 
     config.set_main_option("file_template", FILE_TEMPLATE)
     config.set_main_option("timezone", "UTC")
     config.set_main_option("truncate_slug_length", "40")
+    # New revisions leave `app db revision` already formatted and lint-clean.
+    hooks = {"ruff_format": "format --quiet", "ruff_fix": "check --fix --quiet"}
+    config.set_section_option("post_write_hooks", "hooks", ", ".join(hooks))
+    for hook, options in hooks.items():
+        config.set_section_option("post_write_hooks", f"{hook}.type", "module")
+        config.set_section_option("post_write_hooks", f"{hook}.module", "ruff")
+        config.set_section_option(
+            "post_write_hooks", f"{hook}.options", f"{options} REVISION_SCRIPT_FILENAME"
+        )
     config.attributes["settings"] = settings
     if connection is not None:
         config.attributes["connection"] = connection

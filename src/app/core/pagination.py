@@ -9,12 +9,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, TypeAlias
+from typing import Annotated, Any, Generic, TypeAlias, TypeVar
 
 import orjson
 from fastapi import Depends, Query, Request
 
 from app.core.errors import InvalidInputError
+
+T = TypeVar("T")
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
@@ -106,6 +108,17 @@ class CursorCodec:
 
     def _sign(self, payload: bytes) -> bytes:
         return hmac.new(self._key, payload, hashlib.sha256).digest()[:16]
+
+
+@dataclass
+class PageResult(Generic[T]):
+    """What a repository returns for a list; rendered by `core.schemas.Page`."""
+
+    items: list[T]
+    limit: int
+    offset: int | None
+    total: int | None
+    next_cursor: str | None
 
 
 @dataclass(frozen=True)

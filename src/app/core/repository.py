@@ -14,7 +14,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from app.core.errors import AlreadyExistsError, InvalidInputError
 from app.core.models import Base, SoftDeleteMixin, VersionMixin, utcnow
-from app.core.pagination import CURSOR_LOC, PageParams, SortKey
+from app.core.pagination import CURSOR_LOC, PageParams, PageResult, SortKey
 
 ModelT = TypeVar("ModelT", bound=Base)
 CreateT = TypeVar("CreateT", bound=BaseModel)
@@ -22,15 +22,6 @@ UpdateT = TypeVar("UpdateT", bound=BaseModel)
 
 # Both drivers cap bind parameters per statement near 32767 (SQLite >= 3.32, asyncpg).
 MAX_BIND_PARAMS = 32_000
-
-
-@dataclass
-class PageResult(Generic[ModelT]):
-    items: list[ModelT]
-    limit: int
-    offset: int | None
-    total: int | None
-    next_cursor: str | None
 
 
 @dataclass
@@ -101,6 +92,15 @@ class Repository(Generic[ModelT, CreateT, UpdateT]):
             self.column("id") == entity_id
         )
         return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def release_connection(self) -> None:
+        """End the transaction and hand the connection back to the pool.
+
+        For slow work that needs no database (password hashing), so that it cannot hold a
+        pool slot. Loaded objects stay usable (detached). Call it only before anything was
+        written in this request: unflushed and flushed changes are rolled back.
+        """
+        await self.session.close()
 
     async def count(self, statement: Select[Any]) -> int:
         counted = select(func.count()).select_from(statement.order_by(None).subquery())

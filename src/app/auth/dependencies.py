@@ -1,0 +1,28 @@
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.auth.service import AuthLimits, AuthService
+from app.sessions.dependencies import SessionServiceDep
+from app.users.dependencies import UserServiceDep
+
+
+async def get_auth_service(
+    request: Request, users: UserServiceDep, sessions: SessionServiceDep
+) -> AuthService:
+    state = request.app.state
+    limits = AuthLimits(
+        login_email=state.settings.rate_limit_login_email,
+        login_ip=state.settings.rate_limit_login_ip,
+        register_ip=state.settings.rate_limit_register_ip,
+    )
+    return AuthService(
+        users=users,
+        sessions=sessions,
+        hasher=state.password_hasher,
+        limiter=state.rate_limiter,
+        limits=limits,
+    )
+
+
+AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]

@@ -1,0 +1,64 @@
+"""Registration, login (JSON and the OAuth2 password form) and password change."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from app.auth.dependencies import AuthServiceDep
+from app.auth.schemas import LoginRequest, PasswordChange, TokenResponse
+from app.core.errors import (
+    AlreadyExistsError,
+    InvalidCredentialsError,
+    RateLimitedError,
+    UnauthorizedError,
+    error_responses,
+)
+from app.core.request import ClientInfoDep
+from app.sessions.dependencies import CurrentSession
+from app.users.models import User
+from app.users.schemas import UserCreate, UserRead
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+login_errors = error_responses(InvalidCredentialsError, RateLimitedError)
+
+
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserRead,
+    responses=error_responses(AlreadyExistsError, RateLimitedError),
+)
+async def register(data: UserCreate, auth: AuthServiceDep, client: ClientInfoDep) -> User:
+    """Create an account. The email is trimmed and lower-cased."""
+    return await auth.register(data, client=client)
+
+
+@router.post("/login", response_model=TokenResponse, responses=login_errors)
+async def login(data: LoginRequest, auth: AuthServiceDep, client: ClientInfoDep) -> TokenResponse:
+    """Exchange email and password for a bearer token."""
+    session, token = await auth.login(data.email, data.password, client=client)
+    return TokenResponse(access_token=token, expires_at=session.expires_at)
+
+
+@router.post("/token", response_model=TokenResponse, responses=login_errors)
+async def login_form(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    auth: AuthServiceDep,
+    client: ClientInfoDep,
+) -> TokenResponse:
+    """The OAuth2 password flow (form-encoded `username` = email), for Swagger UI's Authorize."""
+    session, token = await auth.login(form.username, form.password, client=client)
+    return TokenResponse(access_token=token, expires_at=session.expires_at)
+
+
+@router.post(
+    "/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(UnauthorizedError, RateLimitedError),
+)
+async def change_password(
+    data: PasswordChange, current: CurrentSession, auth: AuthServiceDep
+) -> None:
+    """Change the password; every other session of the user is revoked."""
+    await auth.change_password(current, data)

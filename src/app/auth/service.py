@@ -1,0 +1,88 @@
+from dataclasses import dataclass
+
+from app.auth.schemas import PasswordChange
+from app.core.errors import InvalidCredentialsError, InvalidInputError
+from app.core.ratelimit import RateLimiter
+from app.core.request import ClientInfo
+from app.core.security import PasswordHasher
+from app.sessions.models import UserSession
+from app.sessions.service import SessionService
+from app.users.models import User
+from app.users.schemas import UserCreate, normalise_email
+from app.users.service import UserService
+
+
+@dataclass(frozen=True)
+class AuthLimits:
+    """Rules in the `limits` notation; an empty one is off."""
+
+    login_email: str
+    login_ip: str
+    register_ip: str
+
+
+class AuthService:
+    """Registration, login and password change: credentials in, sessions out."""
+
+    def __init__(
+        self,
+        *,
+        users: UserService,
+        sessions: SessionService,
+        hasher: PasswordHasher,
+        limiter: RateLimiter,
+        limits: AuthLimits,
+    ):
+        self.users = users
+        self.sessions = sessions
+        self.hasher = hasher
+        self.limiter = limiter
+        self.limits = limits
+
+    async def register(self, data: UserCreate, *, client: ClientInfo) -> User:
+        await self.limiter.hit(self.limits.register_ip, f"register:ip:{client.ip}")
+        hashed_password = await self.hasher.hash(data.password)
+        return await self.users.create(
+            email=data.email, hashed_password=hashed_password, full_name=data.full_name
+        )
+
+    async def login(
+        self, email: str, password: str, *, client: ClientInfo
+    ) -> tuple[UserSession, str]:
+        """A new session for valid credentials of an active user.
+
+        Unknown email, wrong password and inactive user fail alike (same error, same work) and
+        count against the per-email and per-IP limits.
+        """
+        email = normalise_email(email)
+        keys = (
+            (self.limits.login_email, f"login:email:{email}"),
+            (self.limits.login_ip, f"login:ip:{client.ip}"),
+        )
+        for rule, key in keys:
+            await self.limiter.ensure_allowed(rule, key)
+        user = await self.users.get_for_login(email)
+        valid, new_hash = await self.hasher.verify(password, user.hashed_password if user else None)
+        if user is None or not valid or not user.is_active:
+            for rule, key in keys:
+                await self.limiter.hit(rule, key)
+            raise InvalidCredentialsError()
+        if new_hash is not None:
+            await self.users.set_password_hash(user, new_hash)
+        return await self.sessions.start(user.id, client=client)
+
+    async def change_password(self, current: UserSession, data: PasswordChange) -> None:
+        """New password; every other session of the user is revoked."""
+        user = current.user
+        key = f"login:email:{user.email}"
+        await self.limiter.ensure_allowed(self.limits.login_email, key)
+        # Nothing was written yet (a throttled `last_used_at` touch at most, which may go).
+        await self.users.release_connection()
+        valid, _ = await self.hasher.verify(data.current_password, user.hashed_password)
+        if not valid:
+            await self.limiter.hit(self.limits.login_email, key)
+            raise InvalidInputError(
+                "Current password is incorrect", loc=("body", "current_password")
+            )
+        await self.users.set_password_hash(user, await self.hasher.hash(data.new_password))
+        await self.sessions.revoke_all(user.id, keep=current.id)

@@ -1,0 +1,34 @@
+"""Request-scoped facts every feature may need: who is calling from where, and what time it is."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+Clock = Callable[[], datetime]
+MAX_USER_AGENT = 500
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    ip: str | None
+    user_agent: str | None
+
+
+async def get_client_info(request: Request) -> ClientInfo:
+    # `request.client` is already the proxy-resolved address when uvicorn trusts the proxy.
+    ip = request.client.host if request.client else None
+    user_agent = request.headers.get("user-agent")
+    return ClientInfo(ip=ip, user_agent=user_agent[:MAX_USER_AGENT] if user_agent else None)
+
+
+async def get_clock(request: Request) -> Clock:
+    """The app's clock (`utcnow`); tests replace `app.state.clock` to move time."""
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+ClientInfoDep = Annotated[ClientInfo, Depends(get_client_info)]
+ClockDep = Annotated[Clock, Depends(get_clock)]

@@ -1,0 +1,75 @@
+"""Passwords (Argon2id, off the event loop) and opaque session tokens."""
+
+import hashlib
+import secrets
+
+import anyio
+from pwdlib import PasswordHash
+from pwdlib.exceptions import UnknownHashError
+from pwdlib.hashers.argon2 import Argon2Hasher
+
+from app.core.config import Settings
+
+TOKEN_BYTES = 32  # 256 bits
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def hash_token(token: str) -> str:
+    """Only this digest is stored: a leaked table does not yield usable tokens."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class PasswordHasher:
+    """Argon2id in worker threads, at most `concurrency` at a time.
+
+    The cap keeps a login storm from occupying every thread and the whole CPU, so the event
+    loop goes on answering other requests.
+    """
+
+    def __init__(
+        self, *, time_cost: int, memory_kib: int, parallelism: int, concurrency: int
+    ) -> None:
+        hasher = Argon2Hasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
+        self._hash = PasswordHash((hasher,))
+        self._limiter = anyio.CapacityLimiter(concurrency)
+        self._dummy_hash: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "PasswordHasher":
+        return cls(
+            time_cost=settings.password_hash_time_cost,
+            memory_kib=settings.password_hash_memory_kib,
+            parallelism=settings.password_hash_parallelism,
+            concurrency=settings.password_hash_concurrency,
+        )
+
+    async def hash(self, password: str) -> str:
+        return await anyio.to_thread.run_sync(self._hash.hash, password, limiter=self._limiter)
+
+    async def verify(self, password: str, hashed: str | None) -> tuple[bool, str | None]:
+        """`(valid, new_hash)`; `new_hash` is set when `hashed` used outdated parameters.
+
+        With no hash (unknown email) the password is checked against a dummy hash, so the
+        answer takes as long as for a wrong password.
+        """
+        target = hashed if hashed is not None else await self._dummy()
+        valid, updated = await anyio.to_thread.run_sync(
+            self._verify_and_update, password, target, limiter=self._limiter
+        )
+        if hashed is None:
+            return False, None
+        return valid, updated
+
+    def _verify_and_update(self, password: str, hashed: str) -> tuple[bool, str | None]:
+        try:
+            return self._hash.verify_and_update(password, hashed)
+        except UnknownHashError:
+            return False, None
+
+    async def _dummy(self) -> str:
+        if self._dummy_hash is None:
+            self._dummy_hash = await self.hash(new_token())
+        return self._dummy_hash

@@ -1,0 +1,64 @@
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+from app.core.db import SessionDep
+from app.core.errors import ForbiddenError
+from app.core.models import utcnow
+from app.core.request import Clock, ClockDep
+from app.sessions.models import UserSession
+from app.sessions.repository import SessionRepository
+from app.sessions.service import SessionPolicy, SessionService
+from app.users.models import User
+
+# Reads only the `Authorization: Bearer` header (never the URL); Swagger UI's Authorize button
+# logs in through the OAuth2 password form at `tokenUrl`.
+bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def build_session_service(
+    session: AsyncSession, settings: Settings, clock: Clock = utcnow
+) -> SessionService:
+    policy = SessionPolicy(
+        lifetime=settings.session_lifetime,
+        idle_timeout=settings.session_idle_timeout,
+        touch_interval=settings.session_touch_interval,
+    )
+    return SessionService(SessionRepository(session), policy=policy, clock=clock)
+
+
+async def get_session_service(
+    request: Request, session: SessionDep, clock: ClockDep
+) -> SessionService:
+    return build_session_service(session, request.app.state.settings, clock)
+
+
+SessionServiceDep = Annotated[SessionService, Depends(get_session_service)]
+
+
+async def get_current_session(
+    sessions: SessionServiceDep, token: Annotated[str | None, Depends(bearer)]
+) -> UserSession:
+    return await sessions.authenticate(token)
+
+
+CurrentSession = Annotated[UserSession, Depends(get_current_session)]
+
+
+async def get_current_user(current: CurrentSession) -> User:
+    return current.user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+async def get_superuser(user: CurrentUser) -> User:
+    if not user.is_superuser:
+        raise ForbiddenError("Superuser privileges required")
+    return user
+
+
+Superuser = Annotated[User, Depends(get_superuser)]

@@ -1,0 +1,75 @@
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel
+from sqlalchemy import delete, select
+from sqlalchemy.orm import contains_eager
+
+from app.core.repository import Repository
+from app.sessions.models import UserSession
+
+# Authenticating a token means joining its user: a session of an inactive or deleted user
+# is never valid.
+from app.users.models import User
+
+
+class SessionRepository(Repository[UserSession, BaseModel, BaseModel]):
+    model = UserSession
+
+    async def get_valid_by_token_hash(
+        self, token_hash: str, *, now: datetime, idle_since: datetime
+    ) -> UserSession | None:
+        """The live session for this token, with its (active, not deleted) user loaded."""
+        statement = (
+            select(UserSession)
+            .join(UserSession.user)
+            .options(contains_eager(UserSession.user))
+            .where(
+                UserSession.token_hash == token_hash,
+                UserSession.expires_at > now,
+                UserSession.last_used_at > idle_since,
+                User.is_active.is_(True),
+                User.deleted_at.is_(None),
+            )
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def touch(self, user_session: UserSession, now: datetime) -> None:
+        user_session.last_used_at = now
+        await self.session.flush()
+
+    async def list_live(
+        self, user_id: uuid.UUID, *, now: datetime, idle_since: datetime
+    ) -> list[UserSession]:
+        statement = (
+            select(UserSession)
+            .where(
+                UserSession.user_id == user_id,
+                UserSession.expires_at > now,
+                UserSession.last_used_at > idle_since,
+            )
+            .order_by(UserSession.last_used_at.desc(), UserSession.id)
+        )
+        return list((await self.session.execute(statement)).scalars())
+
+    async def delete_one(self, session_id: uuid.UUID, *, user_id: uuid.UUID) -> bool:
+        """Deletes the session if it belongs to `user_id`; False when there was none."""
+        statement = delete(UserSession).where(
+            UserSession.id == session_id, UserSession.user_id == user_id
+        )
+        result = await self.session.execute(statement)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def delete_all(self, user_id: uuid.UUID, *, keep: uuid.UUID | None = None) -> None:
+        statement = delete(UserSession).where(UserSession.user_id == user_id)
+        if keep is not None:
+            statement = statement.where(UserSession.id != keep)
+        await self.session.execute(statement)
+
+    async def delete_dead(self, user_id: uuid.UUID, *, now: datetime, idle_since: datetime) -> None:
+        """Housekeeping at login: the user's expired and idle sessions go."""
+        statement = delete(UserSession).where(
+            UserSession.user_id == user_id,
+            (UserSession.expires_at <= now) | (UserSession.last_used_at <= idle_since),
+        )
+        await self.session.execute(statement)

@@ -1,0 +1,45 @@
+"""Sessions of the signed-in user: list, revoke one, log out, log out everywhere."""
+
+import uuid
+
+from fastapi import APIRouter, status
+
+from app.core.errors import NotFoundError, UnauthorizedError, error_responses
+from app.sessions.dependencies import CurrentSession, SessionServiceDep
+from app.sessions.schemas import SessionRead
+
+router = APIRouter(prefix="/auth", tags=["auth"], responses=error_responses(UnauthorizedError))
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(current: CurrentSession, sessions: SessionServiceDep) -> None:
+    """Revoke the token of this request."""
+    await sessions.revoke(current.user_id, current.id)
+
+
+@router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT)
+async def logout_all(current: CurrentSession, sessions: SessionServiceDep) -> None:
+    """Revoke every session of the signed-in user, this one included."""
+    await sessions.revoke_all(current.user_id)
+
+
+@router.get("/sessions", response_model=list[SessionRead])
+async def list_sessions(current: CurrentSession, sessions: SessionServiceDep) -> list[SessionRead]:
+    """The signed-in user's active sessions; `current` marks the one of this request."""
+    live = await sessions.list_live(current.user_id)
+    return [
+        SessionRead.model_validate(item).model_copy(update={"current": item.id == current.id})
+        for item in live
+    ]
+
+
+@router.delete(
+    "/sessions/{session_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(NotFoundError),
+)
+async def revoke_session(
+    session_id: uuid.UUID, current: CurrentSession, sessions: SessionServiceDep
+) -> None:
+    """Revoke one of the signed-in user's sessions; another user's session id is a 404."""
+    await sessions.revoke(current.user_id, session_id)

@@ -1,0 +1,69 @@
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from app.core.errors import NotFoundError, UnauthorizedError
+from app.core.request import ClientInfo, Clock
+from app.core.security import hash_token, new_token
+from app.sessions.models import UserSession
+from app.sessions.repository import SessionRepository
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    lifetime: timedelta
+    idle_timeout: timedelta
+    touch_interval: timedelta
+
+
+class SessionService:
+    """Issues, checks and revokes opaque bearer tokens backed by `user_sessions` rows."""
+
+    def __init__(self, repository: SessionRepository, *, policy: SessionPolicy, clock: Clock):
+        self.repository = repository
+        self.policy = policy
+        self.clock = clock
+
+    async def start(self, user_id: uuid.UUID, *, client: ClientInfo) -> tuple[UserSession, str]:
+        """A new session and its token; the token is returned once and never stored."""
+        now = self.clock()
+        await self.repository.delete_dead(user_id, now=now, idle_since=self._idle_since(now))
+        token = new_token()
+        session = await self.repository.create(
+            user_id=user_id,
+            token_hash=hash_token(token),
+            created_at=now,
+            last_used_at=now,
+            expires_at=now + self.policy.lifetime,
+            user_agent=client.user_agent,
+            ip=client.ip,
+        )
+        return session, token
+
+    async def authenticate(self, token: str | None) -> UserSession:
+        """The session for a bearer token, with its user; `last_used_at` at most once a minute."""
+        if not token:
+            raise UnauthorizedError()
+        now = self.clock()
+        session = await self.repository.get_valid_by_token_hash(
+            hash_token(token), now=now, idle_since=self._idle_since(now)
+        )
+        if session is None:
+            raise UnauthorizedError("Invalid or expired token")
+        if now - session.last_used_at >= self.policy.touch_interval:
+            await self.repository.touch(session, now)
+        return session
+
+    async def list_live(self, user_id: uuid.UUID) -> list[UserSession]:
+        now = self.clock()
+        return await self.repository.list_live(user_id, now=now, idle_since=self._idle_since(now))
+
+    async def revoke(self, user_id: uuid.UUID, session_id: uuid.UUID) -> None:
+        if not await self.repository.delete_one(session_id, user_id=user_id):
+            raise NotFoundError("Session not found")
+
+    async def revoke_all(self, user_id: uuid.UUID, *, keep: uuid.UUID | None = None) -> None:
+        await self.repository.delete_all(user_id, keep=keep)
+
+    def _idle_since(self, now: datetime) -> datetime:
+        return now - self.policy.idle_timeout

@@ -1,0 +1,18 @@
+from typing import ClassVar
+
+from app.core.filters import ListFilter
+from app.users.models import User
+
+
+class UserFilter(ListFilter):
+    """Query parameters of `GET /users`."""
+
+    search: str | None = None
+    is_active: bool | None = None
+    order_by: list[str] | None = None
+
+    sortable: ClassVar[tuple[str, ...]] = ("created_at", "updated_at", "email")
+
+    class Constants(ListFilter.Constants):
+        model = User
+        search_model_fields = ["email", "full_name"]  # noqa: RUF012 - fastapi-filter API

@@ -1,0 +1,46 @@
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, EmailStr, Field, StringConstraints
+
+from app.core.schemas import Page, RequestSchema, ResponseSchema
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+Email = Annotated[EmailStr, AfterValidator(normalise_email)]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+FullName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class UserCreate(RequestSchema):
+    email: Email
+    password: Password = Field(json_schema_extra={"format": "password", "writeOnly": True})
+    full_name: FullName | None = None
+
+
+class UserUpdateMe(RequestSchema):
+    full_name: FullName | None = None
+
+
+class UserAdminUpdate(RequestSchema):
+    full_name: FullName | None = None
+    is_active: bool | None = None
+    is_superuser: bool | None = None
+
+
+class UserRead(ResponseSchema):
+    id: uuid.UUID
+    email: str
+    full_name: str | None
+    is_active: bool
+    is_superuser: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class UserPage(Page[UserRead]):
+    pass

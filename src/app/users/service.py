@@ -1,0 +1,85 @@
+import uuid
+
+from app.core.errors import ForbiddenError, NotFoundError
+from app.core.pagination import PageParams, PageResult
+from app.sessions.service import SessionService
+from app.users.filters import UserFilter
+from app.users.models import User
+from app.users.repository import UserRepository
+from app.users.schemas import UserAdminUpdate, UserUpdateMe
+
+
+class UserService:
+    """User records. Deactivating or deleting a user revokes all of their sessions."""
+
+    def __init__(self, repository: UserRepository, *, sessions: SessionService):
+        self.repository = repository
+        self.sessions = sessions
+
+    async def create(
+        self,
+        *,
+        email: str,
+        hashed_password: str,
+        full_name: str | None = None,
+        is_superuser: bool = False,
+    ) -> User:
+        """A new user; a live account with the same email is `AlreadyExistsError` (409)."""
+        return await self.repository.create(
+            email=email,
+            hashed_password=hashed_password,
+            full_name=full_name,
+            is_superuser=is_superuser,
+        )
+
+    async def get(self, user_id: uuid.UUID) -> User:
+        user = await self.repository.get(user_id)
+        if user is None:
+            raise NotFoundError("User not found")
+        return user
+
+    async def get_for_login(self, email: str) -> User | None:
+        """The user with this email, with the connection released for the password check."""
+        user = await self.repository.get_by_email(email)
+        await self.repository.release_connection()
+        return user
+
+    async def release_connection(self) -> None:
+        """Hand the connection back before slow non-database work (see the repository)."""
+        await self.repository.release_connection()
+
+    async def set_password_hash(self, user: User, hashed_password: str) -> None:
+        await self.repository.write(user, {"hashed_password": hashed_password})
+
+    async def update_me(self, user: User, data: UserUpdateMe) -> User:
+        return await self._write(user, data.model_dump(exclude_unset=True))
+
+    async def list_page(self, filters: UserFilter, params: PageParams) -> PageResult[User]:
+        return await self.repository.list_filtered(filters, params)
+
+    async def update(self, actor: User, user_id: uuid.UUID, data: UserAdminUpdate) -> User:
+        user = await self.get(user_id)
+        values = data.model_dump(exclude_unset=True)
+        demotes = values.get("is_active") is False or values.get("is_superuser") is False
+        if user.id == actor.id and demotes:
+            raise ForbiddenError("You cannot deactivate or demote yourself")
+        updated = await self._write(user, values)
+        if values.get("is_active") is False:
+            await self.sessions.revoke_all(user.id)
+        return updated
+
+    async def delete(self, actor: User, user_id: uuid.UUID) -> None:
+        """Soft delete; the user's sessions end at once."""
+        user = await self.get(user_id)
+        if user.id == actor.id:
+            raise ForbiddenError("You cannot delete yourself")
+        await self.repository.soft_delete(user)
+        await self.sessions.revoke_all(user.id)
+
+    async def _write(self, user: User, values: dict[str, object]) -> User:
+        if not values:
+            return user
+        updated = await self.repository.write(user, values)
+        if updated is None:
+            raise NotFoundError("User not found")
+        return updated

@@ -1,0 +1,429 @@
+"""Registration, login, tokens, sessions, logout and password change over HTTP."""
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi import FastAPI
+from httpx import AsyncClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.security import PasswordHasher
+from app.sessions.models import UserSession
+from app.users.models import User
+from tests.conftest import LogCapture
+from tests.users.factories import (
+    DEFAULT_PASSWORD,
+    bearer,
+    create_user,
+    login,
+    signed_in,
+    unique_email,
+)
+
+REGISTER = "/api/v1/auth/register"
+LOGIN = "/api/v1/auth/login"
+ME = "/api/v1/users/me"
+
+
+async def stored_sessions(session: AsyncSession, user: User) -> list[UserSession]:
+    result = await session.execute(select(UserSession).where(UserSession.user_id == user.id))
+    return list(result.scalars())
+
+
+class TestRegister:
+    async def test_creates_user_without_exposing_the_hash(self, client: AsyncClient) -> None:
+        response = await client.post(
+            REGISTER, json={"email": "new@example.com", "password": DEFAULT_PASSWORD}
+        )
+
+        assert response.status_code == 201
+        body = response.json()
+        assert body["email"] == "new@example.com"
+        assert body["is_active"] is True
+        assert body["is_superuser"] is False
+        assert "hashed_password" not in body
+        assert "password" not in body
+
+    async def test_email_is_trimmed_and_lower_cased(self, client: AsyncClient) -> None:
+        response = await client.post(
+            REGISTER, json={"email": "  MiXeD@Example.COM ", "password": DEFAULT_PASSWORD}
+        )
+
+        assert response.json()["email"] == "mixed@example.com"
+
+    async def test_duplicate_email_in_other_case_is_409(self, client: AsyncClient) -> None:
+        await client.post(REGISTER, json={"email": "dup@example.com", "password": DEFAULT_PASSWORD})
+
+        response = await client.post(
+            REGISTER, json={"email": "DUP@example.com", "password": DEFAULT_PASSWORD}
+        )
+
+        assert response.status_code == 409
+        assert response.json()["error_code"] == "ALREADY_EXISTS"
+
+    @pytest.mark.parametrize("password", ["short", "x" * 129])
+    async def test_password_length_is_8_to_128(self, client: AsyncClient, password: str) -> None:
+        response = await client.post(REGISTER, json={"email": unique_email(), "password": password})
+
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["loc"] == ["body", "password"]
+
+    @pytest.mark.parametrize(
+        "field",
+        [
+            ("is_superuser", True),
+            ("id", "00000000-0000-0000-0000-000000000001"),
+            ("hashed_password", "x"),
+            ("is_active", False),
+        ],
+    )
+    async def test_mass_assignment_is_refused(
+        self, client: AsyncClient, field: tuple[str, object]
+    ) -> None:
+        name, value = field
+        body = {"email": unique_email(), "password": DEFAULT_PASSWORD, name: value}
+
+        response = await client.post(REGISTER, json=body)
+
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["loc"] == ["body", name]
+
+
+class TestLogin:
+    async def test_returns_an_opaque_bearer_token(
+        self, client: AsyncClient, session: AsyncSession
+    ) -> None:
+        user = await create_user(session)
+
+        response = await client.post(
+            LOGIN, json={"email": user.email.upper(), "password": DEFAULT_PASSWORD}
+        )
+
+        assert response.status_code == 200
+        body = response.json()
+        assert body["token_type"] == "bearer"
+        assert len(body["access_token"]) >= 43  # 32 random bytes, base64url
+        expires_at = datetime.fromisoformat(body["expires_at"])
+        assert expires_at - datetime.now(UTC) > timedelta(days=13, hours=23)
+
+    async def test_oauth2_password_form_works(
+        self, client: AsyncClient, session: AsyncSession
+    ) -> None:
+        user = await create_user(session)
+
+        response = await client.post(
+            "/api/v1/auth/token", data={"username": user.email, "password": DEFAULT_PASSWORD}
+        )
+
+        assert response.status_code == 200
+        me = await client.get(ME, headers=bearer(response.json()["access_token"]))
+        assert me.json()["email"] == user.email
+
+    async def test_wrong_password_unknown_email_and_inactive_user_look_alike(
+        self, client: AsyncClient, session: AsyncSession
+    ) -> None:
+        active = await create_user(session)
+        inactive = await create_user(session, is_active=False)
+
+        answers = [
+            await client.post(LOGIN, json={"email": active.email, "password": "wrong-password"}),
+            await client.post(LOGIN, json={"email": unique_email(), "password": DEFAULT_PASSWORD}),
+            await client.post(LOGIN, json={"email": inactive.email, "password": DEFAULT_PASSWORD}),
+        ]
+
+        assert {a.status_code for a in answers} == {401}
+        assert {a.json()["error_code"] for a in answers} == {"INVALID_CREDENTIALS"}
+        assert {a.json()["detail"] for a in answers} == {"Invalid email or password"}
+        assert {a.headers["WWW-Authenticate"] for a in answers} == {"Bearer"}
+
+    async def test_unknown_email_still_verifies_a_hash(
+        self, client: AsyncClient, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        hasher: PasswordHasher = app.state.password_hasher
+        checked: list[str | None] = []
+        original = hasher.verify
+
+        async def spy(password: str, hashed: str | None) -> tuple[bool, str | None]:
+            checked.append(hashed)
+            return await original(password, hashed)
+
+        monkeypatch.setattr(hasher, "verify", spy)
+
+        await client.post(LOGIN, json={"email": unique_email(), "password": DEFAULT_PASSWORD})
+
+        assert checked == [None]  # verified against the dummy hash: same work, same timing
+
+    async def test_failed_login_writes_nothing(
+        self, client: AsyncClient, session: AsyncSession
+    ) -> None:
+        user = await create_user(session)
+        updated_at = user.updated_at
+
+        await client.post(LOGIN, json={"email": user.email, "password": "wrong-password"})
+
+        assert await stored_sessions(session, user) == []
+        await session.refresh(user)
+        assert user.updated_at == updated_at
+
+    async def test_outdated_hash_is_upgraded_on_login(
+        self, client: AsyncClient, session: AsyncSession
+    ) -> None:
+        old = PasswordHasher(time_cost=2, memory_kib=2048, parallelism=1, concurrency=1)
+        user = await create_user(session, hashed_password=await old.hash(DEFAULT_PASSWORD))
+        assert "m=2048,t=2" in user.hashed_password
+
+        await login(client, user.email)
+
+        await session.refresh(user)
+        assert "m=1024,t=1,p=1" in user.hashed_password
+        await login(client, user.email)  # the new hash verifies
+
+
+class TestTokens:
+    async def test_only_the_sha256_of_the_token_is_stored(
+        self, client: AsyncClient, session: AsyncSession
+    ) -> None:
+        user = await create_user(session)
+        token = await login(client, user.email)
+
+        (stored,) = await stored_sessions(session, user)
+
+        assert stored.token_hash == hashlib.sha256(token.encode()).hexdigest()
+        assert token not in {stored.token_hash, str(stored.id)}
+
+    async def test_the_stored_hash_is_not_a_valid_token(
+        self, client: AsyncClient, session: AsyncSession
+    ) -> None:
+        user = await create_user(session)
+        await login(client, user.email)
+        (stored,) = await stored_sessions(session, user)
+
+        response = await client.get(ME, headers=bearer(stored.token_hash))
+
+        assert response.status_code == 401
+        assert response.json()["error_code"] == "UNAUTHORIZED"
+
+    async def test_token_in_the_url_is_ignored(
+        self, client: AsyncClient, session: AsyncSession
+    ) -> None:
+        user = await create_user(session)
+        token = await login(client, user.email)
+
+        response = await client.get(ME, params={"access_token": token, "token": token})
+
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+
+    async def test_other_schemes_are_refused(
+        self, client: AsyncClient, session: AsyncSession
+    ) -> None:
+        user = await create_user(session)
+        token = await login(client, user.email)
+
+        response = await client.get(ME, headers={"Authorization": f"Basic {token}"})
+
+        assert response.status_code == 401
+
+
+class TestExpiry:
+    @pytest.fixture
+    def clock(self, app: FastAPI) -> list[datetime]:
+        """The app's clock, moved by the test: `clock[0] += timedelta(...)`."""
+        now = [datetime.now(UTC)]
+        app.state.clock = lambda: now[0]
+        return now
+
+    async def test_idle_session_expires(
+        self, client: AsyncClient, session: AsyncSession, clock: list[datetime]
+    ) -> None:
+        _user, headers = await signed_in(client, session)
+
+        clock[0] += timedelta(hours=24, seconds=1)
+
+        assert (await client.get(ME, headers=headers)).status_code == 401
+
+    async def test_use_keeps_a_session_alive(
+        self, client: AsyncClient, session: AsyncSession, clock: list[datetime]
+    ) -> None:
+        _user, headers = await signed_in(client, session)
+
+        for _ in range(3):
+            clock[0] += timedelta(hours=20)
+            assert (await client.get(ME, headers=headers)).status_code == 200
+
+    async def test_absolute_lifetime_ends_even_a_busy_session(
+        self, client: AsyncClient, session: AsyncSession, clock: list[datetime]
+    ) -> None:
+        _user, headers = await signed_in(client, session)
+
+        for _ in range(14):
+            clock[0] += timedelta(hours=23)
+            assert (await client.get(ME, headers=headers)).status_code == 200
+        clock[0] += timedelta(hours=23)
+
+        assert (await client.get(ME, headers=headers)).status_code == 401
+
+    async def test_last_used_at_is_written_at_most_once_a_minute(
+        self, client: AsyncClient, session: AsyncSession, clock: list[datetime]
+    ) -> None:
+        user, headers = await signed_in(client, session)
+        started = clock[0]
+
+        clock[0] += timedelta(seconds=30)
+        await client.get(ME, headers=headers)
+        (stored,) = await stored_sessions(session, user)
+        await session.refresh(stored)
+        assert stored.last_used_at == started
+
+        clock[0] += timedelta(seconds=31)
+        await client.get(ME, headers=headers)
+        await session.refresh(stored)
+        assert stored.last_used_at == clock[0]
+
+
+class TestSessions:
+    async def test_list_marks_the_current_session(
+        self, client: AsyncClient, session: AsyncSession
+    ) -> None:
+        user = await create_user(session)
+        first = bearer(await login(client, user.email))
+        await login(client, user.email)
+
+        response = await client.get(
+            "/api/v1/auth/sessions", headers={**first, "User-Agent": "phone"}
+        )
+
+        assert response.status_code == 200
+        sessions = response.json()
+        assert len(sessions) == 2
+        assert [s["current"] for s in sessions].count(True) == 1
+        assert set(sessions[0]) == {
+            "id",
+            "created_at",
+            "last_used_at",
+            "expires_at",
+            "user_agent",
+            "ip",
+            "current",
+        }
+
+    async def test_revoke_one_of_my_sessions(
+        self, client: AsyncClient, session: AsyncSession
+    ) -> None:
+        user = await create_user(session)
+        keep = bearer(await login(client, user.email))
+        other = bearer(await login(client, user.email))
+        listed = (await client.get("/api/v1/auth/sessions", headers=keep)).json()
+        other_id = next(s["id"] for s in listed if not s["current"])
+
+        response = await client.delete(f"/api/v1/auth/sessions/{other_id}", headers=keep)
+
+        assert response.status_code == 204
+        assert (await client.get(ME, headers=other)).status_code == 401
+        assert (await client.get(ME, headers=keep)).status_code == 200
+
+    async def test_another_users_session_is_404(
+        self, client: AsyncClient, session: AsyncSession
+    ) -> None:
+        victim, victim_headers = await signed_in(client, session)
+        _attacker, attacker_headers = await signed_in(client, session)
+        (victim_session,) = await stored_sessions(session, victim)
+
+        response = await client.delete(
+            f"/api/v1/auth/sessions/{victim_session.id}", headers=attacker_headers
+        )
+
+        assert response.status_code == 404
+        assert response.json()["error_code"] == "NOT_FOUND"
+        assert (await client.get(ME, headers=victim_headers)).status_code == 200
+
+
+class TestLogout:
+    async def test_logout_revokes_this_token_only(
+        self, client: AsyncClient, session: AsyncSession
+    ) -> None:
+        user = await create_user(session)
+        this = bearer(await login(client, user.email))
+        other = bearer(await login(client, user.email))
+
+        response = await client.post("/api/v1/auth/logout", headers=this)
+
+        assert response.status_code == 204
+        assert (await client.get(ME, headers=this)).status_code == 401
+        assert (await client.get(ME, headers=other)).status_code == 200
+
+    async def test_logout_all_revokes_every_token(
+        self, client: AsyncClient, session: AsyncSession
+    ) -> None:
+        user = await create_user(session)
+        tokens = [bearer(await login(client, user.email)) for _ in range(3)]
+
+        response = await client.post("/api/v1/auth/logout-all", headers=tokens[0])
+
+        assert response.status_code == 204
+        for headers in tokens:
+            assert (await client.get(ME, headers=headers)).status_code == 401
+
+    async def test_logout_without_token_is_401(self, client: AsyncClient) -> None:
+        response = await client.post("/api/v1/auth/logout")
+
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+class TestChangePassword:
+    async def test_changes_password_and_revokes_other_sessions(
+        self, client: AsyncClient, session: AsyncSession
+    ) -> None:
+        user = await create_user(session)
+        this = bearer(await login(client, user.email))
+        other = bearer(await login(client, user.email))
+
+        response = await client.post(
+            "/api/v1/auth/password",
+            json={"current_password": DEFAULT_PASSWORD, "new_password": "brand new secret"},
+            headers=this,
+        )
+
+        assert response.status_code == 204
+        assert (await client.get(ME, headers=this)).status_code == 200
+        assert (await client.get(ME, headers=other)).status_code == 401
+        old = await client.post(LOGIN, json={"email": user.email, "password": DEFAULT_PASSWORD})
+        assert old.status_code == 401
+        await login(client, user.email, "brand new secret")
+
+    async def test_wrong_current_password_changes_nothing(
+        self, client: AsyncClient, session: AsyncSession
+    ) -> None:
+        user, headers = await signed_in(client, session)
+
+        response = await client.post(
+            "/api/v1/auth/password",
+            json={"current_password": "not my password", "new_password": "brand new secret"},
+            headers=headers,
+        )
+
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["loc"] == ["body", "current_password"]
+        await login(client, user.email)
+
+
+class TestLogs:
+    async def test_no_token_or_password_is_ever_logged(
+        self, client: AsyncClient, logs: LogCapture
+    ) -> None:
+        password = "unique-password-8472"
+        email = unique_email()
+        await client.post(REGISTER, json={"email": email, "password": password})
+        token = await login(client, email, password)
+        await client.get(ME, headers=bearer(token))
+        await client.post(LOGIN, json={"email": email, "password": "wrong-" + password})
+        await client.post("/api/v1/auth/logout", headers=bearer(token))
+
+        text = "\n".join(logs.lines)
+        assert len(logs.lines) >= 5
+        assert password not in text
+        assert token not in text
+        assert hashlib.sha256(token.encode()).hexdigest() not in text

@@ -1,0 +1,64 @@
+"""Users and signed-in clients for tests."""
+
+from uuid import uuid4
+
+from httpx import AsyncClient
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.security import PasswordHasher
+from app.users.models import User
+
+DEFAULT_PASSWORD = "correct horse battery"
+_hasher: PasswordHasher | None = None
+
+
+async def hash_password(password: str) -> str:
+    global _hasher  # noqa: PLW0603 - one cheap hasher for the whole run
+    if _hasher is None:
+        _hasher = PasswordHasher(time_cost=1, memory_kib=1024, parallelism=1, concurrency=2)
+    return await _hasher.hash(password)
+
+
+def unique_email() -> str:
+    return f"user-{uuid4().hex[:12]}@example.com"
+
+
+async def create_user(
+    session: AsyncSession,
+    *,
+    email: str | None = None,
+    password: str = DEFAULT_PASSWORD,
+    full_name: str | None = None,
+    is_active: bool = True,
+    is_superuser: bool = False,
+    hashed_password: str | None = None,
+) -> User:
+    user = User(
+        email=email or unique_email(),
+        hashed_password=hashed_password or await hash_password(password),
+        full_name=full_name,
+        is_active=is_active,
+        is_superuser=is_superuser,
+    )
+    session.add(user)
+    await session.commit()
+    return user
+
+
+async def login(client: AsyncClient, email: str, password: str = DEFAULT_PASSWORD) -> str:
+    response = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def signed_in(
+    client: AsyncClient, session: AsyncSession, **fields: object
+) -> tuple[User, dict[str, str]]:
+    """A new user and the headers of one of their sessions."""
+    user = await create_user(session, **fields)  # type: ignore[arg-type]
+    return user, bearer(await login(client, user.email))
