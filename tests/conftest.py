@@ -9,6 +9,7 @@ import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import orjson
@@ -53,15 +54,44 @@ async def _drop_postgres_database(database_url: str) -> None:
     await admin.dispose()
 
 
-@pytest.fixture(scope="session")
-async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+@asynccontextmanager
+async def throwaway_database(folder: Path) -> AsyncIterator[str]:
+    """A new empty database of the suite's kind: a SQLite file in `folder`, or a PostgreSQL
+    database on the `TEST_DATABASE_URL` server, dropped afterwards."""
     server_url = os.environ.get("TEST_DATABASE_URL")
     if not server_url:
-        yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        yield f"sqlite+aiosqlite:///{folder}/app.db"
         return
     database_url = await _create_postgres_database(server_url)
-    yield database_url
-    await _drop_postgres_database(database_url)
+    try:
+        yield database_url
+    finally:
+        await _drop_postgres_database(database_url)
+
+
+@asynccontextmanager
+async def running_app(
+    settings: Settings, *, sessionmaker: async_sessionmaker[AsyncSession] | None = None
+) -> AsyncIterator[FastAPI]:
+    """`create_app(settings)` inside its lifespan; optionally bound to a test's transaction."""
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        if sessionmaker is not None:
+            application.state.sessionmaker = sessionmaker
+        yield application
+
+
+@asynccontextmanager
+async def http_client(application: FastAPI) -> AsyncIterator[AsyncClient]:
+    transport = ASGITransport(app=application)
+    async with AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    async with throwaway_database(tmp_path_factory.mktemp("db")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -120,15 +150,13 @@ async def app(
     settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[FastAPI]:
     """The real app and lifespan, with its sessions bound to the test's transaction."""
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
-        application.state.sessionmaker = sessionmaker
+    async with running_app(settings, sessionmaker=sessionmaker) as application:
         yield application
 
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[AsyncClient]:
-    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client:
+    async with http_client(app) as client:
         yield client
 
 
@@ -138,15 +166,13 @@ async def committing_app(settings: Settings) -> AsyncIterator[FastAPI]:
 
     Tests using it clean up the rows they write.
     """
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
+    async with running_app(settings) as application:
         yield application
 
 
 @pytest.fixture
 async def committing_client(committing_app: FastAPI) -> AsyncIterator[AsyncClient]:
-    transport = ASGITransport(app=committing_app)
-    async with AsyncClient(transport=transport, base_url="http://test") as client:
+    async with http_client(committing_app) as client:
         yield client
 
 
@@ -177,10 +203,5 @@ def logs(app: FastAPI) -> Iterator[LogCapture]:
 @pytest.fixture
 async def fresh_database_url(tmp_path: Path) -> AsyncIterator[str]:
     """An empty database of the suite's kind, for migration and process tests."""
-    server_url = os.environ.get("TEST_DATABASE_URL")
-    if not server_url:
-        yield f"sqlite+aiosqlite:///{tmp_path}/fresh/app.db"
-        return
-    url = await _create_postgres_database(server_url)
-    yield url
-    await _drop_postgres_database(url)
+    async with throwaway_database(tmp_path / "fresh") as url:
+        yield url

@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
-from app.main import create_app
+from tests.conftest import http_client, running_app
 from tests.users.factories import DEFAULT_PASSWORD, create_user, unique_email
 
 LOGIN = "/api/v1/auth/login"
@@ -35,16 +35,14 @@ async def limited_app(
 ) -> AsyncIterator[FastAPI]:
     """The app with the limits given by the test's `limits` marker."""
     marker = request.node.get_closest_marker("limits")
-    application = create_app(settings.model_copy(update=marker.kwargs if marker else {}))
-    async with application.router.lifespan_context(application):
-        application.state.sessionmaker = sessionmaker
+    configured = settings.model_copy(update=marker.kwargs if marker else {})
+    async with running_app(configured, sessionmaker=sessionmaker) as application:
         yield application
 
 
 @pytest.fixture
 async def limited_client(limited_app: FastAPI) -> AsyncIterator[AsyncClient]:
-    transport = ASGITransport(app=limited_app)
-    async with AsyncClient(transport=transport, base_url="http://test") as client:
+    async with http_client(limited_app) as client:
         yield client
 
 
@@ -161,14 +159,11 @@ class TestSharedThroughRedis:
                 "rate_limit_login_ip": "",
             }
         )
-        apps = [create_app(shared), create_app(shared)]
         async with (
-            apps[0].router.lifespan_context(apps[0]),
-            apps[1].router.lifespan_context(apps[1]),
+            running_app(shared, sessionmaker=sessionmaker) as first,
+            running_app(shared, sessionmaker=sessionmaker) as second,
         ):
-            for application in apps:
-                application.state.sessionmaker = sessionmaker
-            yield apps[0], apps[1]
+            yield first, second
         redis = Redis.from_url(REDIS_URL)
         keys = [key async for key in redis.scan_iter(f"{shared.app_name}:*")]
         if keys:

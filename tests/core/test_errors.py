@@ -4,11 +4,10 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from httpx import ASGITransport, AsyncClient
+from httpx import AsyncClient
 
 from app.core.config import Settings
-from app.main import create_app
-from tests.conftest import LogCapture
+from tests.conftest import LogCapture, http_client, running_app
 from tests.core import notes
 
 ENVELOPE_KEYS = {"detail", "error_code", "correlation_id", "timestamp"}
@@ -113,11 +112,9 @@ class TestDatabaseUnavailable:
             if settings.is_sqlite
             else "postgresql+asyncpg://root@127.0.0.1:1/test"
         )
-        application = create_app(settings.model_copy(update={"database_url": url}))
-        application.include_router(notes.router)
-        async with application.router.lifespan_context(application):
-            transport = ASGITransport(app=application)
-            async with AsyncClient(transport=transport, base_url="http://test") as client:
+        async with running_app(settings.model_copy(update={"database_url": url})) as application:
+            application.include_router(notes.router)
+            async with http_client(application) as client:
                 yield client
 
     async def test_query_is_503_with_retry_after(self, down_client: AsyncClient) -> None:

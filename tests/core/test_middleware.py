@@ -6,11 +6,10 @@ from collections.abc import AsyncIterator
 import pytest
 import structlog
 from fastapi import FastAPI
-from httpx import ASGITransport, AsyncClient
+from httpx import AsyncClient
 
 from app.core.config import Settings
-from app.main import create_app
-from tests.conftest import LogCapture
+from tests.conftest import LogCapture, http_client, running_app
 from tests.core import notes
 
 
@@ -81,11 +80,11 @@ class TestAccessLog:
 class TestBodySizeLimit:
     @pytest.fixture
     async def small_client(self, settings: Settings) -> AsyncIterator[AsyncClient]:
-        application = create_app(settings.model_copy(update={"max_body_bytes": 64}))
-        async with application.router.lifespan_context(application):
-            transport = ASGITransport(app=application)
-            async with AsyncClient(transport=transport, base_url="http://test") as client:
-                yield client
+        async with (
+            running_app(settings.model_copy(update={"max_body_bytes": 64})) as application,
+            http_client(application) as client,
+        ):
+            yield client
 
     async def test_declared_length_over_limit_is_413_before_routing(
         self, small_client: AsyncClient
@@ -97,16 +96,13 @@ class TestBodySizeLimit:
         assert response.json()["correlation_id"] == response.headers["X-Request-ID"]
 
     async def test_streamed_body_over_limit_is_413(self, settings: Settings) -> None:
-        application = create_app(settings.model_copy(update={"max_body_bytes": 64}))
-        application.include_router(notes.router)
-
         async def chunks() -> AsyncIterator[bytes]:
             for _ in range(10):
                 yield b'{"title": "' + b"y" * 20
 
-        async with application.router.lifespan_context(application):
-            transport = ASGITransport(app=application)
-            async with AsyncClient(transport=transport, base_url="http://test") as client:
+        async with running_app(settings.model_copy(update={"max_body_bytes": 64})) as application:
+            application.include_router(notes.router)
+            async with http_client(application) as client:
                 response = await client.post(
                     "/test-notes", content=chunks(), headers={"Content-Type": "application/json"}
                 )
@@ -124,11 +120,8 @@ class TestCors:
     @pytest.fixture
     async def cors_client(self, settings: Settings) -> AsyncIterator[AsyncClient]:
         configured = settings.model_copy(update={"cors_origins": ["https://app.example"]})
-        application = create_app(configured)
-        async with application.router.lifespan_context(application):
-            transport = ASGITransport(app=application)
-            async with AsyncClient(transport=transport, base_url="http://test") as client:
-                yield client
+        async with running_app(configured) as application, http_client(application) as client:
+            yield client
 
     async def test_configured_origin_is_allowed(self, cors_client: AsyncClient) -> None:
         response = await cors_client.get("/health/live", headers={"Origin": "https://app.example"})

@@ -3,10 +3,10 @@
 from collections.abc import AsyncIterator
 
 import pytest
-from httpx import ASGITransport, AsyncClient
+from httpx import AsyncClient
 
 from app.core.config import Settings
-from app.main import create_app
+from tests.conftest import http_client, running_app
 
 
 class TestHealth:
@@ -28,11 +28,8 @@ class TestReadinessWithRedis:
     async def redis_client(self, request: pytest.FixtureRequest) -> AsyncIterator[AsyncClient]:
         settings: Settings = request.getfixturevalue("settings")
         configured = settings.model_copy(update={"redis_url": request.param})
-        application = create_app(configured)
-        async with application.router.lifespan_context(application):
-            transport = ASGITransport(app=application)
-            async with AsyncClient(transport=transport, base_url="http://test") as client:
-                yield client
+        async with running_app(configured) as application, http_client(application) as client:
+            yield client
 
     @pytest.mark.parametrize("redis_client", ["redis://127.0.0.1:6379/15"], indirect=True)
     async def test_ready_pings_redis(self, redis_client: AsyncClient) -> None:
