@@ -13,7 +13,7 @@ _hasher: PasswordHasher | None = None
 
 
 async def hash_password(password: str) -> str:
-    global _hasher  # noqa: PLW0603 - one cheap hasher for the whole run
+    global _hasher
     if _hasher is None:
         _hasher = PasswordHasher(time_cost=1, memory_kib=1024, parallelism=1, concurrency=2)
     return await _hasher.hash(password)

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
     cors_origins: Annotated[list[str], NoDecode] = []
     retry_after_seconds: int = Field(default=5, ge=1)
+    # Updates and deletes without `If-Match` answer 428 instead of overwriting blindly.
+    require_if_match: bool = False
 
     session_lifetime: timedelta = timedelta(days=14)
     session_idle_timeout: timedelta = timedelta(hours=24)

@@ -122,14 +122,12 @@ class Repository(Generic[ModelT, CreateT, UpdateT]):
         next_cursor = None
         if more and params.codec is not None:
             next_cursor = params.codec.encode(sort, [getattr(items[-1], k.field) for k in keys])
-        keyset = params.cursor is not None
-        return PageResult(
-            items=items,
-            limit=params.limit,
-            offset=None if keyset else params.offset or 0,
-            total=None if keyset else await self.count(statement),
-            next_cursor=next_cursor,
-        )
+        if params.cursor is not None:
+            return PageResult(items, params.limit, None, None, next_cursor)
+        offset = params.offset or 0
+        # The last page already tells the total; otherwise it takes a COUNT.
+        total = offset + len(items) if items and not more else await self.count(statement)
+        return PageResult(items, params.limit, offset, total, next_cursor)
 
     async def create(self, data: CreateT | None = None, **values: Any) -> ModelT:
         """INSERT one row; a unique violation becomes `AlreadyExistsError`."""
@@ -172,6 +170,9 @@ class Repository(Generic[ModelT, CreateT, UpdateT]):
         """`UPDATE … WHERE id = … [AND version = …] RETURNING *`: one atomic compare-and-set."""
         conditions = [self.column("id") == _attr(entity, "id")]
         values = dict(values)
+        if self.soft_deletes and "deleted_at" not in values:
+            # A row deleted since it was read is not written to.
+            conditions.append(self.column("deleted_at").is_(None))
         if self.versioned:
             values["version"] = self.column("version") + 1
             if expected_version is not None:

@@ -1,0 +1,23 @@
+import uuid
+from datetime import datetime
+from typing import ClassVar
+
+from app.core.filters import ListFilter
+from app.items.models import Item
+
+
+class ItemFilter(ListFilter):
+    """Query parameters of `GET /items`; `owner_id` is for superusers only."""
+
+    search: str | None = None
+    is_active: bool | None = None
+    created_at__gte: datetime | None = None
+    created_at__lt: datetime | None = None
+    owner_id: uuid.UUID | None = None
+    order_by: list[str] | None = None
+
+    sortable: ClassVar[tuple[str, ...]] = ("created_at", "title", "updated_at")
+
+    class Constants(ListFilter.Constants):
+        model = Item
+        search_model_fields = ["title", "description"]  # noqa: RUF012 - fastapi-filter API

@@ -1,0 +1,132 @@
+"""Items: the reference entity every generated feature follows."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi_filter import FilterDepends
+
+from app.core.errors import (
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    PreconditionFailedError,
+    PreconditionRequiredError,
+    UnauthorizedError,
+    error_responses,
+)
+from app.core.etag import etag, parse_if_match
+from app.core.pagination import PageParamsDep, PageResult
+from app.items.dependencies import ItemServiceDep
+from app.items.filters import ItemFilter
+from app.items.models import Item
+from app.items.schemas import ItemBulk, ItemBulkResult, ItemCreate, ItemPage, ItemRead, ItemUpdate
+from app.items.service import BulkOutcome
+from app.sessions.dependencies import CurrentUser
+
+router = APIRouter(prefix="/items", tags=["items"], responses=error_responses(UnauthorizedError))
+by_id_errors = error_responses(NotFoundError)
+write_errors = error_responses(NotFoundError, PreconditionFailedError, PreconditionRequiredError)
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Retries with the same key and body return the first response.",
+    ),
+]
+IfMatchHeader = Annotated[
+    str | None, Header(description="The item's ETag: the write fails with 412 if it changed.")
+]
+
+
+def _tag(response: Response, item: Item) -> None:
+    response.headers["ETag"] = etag(item.version)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ItemRead,
+    responses=error_responses(ConflictError),
+)
+async def create_item(
+    data: ItemCreate,
+    user: CurrentUser,
+    items: ItemServiceDep,
+    request: Request,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> Item:
+    """Create an item; `Location` and `ETag` name the new version."""
+    created = await items.create(user, data, idempotency_key=idempotency_key)
+    response.headers["Location"] = str(request.url_for("get_item", item_id=created.item.id))
+    if created.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    _tag(response, created.item)
+    return created.item
+
+
+@router.get("", response_model=ItemPage, responses=error_responses(ForbiddenError))
+async def list_items(
+    user: CurrentUser,
+    items: ItemServiceDep,
+    page: PageParamsDep,
+    filters: Annotated[ItemFilter, FilterDepends(ItemFilter)],
+    include_deleted: Annotated[bool, Query(description="Superusers only")] = False,
+) -> PageResult[Item]:
+    """The caller's items (everyone's for superusers), filtered, sorted and paged."""
+    return await items.list_page(user, filters, page, include_deleted=include_deleted)
+
+
+@router.post("/bulk", response_model=ItemBulkResult)
+async def bulk_upsert_items(
+    data: ItemBulk, user: CurrentUser, items: ItemServiceDep
+) -> BulkOutcome:
+    """Create or update up to 1000 items in one statement; others' ids are skipped."""
+    return await items.bulk_upsert(user, data)
+
+
+@router.get("/{item_id}", response_model=ItemRead, responses=by_id_errors)
+async def get_item(
+    item_id: uuid.UUID, user: CurrentUser, items: ItemServiceDep, response: Response
+) -> Item:
+    """One item, with its `ETag`."""
+    item = await items.get(user, item_id)
+    _tag(response, item)
+    return item
+
+
+@router.patch("/{item_id}", response_model=ItemRead, responses=write_errors)
+async def update_item(
+    item_id: uuid.UUID,
+    data: ItemUpdate,
+    user: CurrentUser,
+    items: ItemServiceDep,
+    response: Response,
+    if_match: IfMatchHeader = None,
+) -> Item:
+    """Partial update; `version` goes up by one. With `If-Match`, 412 if it changed since."""
+    item = await items.update(user, item_id, data, if_match=parse_if_match(if_match))
+    _tag(response, item)
+    return item
+
+
+@router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT, responses=write_errors)
+async def delete_item(
+    item_id: uuid.UUID, user: CurrentUser, items: ItemServiceDep, if_match: IfMatchHeader = None
+) -> None:
+    """Soft delete: the item disappears from reads until restored."""
+    await items.delete(user, item_id, if_match=parse_if_match(if_match))
+
+
+@router.post("/{item_id}/restore", response_model=ItemRead, responses=by_id_errors)
+async def restore_item(
+    item_id: uuid.UUID, user: CurrentUser, items: ItemServiceDep, response: Response
+) -> Item:
+    """Bring back a soft-deleted item."""
+    item = await items.restore(user, item_id)
+    _tag(response, item)
+    return item

@@ -1,0 +1,138 @@
+import uuid
+from dataclasses import dataclass, field
+
+from app.core.errors import (
+    ForbiddenError,
+    NotFoundError,
+    PreconditionFailedError,
+    PreconditionRequiredError,
+)
+from app.core.etag import IfMatch
+from app.core.pagination import PageParams, PageResult
+from app.idempotency.service import IdempotencyService, IdempotentRequest, fingerprint
+from app.items.filters import ItemFilter
+from app.items.models import Item
+from app.items.repository import ItemRepository
+from app.items.schemas import ItemBulk, ItemCreate, ItemRead, ItemUpdate
+from app.users.models import User
+
+IDEMPOTENCY_SCOPE = "items.create"
+
+
+@dataclass(frozen=True)
+class Created:
+    item: Item
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    created: int
+    updated: int
+    skipped: list[uuid.UUID] = field(default_factory=list)
+    items: list[Item] = field(default_factory=list)
+
+
+class ItemService:
+    """Items belong to their owner: anyone else gets 404 (superusers see all).
+
+    Updates and deletes are compare-and-set on `version` when the client sends `If-Match`.
+    """
+
+    def __init__(
+        self,
+        repository: ItemRepository,
+        *,
+        idempotency: IdempotencyService,
+        require_if_match: bool = False,
+    ):
+        self.repository = repository
+        self.idempotency = idempotency
+        self.require_if_match = require_if_match
+
+    async def create(
+        self, user: User, data: ItemCreate, *, idempotency_key: str | None = None
+    ) -> Created:
+        if idempotency_key is None:
+            return Created(await self.repository.create(data, owner_id=user.id))
+        request = IdempotentRequest(
+            user_id=user.id,
+            scope=IDEMPOTENCY_SCOPE,
+            key=idempotency_key,
+            body_fingerprint=fingerprint(data.model_dump(mode="json")),
+        )
+        stored = await self.idempotency.replay(request)
+        if stored is not None:
+            return Created(Item(**ItemRead.model_validate(stored).model_dump()), replayed=True)
+        item = await self.repository.create(data, owner_id=user.id)
+        snapshot = ItemRead.model_validate(item).model_dump(mode="json")
+        await self.idempotency.record(request, snapshot)
+        return Created(item)
+
+    async def get(self, user: User, item_id: uuid.UUID, *, include_deleted: bool = False) -> Item:
+        item = await self.repository.get_visible(
+            item_id, self._owner_scope(user), include_deleted=include_deleted
+        )
+        if item is None:
+            raise NotFoundError("Item not found")
+        return item
+
+    async def update(
+        self, user: User, item_id: uuid.UUID, data: ItemUpdate, *, if_match: IfMatch | None
+    ) -> Item:
+        item = await self.get(user, item_id)
+        expected = self._expected_version(item, if_match)
+        updated = await self.repository.update(item, data, expected_version=expected)
+        return self._written(updated, expected)
+
+    async def delete(self, user: User, item_id: uuid.UUID, *, if_match: IfMatch | None) -> None:
+        item = await self.get(user, item_id)
+        expected = self._expected_version(item, if_match)
+        self._written(await self.repository.soft_delete(item, expected_version=expected), expected)
+
+    async def restore(self, user: User, item_id: uuid.UUID) -> Item:
+        item = await self.get(user, item_id, include_deleted=True)
+        if not item.is_deleted:
+            return item
+        return self._written(await self.repository.restore(item), None)
+
+    async def list_page(
+        self, user: User, filters: ItemFilter, params: PageParams, *, include_deleted: bool
+    ) -> PageResult[Item]:
+        if not user.is_superuser and (filters.owner_id is not None or include_deleted):
+            raise ForbiddenError("owner_id and include_deleted are for superusers")
+        return await self.repository.list_filtered(
+            self._owner_scope(user), filters, params, include_deleted=include_deleted
+        )
+
+    async def bulk_upsert(self, user: User, data: ItemBulk) -> BulkOutcome:
+        """One `INSERT … ON CONFLICT` per batch; another user's (or a deleted) row is skipped."""
+        rows = [{**row.model_dump(), "id": row.id or uuid.uuid4()} for row in data.items]
+        result = await self.repository.upsert_owned(user.id, rows)
+        written = {item.id: item for item in result.items}
+        return BulkOutcome(
+            created=result.created,
+            updated=result.updated,
+            skipped=[row["id"] for row in rows if row["id"] not in written],
+            items=[written[row["id"]] for row in rows if row["id"] in written],
+        )
+
+    def _owner_scope(self, user: User) -> uuid.UUID | None:
+        return None if user.is_superuser else user.id
+
+    def _expected_version(self, item: Item, if_match: IfMatch | None) -> int | None:
+        if if_match is None:
+            if self.require_if_match:
+                raise PreconditionRequiredError()
+            return None
+        if not if_match.matches(item.version):
+            raise PreconditionFailedError()
+        return item.version
+
+    def _written(self, item: Item | None, expected: int | None) -> Item:
+        # Nothing matched the compare-and-set: changed since it was read, or gone.
+        if item is None:
+            if expected is not None:
+                raise PreconditionFailedError()
+            raise NotFoundError("Item not found")
+        return item

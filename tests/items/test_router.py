@@ -1,0 +1,548 @@
+"""Items over HTTP: CRUD, ETag/If-Match, soft delete, idempotency keys, bulk upsert, ownership."""
+
+import uuid
+
+import pytest
+from httpx import AsyncClient
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.items.models import Item
+from app.users.models import User
+from tests.items.factories import create_item
+from tests.users.factories import bearer, create_user, login, signed_in
+
+ITEMS = "/api/v1/items"
+
+
+@pytest.fixture
+async def owner(client: AsyncClient, session: AsyncSession) -> tuple[User, dict[str, str]]:
+    return await signed_in(client, session)
+
+
+async def item_count(session: AsyncSession, **where: object) -> int:
+    statement = select(func.count()).select_from(Item).filter_by(**where)
+    return int((await session.execute(statement)).scalar_one())
+
+
+class TestCreateItem:
+    async def test_returns_201_with_location_and_etag(
+        self, client: AsyncClient, owner: tuple[User, dict[str, str]]
+    ) -> None:
+        user, headers = owner
+
+        response = await client.post(
+            ITEMS, json={"title": "First", "description": "d"}, headers=headers
+        )
+
+        assert response.status_code == 201
+        body = response.json()
+        assert body["title"] == "First"
+        assert body["owner_id"] == str(user.id)
+        assert body["version"] == 1
+        assert body["is_active"] is True
+        assert body["created_at"].endswith("Z")
+        assert response.headers["Location"] == f"http://test{ITEMS}/{body['id']}"
+        assert response.headers["ETag"] == '"1"'
+        fetched = await client.get(response.headers["Location"], headers=headers)
+        assert fetched.json() == body
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("owner_id", str(uuid.uuid4())),
+            ("version", 7),
+            ("id", str(uuid.uuid4())),
+            ("created_at", "2020-01-01T00:00:00Z"),
+            ("deleted_at", None),
+        ],
+    )
+    async def test_mass_assignment_is_refused(
+        self, client: AsyncClient, owner: tuple[User, dict[str, str]], field: str, value: object
+    ) -> None:
+        _user, headers = owner
+
+        response = await client.post(ITEMS, json={"title": "x", field: value}, headers=headers)
+
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["loc"] == ["body", field]
+
+    @pytest.mark.parametrize(
+        "body",
+        [{"title": ""}, {"title": "x" * 201}, {"title": "x", "description": "d" * 10_001}, {}],
+    )
+    async def test_field_limits(
+        self, client: AsyncClient, owner: tuple[User, dict[str, str]], body: dict[str, object]
+    ) -> None:
+        _user, headers = owner
+
+        response = await client.post(ITEMS, json=body, headers=headers)
+
+        assert response.status_code == 422
+        assert response.json()["error_code"] == "VALIDATION_ERROR"
+
+    async def test_requires_authentication(self, client: AsyncClient) -> None:
+        response = await client.post(ITEMS, json={"title": "x"})
+
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+class TestIdempotencyKey:
+    async def test_replay_returns_the_first_response_without_a_second_insert(
+        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+    ) -> None:
+        user, headers = owner
+        keyed = {**headers, "Idempotency-Key": "order-42"}
+
+        first = await client.post(ITEMS, json={"title": "once"}, headers=keyed)
+        await client.patch(
+            first.headers["Location"], json={"title": "changed since"}, headers=headers
+        )
+        second = await client.post(ITEMS, json={"title": "once"}, headers=keyed)
+
+        assert first.status_code == second.status_code == 201
+        assert second.json() == first.json()
+        assert second.headers["Location"] == first.headers["Location"]
+        assert second.headers["ETag"] == first.headers["ETag"]
+        assert second.headers["Idempotent-Replayed"] == "true"
+        assert await item_count(session, owner_id=user.id) == 1
+
+    async def test_same_key_other_body_is_422(
+        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+    ) -> None:
+        user, headers = owner
+        keyed = {**headers, "Idempotency-Key": "k1"}
+        await client.post(ITEMS, json={"title": "one"}, headers=keyed)
+
+        response = await client.post(ITEMS, json={"title": "two"}, headers=keyed)
+
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["loc"] == ["header", "Idempotency-Key"]
+        assert await item_count(session, owner_id=user.id) == 1
+
+    async def test_keys_are_scoped_to_the_user(
+        self, client: AsyncClient, session: AsyncSession
+    ) -> None:
+        _alice, alice_headers = await signed_in(client, session)
+        bob, bob_headers = await signed_in(client, session)
+
+        a = await client.post(
+            ITEMS, json={"title": "t"}, headers={**alice_headers, "Idempotency-Key": "same"}
+        )
+        b = await client.post(
+            ITEMS, json={"title": "t"}, headers={**bob_headers, "Idempotency-Key": "same"}
+        )
+
+        assert a.json()["id"] != b.json()["id"]
+        assert b.json()["owner_id"] == str(bob.id)
+        assert "Idempotent-Replayed" not in b.headers
+
+    async def test_body_key_order_does_not_matter(
+        self, client: AsyncClient, owner: tuple[User, dict[str, str]]
+    ) -> None:
+        _user, headers = owner
+        keyed = {**headers, "Idempotency-Key": "k2", "Content-Type": "application/json"}
+
+        first = await client.post(
+            ITEMS, content=b'{"title": "a", "description": "b"}', headers=keyed
+        )
+        second = await client.post(ITEMS, content=b'{"description":"b","title":"a"}', headers=keyed)
+
+        assert second.json()["id"] == first.json()["id"]
+
+    @pytest.mark.parametrize("key", ["", "x" * 256, "has space"])
+    async def test_malformed_key_is_422(
+        self, client: AsyncClient, owner: tuple[User, dict[str, str]], key: str
+    ) -> None:
+        _user, headers = owner
+
+        response = await client.post(
+            ITEMS, json={"title": "t"}, headers={**headers, "Idempotency-Key": key}
+        )
+
+        assert response.status_code == 422
+
+
+class TestGetItem:
+    async def test_returns_the_item_with_etag(
+        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+    ) -> None:
+        user, headers = owner
+        item = await create_item(session, owner=user)
+
+        response = await client.get(f"{ITEMS}/{item.id}", headers=headers)
+
+        assert response.status_code == 200
+        assert response.json()["id"] == str(item.id)
+        assert response.headers["ETag"] == '"1"'
+
+    async def test_superuser_sees_any_item(
+        self, client: AsyncClient, session: AsyncSession
+    ) -> None:
+        other = await create_user(session)
+        item = await create_item(session, owner=other)
+        _admin, admin_headers = await signed_in(client, session, is_superuser=True)
+
+        response = await client.get(f"{ITEMS}/{item.id}", headers=admin_headers)
+
+        assert response.status_code == 200
+
+    async def test_unknown_id_is_404(
+        self, client: AsyncClient, owner: tuple[User, dict[str, str]]
+    ) -> None:
+        _user, headers = owner
+
+        response = await client.get(f"{ITEMS}/{uuid.uuid4()}", headers=headers)
+
+        assert response.status_code == 404
+        assert response.json() | {"correlation_id": None, "timestamp": None} == {
+            "detail": "Item not found",
+            "error_code": "NOT_FOUND",
+            "correlation_id": None,
+            "timestamp": None,
+        }
+
+
+class TestUpdateItem:
+    async def test_partial_update_bumps_version(
+        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+    ) -> None:
+        user, headers = owner
+        item = await create_item(session, owner=user, title="old", description="keep")
+
+        response = await client.patch(f"{ITEMS}/{item.id}", json={"title": "new"}, headers=headers)
+
+        assert response.status_code == 200
+        body = response.json()
+        assert body["title"] == "new"
+        assert body["description"] == "keep"
+        assert body["version"] == 2
+        assert response.headers["ETag"] == '"2"'
+        assert body["updated_at"] > body["created_at"]
+
+    async def test_matching_if_match_succeeds(
+        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+    ) -> None:
+        user, headers = owner
+        item = await create_item(session, owner=user)
+
+        response = await client.patch(
+            f"{ITEMS}/{item.id}", json={"is_active": False}, headers={**headers, "If-Match": '"1"'}
+        )
+
+        assert response.status_code == 200
+        assert response.json()["is_active"] is False
+
+    @pytest.mark.parametrize("tag", ['"2"', '"0"', "garbage", 'W/"9"'])
+    async def test_stale_if_match_returns_412(
+        self,
+        client: AsyncClient,
+        session: AsyncSession,
+        owner: tuple[User, dict[str, str]],
+        tag: str,
+    ) -> None:
+        user, headers = owner
+        item = await create_item(session, owner=user, title="kept")
+
+        response = await client.patch(
+            f"{ITEMS}/{item.id}", json={"title": "lost"}, headers={**headers, "If-Match": tag}
+        )
+
+        assert response.status_code == 412
+        assert response.json()["error_code"] == "PRECONDITION_FAILED"
+        current = await client.get(f"{ITEMS}/{item.id}", headers=headers)
+        assert current.json()["title"] == "kept"
+
+    async def test_second_writer_with_the_same_etag_loses(
+        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+    ) -> None:
+        user, headers = owner
+        item = await create_item(session, owner=user)
+        tag = (await client.get(f"{ITEMS}/{item.id}", headers=headers)).headers["ETag"]
+
+        first = await client.patch(
+            f"{ITEMS}/{item.id}", json={"title": "a"}, headers={**headers, "If-Match": tag}
+        )
+        second = await client.patch(
+            f"{ITEMS}/{item.id}", json={"title": "b"}, headers={**headers, "If-Match": tag}
+        )
+
+        assert (first.status_code, second.status_code) == (200, 412)
+
+    async def test_wildcard_and_lists_of_tags(
+        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+    ) -> None:
+        user, headers = owner
+        item = await create_item(session, owner=user)
+        url = f"{ITEMS}/{item.id}"
+
+        star = await client.patch(url, json={"title": "a"}, headers={**headers, "If-Match": "*"})
+        listed = await client.patch(
+            url, json={"title": "b"}, headers={**headers, "If-Match": '"7", W/"2"'}
+        )
+
+        assert (star.status_code, listed.status_code) == (200, 200)
+        assert listed.json()["version"] == 3
+
+    @pytest.mark.parametrize(
+        "body", [{"owner_id": str(uuid.uuid4())}, {"version": 9}, {"id": str(uuid.uuid4())}]
+    )
+    async def test_protected_fields_are_refused(
+        self,
+        client: AsyncClient,
+        session: AsyncSession,
+        owner: tuple[User, dict[str, str]],
+        body: dict[str, object],
+    ) -> None:
+        user, headers = owner
+        item = await create_item(session, owner=user)
+
+        response = await client.patch(f"{ITEMS}/{item.id}", json=body, headers=headers)
+
+        assert response.status_code == 422
+
+
+class TestDeleteAndRestore:
+    async def test_soft_delete_hides_the_item_until_restored(
+        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+    ) -> None:
+        user, headers = owner
+        item = await create_item(session, owner=user)
+        url = f"{ITEMS}/{item.id}"
+
+        deleted = await client.delete(url, headers=headers)
+        hidden = await client.get(url, headers=headers)
+        listed = await client.get(ITEMS, headers=headers)
+        restored = await client.post(f"{url}/restore", headers=headers)
+        visible = await client.get(url, headers=headers)
+
+        assert deleted.status_code == 204
+        assert hidden.status_code == 404
+        assert listed.json()["total"] == 0
+        assert restored.status_code == 200
+        assert restored.json()["version"] == 3
+        assert visible.status_code == 200
+        assert await item_count(session, id=item.id) == 1
+
+    async def test_patch_of_a_deleted_item_is_404(
+        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+    ) -> None:
+        user, headers = owner
+        item = await create_item(session, owner=user)
+        await client.delete(f"{ITEMS}/{item.id}", headers=headers)
+
+        response = await client.patch(f"{ITEMS}/{item.id}", json={"title": "x"}, headers=headers)
+
+        assert response.status_code == 404
+
+    async def test_delete_with_stale_if_match_is_412(
+        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+    ) -> None:
+        user, headers = owner
+        item = await create_item(session, owner=user)
+
+        response = await client.delete(f"{ITEMS}/{item.id}", headers={**headers, "If-Match": '"5"'})
+
+        assert response.status_code == 412
+
+    async def test_restoring_a_live_item_changes_nothing(
+        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+    ) -> None:
+        user, headers = owner
+        item = await create_item(session, owner=user)
+
+        response = await client.post(f"{ITEMS}/{item.id}/restore", headers=headers)
+
+        assert response.status_code == 200
+        assert response.json()["version"] == 1
+
+
+class TestOwnership:
+    """The IDOR matrix: another user's item id answers 404 on every route."""
+
+    @pytest.mark.parametrize(
+        ("method", "suffix", "body"),
+        [
+            ("GET", "", None),
+            ("PATCH", "", {"title": "stolen"}),
+            ("DELETE", "", None),
+            ("POST", "/restore", None),
+        ],
+    )
+    async def test_other_users_item_is_404(
+        self,
+        client: AsyncClient,
+        session: AsyncSession,
+        method: str,
+        suffix: str,
+        body: dict[str, object] | None,
+    ) -> None:
+        victim = await create_user(session)
+        item = await create_item(session, owner=victim, title="mine")
+        _attacker, headers = await signed_in(client, session)
+
+        response = await client.request(
+            method, f"{ITEMS}/{item.id}{suffix}", json=body, headers=headers
+        )
+
+        assert response.status_code == 404
+        assert response.json()["error_code"] == "NOT_FOUND"
+        await session.refresh(item)
+        assert (item.title, item.version, item.deleted_at) == ("mine", 1, None)
+
+    async def test_other_users_deleted_item_cannot_be_restored(
+        self, client: AsyncClient, session: AsyncSession
+    ) -> None:
+        victim, victim_headers = await signed_in(client, session)
+        item = await create_item(session, owner=victim)
+        await client.delete(f"{ITEMS}/{item.id}", headers=victim_headers)
+        _attacker, headers = await signed_in(client, session)
+
+        response = await client.post(f"{ITEMS}/{item.id}/restore", headers=headers)
+
+        assert response.status_code == 404
+
+    async def test_list_shows_only_own_items(
+        self, client: AsyncClient, session: AsyncSession
+    ) -> None:
+        me, headers = await signed_in(client, session)
+        mine = await create_item(session, owner=me)
+        await create_item(session, owner=await create_user(session))
+
+        response = await client.get(ITEMS, headers=headers)
+
+        assert [row["id"] for row in response.json()["items"]] == [str(mine.id)]
+
+    async def test_bulk_never_changes_another_users_item(
+        self, client: AsyncClient, session: AsyncSession
+    ) -> None:
+        victim = await create_user(session)
+        item = await create_item(session, owner=victim, title="victim's")
+        _attacker, headers = await signed_in(client, session)
+
+        response = await client.post(
+            f"{ITEMS}/bulk",
+            json={"items": [{"id": str(item.id), "title": "pwned"}]},
+            headers=headers,
+        )
+
+        assert response.status_code == 200
+        assert response.json() == {
+            "created": 0,
+            "updated": 0,
+            "skipped": [str(item.id)],
+            "items": [],
+        }
+        await session.refresh(item)
+        assert (item.title, item.owner_id, item.version) == ("victim's", victim.id, 1)
+
+    @pytest.mark.parametrize(
+        "params", [{"owner_id": str(uuid.uuid4())}, {"include_deleted": "true"}]
+    )
+    async def test_superuser_only_filters_are_403_for_others(
+        self, client: AsyncClient, owner: tuple[User, dict[str, str]], params: dict[str, str]
+    ) -> None:
+        _user, headers = owner
+
+        response = await client.get(ITEMS, params=params, headers=headers)
+
+        assert response.status_code == 403
+        assert response.json()["error_code"] == "FORBIDDEN"
+
+
+class TestBulkUpsert:
+    async def test_creates_and_updates_in_one_call(
+        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+    ) -> None:
+        user, headers = owner
+        existing = await create_item(session, owner=user, title="before")
+        new_id = str(uuid.uuid4())
+
+        response = await client.post(
+            f"{ITEMS}/bulk",
+            json={
+                "items": [
+                    {"title": "fresh"},
+                    {"id": str(existing.id), "title": "after", "is_active": False},
+                    {"id": new_id, "title": "chosen id"},
+                ]
+            },
+            headers=headers,
+        )
+
+        assert response.status_code == 200
+        body = response.json()
+        assert (body["created"], body["updated"], body["skipped"]) == (2, 1, [])
+        titles = [row["title"] for row in body["items"]]
+        assert titles == ["fresh", "after", "chosen id"]
+        updated = body["items"][1]
+        assert (updated["version"], updated["is_active"]) == (2, False)
+        assert body["items"][2]["id"] == new_id
+        assert {row["owner_id"] for row in body["items"]} == {str(user.id)}
+
+    async def test_a_thousand_rows(
+        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+    ) -> None:
+        user, headers = owner
+
+        response = await client.post(
+            f"{ITEMS}/bulk",
+            json={"items": [{"title": f"row {n}"} for n in range(1000)]},
+            headers=headers,
+        )
+
+        assert response.json()["created"] == 1000
+        assert await item_count(session, owner_id=user.id) == 1000
+
+    async def test_more_than_a_thousand_is_422(
+        self, client: AsyncClient, owner: tuple[User, dict[str, str]]
+    ) -> None:
+        _user, headers = owner
+
+        response = await client.post(
+            f"{ITEMS}/bulk", json={"items": [{"title": "x"}] * 1001}, headers=headers
+        )
+
+        assert response.status_code == 422
+
+    async def test_duplicate_ids_in_a_batch_are_422(
+        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+    ) -> None:
+        user, headers = owner
+        same = str(uuid.uuid4())
+
+        response = await client.post(
+            f"{ITEMS}/bulk",
+            json={"items": [{"id": same, "title": "a"}, {"id": same, "title": "b"}]},
+            headers=headers,
+        )
+
+        assert response.status_code == 422
+        assert await item_count(session, owner_id=user.id) == 0
+
+    async def test_deleted_rows_are_skipped(
+        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+    ) -> None:
+        user, headers = owner
+        item = await create_item(session, owner=user)
+        await client.delete(f"{ITEMS}/{item.id}", headers=headers)
+
+        response = await client.post(
+            f"{ITEMS}/bulk", json={"items": [{"id": str(item.id), "title": "x"}]}, headers=headers
+        )
+
+        assert response.json()["skipped"] == [str(item.id)]
+
+
+class TestTokenReuse:
+    async def test_logout_ends_item_access(
+        self, client: AsyncClient, session: AsyncSession
+    ) -> None:
+        user = await create_user(session)
+        headers = bearer(await login(client, user.email))
+        await client.post("/api/v1/auth/logout", headers=headers)
+
+        response = await client.get(ITEMS, headers=headers)
+
+        assert response.status_code == 401
