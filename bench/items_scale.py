@@ -1,0 +1,143 @@
+"""Items at scale on PostgreSQL: paging depth, and bulk upsert against one-by-one creates.
+
+    uv run python bench/items_scale.py [--rows 1000000] [--server postgresql+asyncpg://root@127.0.0.1/test]
+
+Creates a throwaway database on the server, starts `app serve` (1 worker) on it, seeds one
+user's items with one INSERT … SELECT generate_series, then times with httpx over loopback:
+the first page and a page 100,000 rows deep, in offset mode (with total) and in cursor mode;
+then POST /items/bulk with 1000-row batches against POST /items one row at a time.
+"""
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+PASSWORD = "bench password 1"  # noqa: S105 - a throwaway account in a throwaway database
+
+
+async def admin(server_url: str, statement: str) -> None:
+    engine = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
+        await connection.execute(text(statement))
+    await engine.dispose()
+
+
+async def seed(database_url: str, email: str, rows: int) -> None:
+    engine = create_async_engine(database_url)
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                """
+                INSERT INTO items (id, title, description, is_active, owner_id, version,
+                                   created_at, updated_at, deleted_at)
+                SELECT gen_random_uuid(), 'item ' || n, NULL, n % 10 <> 0, users.id, 1,
+                       now() - make_interval(secs => n), now() - make_interval(secs => n), NULL
+                FROM generate_series(1, :rows) AS n, users WHERE users.email = :email
+                """
+            ),
+            {"rows": rows, "email": email},
+        )
+        await connection.execute(text("ANALYZE items"))
+    await engine.dispose()
+
+
+def timed(client: httpx.Client, method: str, url: str, repeats: int, **kwargs: object) -> float:
+    """Median milliseconds of `repeats` requests (after one warm-up)."""
+    client.request(method, url, **kwargs).raise_for_status()  # type: ignore[arg-type]
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        client.request(method, url, **kwargs).raise_for_status()  # type: ignore[arg-type]
+        samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples)
+
+
+def serve(database_url: str, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
+    server = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port)], env=env)
+    for _ in range(150):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health/ready").status_code == 200:
+                return server
+        except httpx.TransportError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("server did not start")
+
+
+def measure(base: str, headers: dict[str, str], depth: int) -> None:
+    with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
+        items = "/api/v1/items"
+        near = client.get(items, params={"limit": 20}).json()["next_cursor"]
+        far = client.get(items, params={"limit": 20, "offset": depth - 20}).json()["next_cursor"]
+        cases = (
+            ("offset 0 (with total)", 5, {"limit": 20}),
+            (f"offset {depth} (with total)", 5, {"limit": 20, "offset": depth}),
+            ("cursor after row 20", 20, {"limit": 20, "cursor": near}),
+            (f"cursor after row {depth}", 20, {"limit": 20, "cursor": far}),
+        )
+        for label, repeats, params in cases:
+            median = timed(client, "GET", items, repeats, params=params)
+            print(f"page of 20, {label:<28} {median:8.1f} ms")
+
+
+def bulk_throughput(base: str, headers: dict[str, str], batches: int, singles: int) -> None:
+    with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
+        started = time.perf_counter()
+        for batch in range(batches):
+            rows = [{"title": f"bulk {batch}-{n}"} for n in range(1000)]
+            client.post("/api/v1/items/bulk", json={"items": rows}).raise_for_status()
+        bulk_rate = batches * 1000 / (time.perf_counter() - started)
+        started = time.perf_counter()
+        for n in range(singles):
+            client.post("/api/v1/items", json={"title": f"single {n}"}).raise_for_status()
+        single_rate = singles / (time.perf_counter() - started)
+    print(f"bulk upsert, 1000-row batches: {bulk_rate:8.0f} rows/s")
+    print(
+        f"POST /items one at a time:     {single_rate:8.0f} rows/s ({bulk_rate / single_rate:.0f}x)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--depth", type=int, default=100_000)
+    parser.add_argument("--server", default="postgresql+asyncpg://root@127.0.0.1:5432/test")
+    parser.add_argument("--port", type=int, default=8766)
+    args = parser.parse_args()
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    database_url = make_url(args.server).set(database=name).render_as_string(hide_password=False)
+    asyncio.run(admin(args.server, f'CREATE DATABASE "{name}"'))
+    server = None
+    try:
+        server = serve(database_url, args.port)
+        base, email = f"http://127.0.0.1:{args.port}", "bench@example.com"
+        httpx.post(f"{base}/api/v1/auth/register", json={"email": email, "password": PASSWORD})
+        token = httpx.post(
+            f"{base}/api/v1/auth/login", json={"email": email, "password": PASSWORD}
+        ).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        started = time.perf_counter()
+        asyncio.run(seed(database_url, email, args.rows))
+        print(f"seeded {args.rows} items in {time.perf_counter() - started:.1f} s")
+        measure(base, headers, args.depth)
+        bulk_throughput(base, headers, batches=20, singles=500)
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait()
+        asyncio.run(admin(args.server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+if __name__ == "__main__":
+    main()
