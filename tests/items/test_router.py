@@ -1,12 +1,15 @@
 """Items over HTTP: CRUD, ETag/If-Match, soft delete, idempotency keys, bulk upsert, ownership."""
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.idempotency.models import IdempotencyKey
 from app.items.models import Item
 from app.users.models import User
 from tests.items.factories import create_item
@@ -150,6 +153,31 @@ class TestIdempotencyKey:
         second = await client.post(ITEMS, content=b'{"description":"b","title":"a"}', headers=keyed)
 
         assert second.json()["id"] == first.json()["id"]
+
+    async def test_expired_key_is_cleaned_up_and_reusable(
+        self,
+        app: FastAPI,
+        client: AsyncClient,
+        session: AsyncSession,
+        owner: tuple[User, dict[str, str]],
+    ) -> None:
+        user, headers = owner
+        keyed = {**headers, "Idempotency-Key": "daily"}
+        first = await client.post(ITEMS, json={"title": "monday"}, headers=keyed)
+        later = datetime.now(UTC) + timedelta(hours=24, seconds=1)
+        app.state.clock = lambda: later
+        fresh_headers = bearer(await login(client, user.email))
+
+        second = await client.post(
+            ITEMS, json={"title": "tuesday"}, headers={**fresh_headers, "Idempotency-Key": "daily"}
+        )
+
+        assert second.status_code == 201
+        assert second.json()["id"] != first.json()["id"]
+        keys = await session.execute(
+            select(IdempotencyKey.fingerprint).where(IdempotencyKey.user_id == user.id)
+        )
+        assert len(keys.all()) == 1
 
     @pytest.mark.parametrize("key", ["", "x" * 256, "has space"])
     async def test_malformed_key_is_422(
