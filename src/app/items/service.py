@@ -1,14 +1,10 @@
 import uuid
 from dataclasses import dataclass, field
 
-from app.core.errors import (
-    ForbiddenError,
-    NotFoundError,
-    PreconditionFailedError,
-    PreconditionRequiredError,
-)
+from app.core.errors import ForbiddenError
 from app.core.etag import IfMatch
 from app.core.pagination import PageParams, PageResult
+from app.core.service import Service
 from app.idempotency.service import IdempotencyService, IdempotentRequest, fingerprint
 from app.items.filters import ItemFilter
 from app.items.models import Item
@@ -33,11 +29,13 @@ class BulkOutcome:
     items: list[Item] = field(default_factory=list)
 
 
-class ItemService:
+class ItemService(Service[Item, ItemCreate, ItemUpdate]):
     """Items belong to their owner: anyone else gets 404 (superusers see all).
 
     Updates and deletes are compare-and-set on `version` when the client sends `If-Match`.
     """
+
+    not_found_message = "Item not found"
 
     def __init__(
         self,
@@ -46,9 +44,9 @@ class ItemService:
         idempotency: IdempotencyService,
         require_if_match: bool = False,
     ):
-        self.repository = repository
+        super().__init__(repository, require_if_match=require_if_match)
+        self.repository: ItemRepository = repository
         self.idempotency = idempotency
-        self.require_if_match = require_if_match
 
     async def create(
         self, user: User, data: ItemCreate, *, idempotency_key: str | None = None
@@ -70,31 +68,30 @@ class ItemService:
         return Created(item)
 
     async def get(self, user: User, item_id: uuid.UUID, *, include_deleted: bool = False) -> Item:
-        item = await self.repository.get_visible(
-            item_id, self._owner_scope(user), include_deleted=include_deleted
+        return self.found(
+            await self.repository.get_visible(
+                item_id, self._owner_scope(user), include_deleted=include_deleted
+            )
         )
-        if item is None:
-            raise NotFoundError("Item not found")
-        return item
 
     async def update(
         self, user: User, item_id: uuid.UUID, data: ItemUpdate, *, if_match: IfMatch | None
     ) -> Item:
         item = await self.get(user, item_id)
-        expected = self._expected_version(item, if_match)
+        expected = self.expected_version(item.version, if_match)
         updated = await self.repository.update(item, data, expected_version=expected)
-        return self._written(updated, expected)
+        return self.written(updated, expected)
 
     async def delete(self, user: User, item_id: uuid.UUID, *, if_match: IfMatch | None) -> None:
         item = await self.get(user, item_id)
-        expected = self._expected_version(item, if_match)
-        self._written(await self.repository.soft_delete(item, expected_version=expected), expected)
+        expected = self.expected_version(item.version, if_match)
+        self.written(await self.repository.soft_delete(item, expected_version=expected), expected)
 
     async def restore(self, user: User, item_id: uuid.UUID) -> Item:
         item = await self.get(user, item_id, include_deleted=True)
         if not item.is_deleted:
             return item
-        return self._written(await self.repository.restore(item), None)
+        return self.written(await self.repository.restore(item), None)
 
     async def list_page(
         self, user: User, filters: ItemFilter, params: PageParams, *, include_deleted: bool
@@ -119,20 +116,3 @@ class ItemService:
 
     def _owner_scope(self, user: User) -> uuid.UUID | None:
         return None if user.is_superuser else user.id
-
-    def _expected_version(self, item: Item, if_match: IfMatch | None) -> int | None:
-        if if_match is None:
-            if self.require_if_match:
-                raise PreconditionRequiredError()
-            return None
-        if not if_match.matches(item.version):
-            raise PreconditionFailedError()
-        return item.version
-
-    def _written(self, item: Item | None, expected: int | None) -> Item:
-        # Nothing matched the compare-and-set: changed since it was read, or gone.
-        if item is None:
-            if expected is not None:
-                raise PreconditionFailedError()
-            raise NotFoundError("Item not found")
-        return item
