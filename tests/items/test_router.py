@@ -313,6 +313,34 @@ class TestUpdateItem:
         assert (star.status_code, listed.status_code) == (200, 200)
         assert listed.json()["version"] == 3
 
+    @pytest.mark.parametrize("field", ["title", "is_active"])
+    async def test_required_fields_cannot_be_set_to_null(
+        self,
+        client: AsyncClient,
+        session: AsyncSession,
+        owner: tuple[User, dict[str, str]],
+        field: str,
+    ) -> None:
+        user, headers = owner
+        item = await create_item(session, owner=user)
+
+        response = await client.patch(f"{ITEMS}/{item.id}", json={field: None}, headers=headers)
+
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["loc"] == ["body", field]
+
+    async def test_optional_field_can_be_cleared(
+        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+    ) -> None:
+        user, headers = owner
+        item = await create_item(session, owner=user, description="text")
+
+        response = await client.patch(
+            f"{ITEMS}/{item.id}", json={"description": None}, headers=headers
+        )
+
+        assert response.json()["description"] is None
+
     @pytest.mark.parametrize(
         "body", [{"owner_id": str(uuid.uuid4())}, {"version": 9}, {"id": str(uuid.uuid4())}]
     )

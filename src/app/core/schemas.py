@@ -1,9 +1,9 @@
 """Base schemas: what every request body, response and page looks like."""
 
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 T = TypeVar("T")
 
@@ -12,6 +12,19 @@ class RequestSchema(BaseModel):
     """A request body: unknown fields are refused, so nothing can be mass-assigned."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class PatchSchema(RequestSchema):
+    """A partial update: every field optional, but `not_null` fields refuse an explicit null."""
+
+    not_null: ClassVar[tuple[str, ...]] = ()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _refuse_null(cls, value: object, info: ValidationInfo) -> object:
+        if value is None and info.field_name in cls.not_null:
+            raise ValueError("may be left out, but not set to null")
+        return value
 
 
 class ResponseSchema(BaseModel):

@@ -1,10 +1,30 @@
 """The base of feature services: the rules every entity shares, free of SQL and HTTP."""
 
+import uuid
+from dataclasses import dataclass, field
 from typing import ClassVar, Generic
 
 from app.core.errors import NotFoundError, PreconditionFailedError, PreconditionRequiredError
 from app.core.etag import IfMatch
 from app.core.repository import CreateT, ModelT, Repository, UpdateT
+
+
+@dataclass(frozen=True)
+class Created(Generic[ModelT]):
+    """A created entity; `replayed` when it is the stored first response to a retried request."""
+
+    entity: ModelT
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class BulkOutcome(Generic[ModelT]):
+    """What a bulk upsert did: counts, the ids it left alone, and the rows it wrote."""
+
+    created: int
+    updated: int
+    skipped: list[uuid.UUID] = field(default_factory=list)
+    items: list[ModelT] = field(default_factory=list)
 
 
 class Service(Generic[ModelT, CreateT, UpdateT]):

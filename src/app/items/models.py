@@ -22,10 +22,10 @@ def _live_index(name: str, *columns: str) -> Index:
 class Item(Base, UUIDPrimaryKeyMixin, TimestampMixin, SoftDeleteMixin, VersionMixin):
     __tablename__ = "items"
     __table_args__ = (
-        _live_index("ix_items_owner_created", "owner_id", "created_at"),
-        _live_index("ix_items_owner_updated", "owner_id", "updated_at"),
+        _live_index("ix_items_owner_created_at", "owner_id", "created_at"),
         _live_index("ix_items_owner_title", "owner_id", "title"),
-        _live_index("ix_items_created", "created_at"),
+        _live_index("ix_items_owner_updated_at", "owner_id", "updated_at"),
+        _live_index("ix_items_created_at", "created_at"),
     )
 
     title: Mapped[str] = mapped_column(String(200))

@@ -1,4 +1,4 @@
-"""Items: the reference entity every generated feature follows."""
+"""Items over HTTP: CRUD with ETags, soft delete, lists, bulk upsert, idempotent create."""
 
 import uuid
 from typing import Annotated
@@ -17,11 +17,11 @@ from app.core.errors import (
 )
 from app.core.etag import etag, parse_if_match
 from app.core.pagination import PageParamsDep, PageResult
+from app.core.service import BulkOutcome
 from app.items.dependencies import ItemServiceDep
 from app.items.filters import ItemFilter
 from app.items.models import Item
 from app.items.schemas import ItemBulk, ItemBulkResult, ItemCreate, ItemPage, ItemRead, ItemUpdate
-from app.items.service import BulkOutcome
 from app.sessions.dependencies import CurrentUser
 
 router = APIRouter(prefix="/items", tags=["items"], responses=error_responses(UnauthorizedError))
@@ -55,46 +55,46 @@ def _tag(response: Response, item: Item) -> None:
 async def create_item(
     data: ItemCreate,
     user: CurrentUser,
-    items: ItemServiceDep,
+    service: ItemServiceDep,
     request: Request,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> Item:
     """Create an item; `Location` and `ETag` name the new version."""
-    created = await items.create(user, data, idempotency_key=idempotency_key)
-    response.headers["Location"] = str(request.url_for("get_item", item_id=created.item.id))
+    created = await service.create(user, data, idempotency_key=idempotency_key)
+    response.headers["Location"] = str(request.url_for("get_item", item_id=created.entity.id))
     if created.replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    _tag(response, created.item)
-    return created.item
+    _tag(response, created.entity)
+    return created.entity
 
 
 @router.get("", response_model=ItemPage, responses=error_responses(ForbiddenError))
 async def list_items(
     user: CurrentUser,
-    items: ItemServiceDep,
+    service: ItemServiceDep,
     page: PageParamsDep,
     filters: Annotated[ItemFilter, FilterDepends(ItemFilter)],
     include_deleted: Annotated[bool, Query(description="Superusers only")] = False,
 ) -> PageResult[Item]:
     """The caller's items (everyone's for superusers), filtered, sorted and paged."""
-    return await items.list_page(user, filters, page, include_deleted=include_deleted)
+    return await service.list_page(user, filters, page, include_deleted=include_deleted)
 
 
 @router.post("/bulk", response_model=ItemBulkResult)
 async def bulk_upsert_items(
-    data: ItemBulk, user: CurrentUser, items: ItemServiceDep
-) -> BulkOutcome:
+    data: ItemBulk, user: CurrentUser, service: ItemServiceDep
+) -> BulkOutcome[Item]:
     """Create or update up to 1000 items in one statement; others' ids are skipped."""
-    return await items.bulk_upsert(user, data)
+    return await service.bulk_upsert(user, data)
 
 
 @router.get("/{item_id}", response_model=ItemRead, responses=by_id_errors)
 async def get_item(
-    item_id: uuid.UUID, user: CurrentUser, items: ItemServiceDep, response: Response
+    item_id: uuid.UUID, user: CurrentUser, service: ItemServiceDep, response: Response
 ) -> Item:
     """One item, with its `ETag`."""
-    item = await items.get(user, item_id)
+    item = await service.get(user, item_id)
     _tag(response, item)
     return item
 
@@ -104,29 +104,29 @@ async def update_item(
     item_id: uuid.UUID,
     data: ItemUpdate,
     user: CurrentUser,
-    items: ItemServiceDep,
+    service: ItemServiceDep,
     response: Response,
     if_match: IfMatchHeader = None,
 ) -> Item:
     """Partial update; `version` goes up by one. With `If-Match`, 412 if it changed since."""
-    item = await items.update(user, item_id, data, if_match=parse_if_match(if_match))
+    item = await service.update(user, item_id, data, if_match=parse_if_match(if_match))
     _tag(response, item)
     return item
 
 
 @router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT, responses=write_errors)
 async def delete_item(
-    item_id: uuid.UUID, user: CurrentUser, items: ItemServiceDep, if_match: IfMatchHeader = None
+    item_id: uuid.UUID, user: CurrentUser, service: ItemServiceDep, if_match: IfMatchHeader = None
 ) -> None:
     """Soft delete: the item disappears from reads until restored."""
-    await items.delete(user, item_id, if_match=parse_if_match(if_match))
+    await service.delete(user, item_id, if_match=parse_if_match(if_match))
 
 
 @router.post("/{item_id}/restore", response_model=ItemRead, responses=by_id_errors)
 async def restore_item(
-    item_id: uuid.UUID, user: CurrentUser, items: ItemServiceDep, response: Response
+    item_id: uuid.UUID, user: CurrentUser, service: ItemServiceDep, response: Response
 ) -> Item:
     """Bring back a soft-deleted item."""
-    item = await items.restore(user, item_id)
+    item = await service.restore(user, item_id)
     _tag(response, item)
     return item

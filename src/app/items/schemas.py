@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, model_validator
 
-from app.core.schemas import Page, RequestSchema, ResponseSchema
+from app.core.schemas import Page, PatchSchema, RequestSchema, ResponseSchema
 
 Title = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Description = Annotated[str, StringConstraints(max_length=10_000)]
@@ -17,7 +17,9 @@ class ItemCreate(RequestSchema):
     is_active: bool = True
 
 
-class ItemUpdate(RequestSchema):
+class ItemUpdate(PatchSchema):
+    not_null = ("title", "is_active")
+
     title: Title | None = None
     description: Description | None = None
     is_active: bool | None = None

@@ -1,10 +1,9 @@
 import uuid
-from dataclasses import dataclass, field
 
 from app.core.errors import ForbiddenError
 from app.core.etag import IfMatch
 from app.core.pagination import PageParams, PageResult
-from app.core.service import Service
+from app.core.service import BulkOutcome, Created, Service
 from app.idempotency.service import IdempotencyService, IdempotentRequest, fingerprint
 from app.items.filters import ItemFilter
 from app.items.models import Item
@@ -13,20 +12,6 @@ from app.items.schemas import ItemBulk, ItemCreate, ItemRead, ItemUpdate
 from app.users.models import User
 
 IDEMPOTENCY_SCOPE = "items.create"
-
-
-@dataclass(frozen=True)
-class Created:
-    item: Item
-    replayed: bool = False
-
-
-@dataclass(frozen=True)
-class BulkOutcome:
-    created: int
-    updated: int
-    skipped: list[uuid.UUID] = field(default_factory=list)
-    items: list[Item] = field(default_factory=list)
 
 
 class ItemService(Service[Item, ItemCreate, ItemUpdate]):
@@ -50,7 +35,7 @@ class ItemService(Service[Item, ItemCreate, ItemUpdate]):
 
     async def create(
         self, user: User, data: ItemCreate, *, idempotency_key: str | None = None
-    ) -> Created:
+    ) -> Created[Item]:
         if idempotency_key is None:
             return Created(await self.repository.create(data, owner_id=user.id))
         request = IdempotentRequest(
@@ -102,7 +87,7 @@ class ItemService(Service[Item, ItemCreate, ItemUpdate]):
             self._owner_scope(user), filters, params, include_deleted=include_deleted
         )
 
-    async def bulk_upsert(self, user: User, data: ItemBulk) -> BulkOutcome:
+    async def bulk_upsert(self, user: User, data: ItemBulk) -> BulkOutcome[Item]:
         """One `INSERT … ON CONFLICT` per batch; another user's (or a deleted) row is skipped."""
         rows = [{**row.model_dump(), "id": row.id or uuid.uuid4()} for row in data.items]
         result = await self.repository.upsert_owned(user.id, rows)
