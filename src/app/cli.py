@@ -11,6 +11,8 @@ from alembic.util import CommandError
 
 from app.core.config import Settings
 from app.core.migrations import alembic_config
+from app.scaffold.spec import ScaffoldError, parse_entity
+from app.scaffold.writer import existing_features, generate
 from app.users.cli import users_cli
 
 cli = typer.Typer(
@@ -19,6 +21,8 @@ cli = typer.Typer(
 db = typer.Typer(help="Database migrations (Alembic).", no_args_is_help=True)
 cli.add_typer(db, name="db")
 cli.add_typer(users_cli, name="users")
+new = typer.Typer(help="Generate code.", no_args_is_help=True)
+cli.add_typer(new, name="new")
 
 
 @cli.command()
@@ -77,6 +81,49 @@ def check() -> None:
         typer.echo(f"Schema drift: {exc}", err=True)
         raise typer.Exit(code=1) from exc
     typer.echo("No drift: the models match the migrations.")
+
+
+@new.command("entity")
+def new_entity(
+    name: Annotated[str, typer.Argument(help="CamelCase singular, e.g. Widget.")],
+    field: Annotated[
+        list[str],
+        typer.Option(
+            "--field",
+            "-f",
+            help="name:type[?][=default]; types: str[:max_len] text int float decimal bool date "
+            "datetime uuid enum(a|b|c); ? makes it optional.",
+        ),
+    ],
+    owned: Annotated[bool, typer.Option(help="Rows belong to the user who creates them.")] = True,
+    unique: Annotated[
+        list[str] | None, typer.Option(help="A field unique among live rows.")
+    ] = None,
+    search: Annotated[
+        str | None, typer.Option(help="Comma-separated fields `search` matches.")
+    ] = None,
+    plural: Annotated[
+        str | None, typer.Option(help="Package and table name (default: English plural).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="Print the files it would write.")] = False,
+    force: Annotated[bool, typer.Option(help="Overwrite existing files.")] = False,
+) -> None:
+    """Scaffold a feature like items: model, schemas, filters, repository, service, router, tests
+    and migration."""
+    try:
+        spec = parse_entity(
+            name,
+            field,
+            owned=owned,
+            unique=unique,
+            search=[term.strip() for term in search.split(",")] if search else [],
+            plural=plural,
+            existing=set() if force else existing_features(),
+        )
+        generate(spec, dry_run=dry_run, force=force, echo=typer.echo)
+    except ScaffoldError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
 
 
 @cli.command()

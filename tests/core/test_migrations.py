@@ -90,10 +90,12 @@ class TestRevision:
 
     def test_revision_writes_a_dated_file(self, fresh_database_url: str, scripts: Path) -> None:
         run_cli(fresh_database_url, "db", "upgrade")
+        before = set((scripts / "versions").glob("*.py"))
 
-        code, output = run_cli(fresh_database_url, "db", "revision", "-m", "add widgets")
+        code, output = run_cli(fresh_database_url, "db", "revision", "-m", "add gadgets")
 
         assert code == 0, output
-        (written,) = list((scripts / "versions").glob("*add_widgets.py"))
+        (written,) = set((scripts / "versions").glob("*.py")) - before
+        assert written.name.endswith("_add_gadgets.py")
         assert written.name[:15].replace("-", "").isdigit()
         assert "def downgrade() -> None:" in written.read_text()

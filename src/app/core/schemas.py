@@ -1,11 +1,27 @@
 """Base schemas: what every request body, response and page looks like."""
 
-from datetime import datetime
-from typing import ClassVar, Generic, TypeVar
+from datetime import UTC, datetime
+from typing import Annotated, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 T = TypeVar("T")
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+# A client-supplied instant: an offset is required, and it is stored and answered in UTC.
+UTCDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 
 
 class RequestSchema(BaseModel):

@@ -43,6 +43,7 @@ def run_migrations(connection: Connection) -> None:
         compare_type=True,
         compare_server_default=True,
         render_item=render_item,
+        process_revision_directives=context.config.attributes.get("process_revision_directives"),
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":

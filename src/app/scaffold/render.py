@@ -51,6 +51,7 @@ def _environment() -> Environment:
         pytuple=_pytuple,
         pylist=_pylist,
         underscored=lambda number: f"{number:_}",
+        fromrepr=lambda text: json.loads(text) if text.startswith('"') else text,
     )
     environment.globals.update(
         digits=DECIMAL_DIGITS, places=DECIMAL_PLACES, text_max=TEXT_MAX_LENGTH
@@ -78,16 +79,17 @@ def _context(spec: EntitySpec) -> dict[str, object]:
     pydantic_names = ["Field", "model_validator"]
     if kinds & {"str", "text"}:
         pydantic_names.append("StringConstraints")
-    if "datetime" in kinds:
-        pydantic_names.append("AwareDatetime")
     return {
         "e": spec,
         "kinds": kinds,
         "filter_kinds": filtered,
         "enum_names": enum_names,
+        "order_terms": [term for name in spec.sortable for term in (name, f"-{name}")],
         "datetime_names": [name for name in ("date", "datetime") if name in kinds],
         "sqlalchemy_names": sorted(sqlalchemy_names, key=str.lower),
         "pydantic_names": sorted(pydantic_names, key=str.lower),
+        "core_schema_names": ["Page", "PatchSchema", "RequestSchema", "ResponseSchema"]
+        + (["UTCDatetime"] if "datetime" in kinds else []),
     }
 
 

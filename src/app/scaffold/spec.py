@@ -230,6 +230,11 @@ def parse_entity(
         unknown = sorted(set(chosen) - set(names))
         if unknown:
             raise ScaffoldError(f"{option}: no such field: {', '.join(unknown)}")
+    for unique_name in unique or []:
+        if next(f for f in fields if f.name == unique_name).kind not in {"str", "int", "uuid"}:
+            raise ScaffoldError(
+                f"--unique {unique_name}: only str, int and uuid fields can be unique"
+            )
     for searched in search or []:
         if next(f for f in fields if f.name == searched).kind not in {"str", "text"}:
             raise ScaffoldError(f"--search {searched}: only str and text fields can be searched")

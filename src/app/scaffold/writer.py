@@ -1,0 +1,117 @@
+"""Writes a rendered feature into the project, registers its router and makes its migration."""
+
+import importlib
+import re
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+
+import app
+from app.core.config import Settings
+from app.core.migrations import alembic_config
+from app.scaffold.render import render
+from app.scaffold.spec import EntitySpec, ScaffoldError
+
+PROJECT_ROOT = Path(app.__file__).resolve().parents[2]
+API_MODULE = Path("src/app/api.py")
+
+
+def existing_features(root: Path = PROJECT_ROOT) -> set[str]:
+    return {path.name for path in (root / "src/app").iterdir() if path.is_dir()}
+
+
+def generate(
+    spec: EntitySpec,
+    *,
+    root: Path = PROJECT_ROOT,
+    dry_run: bool = False,
+    force: bool = False,
+    echo: Callable[[str], None] = print,
+) -> list[Path]:
+    """Writes the feature and its tests, wires the router, formats, and adds the migration."""
+    files = render(spec)
+    clashes = sorted(path for path in files if (root / path).exists())
+    if clashes and not force:
+        raise ScaffoldError(f"would overwrite {', '.join(clashes)}; pass --force to replace them")
+    if dry_run:
+        for path in [
+            *files,
+            str(API_MODULE),
+            f"src/app/migrations/versions/…_add_{spec.plural}.py",
+        ]:
+            echo(f"would write {path}")
+        return []
+    written = [_write(root / path, text) for path, text in files.items()]
+    _register_router(root / API_MODULE, spec)
+    format_files(root, [*written, root / API_MODULE], echo)
+    migration = _make_migration(root, spec)
+    for written_path in [*written, *([migration] if migration else [])]:
+        echo(f"wrote {written_path.relative_to(root)}")
+    if migration is None:
+        echo("the schema already matches the models: no migration written")
+    echo(f"registered the router in {API_MODULE}; models are discovered by the migrations")
+    return written
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def _register_router(api: Path, spec: EntitySpec) -> None:
+    """One import and one `include_router` line; running it again changes nothing."""
+    source = api.read_text()
+    name = f"{spec.plural}_router"
+    import_line = f"from app.{spec.plural}.router import router as {name}\n"
+    include_line = f"api_router.include_router({name})\n"
+    if import_line not in source:
+        last_import = list(re.finditer(r"^from app\..*\n", source, re.MULTILINE))[-1]
+        source = source[: last_import.end()] + import_line + source[last_import.end() :]
+    if include_line not in source:
+        source = source.rstrip("\n") + "\n" + include_line
+    api.write_text(source)
+
+
+def format_files(root: Path, paths: list[Path], echo: Callable[[str], None]) -> None:
+    """ruff (with the project's settings in `root`) sorts imports and formats; what it still
+    reports is shown."""
+    targets = [str(path) for path in paths if path.suffix == ".py"]
+    steps = (["format"], ["check", "--fix", "--exit-zero"], ["format"], ["check"])
+    for arguments in steps:
+        result = subprocess.run(  # noqa: S603 - this interpreter's ruff on files we wrote
+            [sys.executable, "-m", "ruff", *arguments, "--quiet", "--no-cache", *targets],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            echo(f"ruff {arguments[0]}: {result.stdout or result.stderr}".rstrip())
+
+
+def _make_migration(root: Path, spec: EntitySpec) -> Path | None:
+    """Autogenerates against a scratch SQLite database migrated to the current head."""
+    importlib.invalidate_caches()
+    versions = root / "src/app/migrations/versions"
+    before = set(versions.glob("*.py"))
+    with tempfile.TemporaryDirectory() as scratch:
+        settings = Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{scratch}/head.db")
+        config = alembic_config(settings)
+        config.set_main_option("script_location", str(root / "src/app/migrations"))
+        config.attributes["process_revision_directives"] = _skip_empty
+        command.upgrade(config, "head")
+        command.revision(config, message=f"add {spec.plural_words}", autogenerate=True)
+    created = set(versions.glob("*.py")) - before
+    return created.pop() if created else None
+
+
+def _skip_empty(_context: object, _revision: object, directives: list[Any]) -> None:
+    # A re-run with --force finds the table already migrated: no empty revision.
+    if directives and directives[0].upgrade_ops.is_empty():
+        directives.clear()

@@ -1,0 +1,48 @@
+"""The templates and the hand-written items feature cannot drift apart."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from app.scaffold.render import FEATURE_FILES, render
+from app.scaffold.spec import parse_entity
+from app.scaffold.writer import format_files
+from tests.conftest import REPO_ROOT
+
+# Items described the way `app new entity` would be asked for it.
+ITEMS_SPEC = parse_entity(
+    "Item",
+    ["title:str:200", "description:text?", "is_active:bool=true"],
+    search=["title", "description"],
+)
+
+
+@pytest.fixture(scope="module")
+def rendered_items(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("render")
+    shutil.copy(REPO_ROOT / "pyproject.toml", root / "pyproject.toml")
+    paths = []
+    for name, text in render(ITEMS_SPEC).items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        paths.append(path)
+    problems: list[str] = []
+    format_files(root, paths, problems.append)
+    assert problems == []
+    return root
+
+
+class TestItemsMatchTheTemplates:
+    @pytest.mark.parametrize("name", FEATURE_FILES)
+    def test_rendered_file_is_the_hand_written_one(self, rendered_items: Path, name: str) -> None:
+        rendered = (rendered_items / "src/app/items" / name).read_text()
+
+        assert rendered == (REPO_ROOT / "src/app/items" / name).read_text()
+
+    def test_generated_tests_render(self, rendered_items: Path) -> None:
+        text = (rendered_items / "tests/items/test_router.py").read_text()
+
+        assert "class TestOwnership:" in text
+        assert "async def create_item(" in (rendered_items / "tests/items/factories.py").read_text()
