@@ -220,7 +220,9 @@ class Repository(Generic[ModelT, CreateT, UpdateT]):
     ) -> None:
         dialect = self.session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(self.model).values(batch)
+        # Rows go as executemany parameters, not a VALUES literal: the statement compiles once
+        # and is cached, and SQLAlchemy's "insertmanyvalues" sends it in multi-row pages.
+        statement = insert(self.model)
         excluded = statement.excluded
         assignments: dict[str, Any] = {name: excluded[name] for name in update_columns}
         guards = [self.column(name) == excluded[name] for name in match_on]
@@ -235,7 +237,7 @@ class Repository(Generic[ModelT, CreateT, UpdateT]):
         )
         existing = await self._existing_ids([row["id"] for row in batch])
         returning = upsert.returning(self.model).execution_options(populate_existing=True)
-        for entity in (await self.session.execute(returning)).scalars():
+        for entity in (await self.session.execute(returning, batch)).scalars():
             result.items.append(entity)
             entity_id = _attr(entity, "id")
             if entity_id not in existing:
