@@ -1,4 +1,5 @@
 import uuid
+from collections.abc import Sequence
 
 from app.core.errors import ForbiddenError, NotFoundError
 from app.core.pagination import PageParams, PageResult
@@ -37,6 +38,11 @@ class UserService:
         if user is None:
             raise NotFoundError("User not found")
         return user
+
+    async def upsert_many(self, rows: Sequence[dict[str, object]]) -> list[User]:
+        """Create users by id, or refresh their names (demo data, imports)."""
+        result = await self.repository.upsert_many(rows, update_columns=("full_name",))
+        return result.items
 
     async def get_for_login(self, email: str) -> User | None:
         """The user with this email, with the connection released for the password check."""
