@@ -10,14 +10,12 @@ then POST /items/bulk with 1000-row batches against POST /items one row at a tim
 
 import argparse
 import asyncio
-import os
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 
 import httpx
+from server import start_server
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -60,19 +58,6 @@ def timed(client: httpx.Client, method: str, url: str, repeats: int, **kwargs: o
         client.request(method, url, **kwargs).raise_for_status()  # type: ignore[arg-type]
         samples.append((time.perf_counter() - started) * 1000)
     return statistics.median(samples)
-
-
-def serve(database_url: str, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
-    server = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port)], env=env)
-    for _ in range(150):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health/ready").status_code == 200:
-                return server
-        except httpx.TransportError:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit("server did not start")
 
 
 def measure(base: str, headers: dict[str, str], depth: int) -> None:
@@ -120,7 +105,7 @@ def main() -> None:
     asyncio.run(admin(args.server, f'CREATE DATABASE "{name}"'))
     server = None
     try:
-        server = serve(database_url, args.port)
+        server = start_server(args.port, DATABASE_URL=database_url)
         base, email = f"http://127.0.0.1:{args.port}", "bench@example.com"
         httpx.post(f"{base}/api/v1/auth/register", json={"email": email, "password": PASSWORD})
         token = httpx.post(

@@ -13,12 +13,11 @@ import asyncio
 import os
 import re
 import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
+from server import start_server
 
 HERE = Path(__file__).resolve().parent
 EMAIL, PASSWORD = "storm@example.com", "storm password 1"
@@ -47,26 +46,6 @@ def summary(output: str) -> str:
     return f"p50 {found['p50']}, p99 {found['p99']}, {found['rate']} req/s"
 
 
-def start_server(port: int, database_url: str) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "LOG_LEVEL": "WARNING",
-        "RATE_LIMIT_LOGIN_EMAIL": "",
-        "RATE_LIMIT_LOGIN_IP": "",
-    }
-    server = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port)], env=env)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health/ready").status_code == 200:
-                return server
-        except httpx.TransportError:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit("server did not start")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
@@ -76,7 +55,12 @@ def main() -> None:
     base = f"http://127.0.0.1:{args.port}"
     with tempfile.TemporaryDirectory() as folder:
         database_url = os.environ.get("DATABASE_URL", f"sqlite+aiosqlite:///{folder}/bench.db")
-        server = start_server(args.port, database_url)
+        server = start_server(
+            args.port,
+            DATABASE_URL=database_url,
+            RATE_LIMIT_LOGIN_EMAIL="",
+            RATE_LIMIT_LOGIN_IP="",
+        )
         try:
             httpx.post(f"{base}/api/v1/auth/register", json={"email": EMAIL, "password": PASSWORD})
             idle = wrk(f"{base}/health/live", clients=1, seconds=args.seconds)
