@@ -236,7 +236,11 @@ class Repository(Generic[ModelT, CreateT, UpdateT]):
             index_elements=[self.column("id")], set_=assignments, where=and_(*guards)
         )
         existing = await self._existing_ids([row["id"] for row in batch])
-        returning = upsert.returning(self.model).execution_options(populate_existing=True)
+        # render_nulls keeps NULLs in the column list, so rows with and without a value for an
+        # optional column stay in one multi-row statement instead of splitting into many.
+        returning = upsert.returning(self.model).execution_options(
+            populate_existing=True, render_nulls=True
+        )
         for entity in (await self.session.execute(returning, batch)).scalars():
             result.items.append(entity)
             entity_id = _attr(entity, "id")
