@@ -11,6 +11,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.security import PasswordHasher
@@ -151,18 +153,41 @@ async def seed(
                 chunk = rows[start : start + batch]
                 owners += await build_user_service(session, settings).upsert_many(chunk)
             advance(len(chunk))
-        created = updated = 0
-        rng = random.Random(f"{seed_value}:items")  # noqa: S311 - demo data
-        share = math.ceil(items / len(owners))
-        for index, owner in enumerate(owners):
-            mine = range(index * share, min((index + 1) * share, items))
-            for start in range(mine.start, mine.stop, batch):
-                numbers = range(start, min(start + batch, mine.stop))
-                bulk = ItemBulk(items=[_item(seed_value, number, rng) for number in numbers])
-                async with sessionmaker.begin() as session:
-                    outcome = await build_item_service(session, settings).bulk_upsert(owner, bulk)
-                created, updated = created + outcome.created, updated + outcome.updated
-                advance(len(numbers))
+        created, updated = await _seed_items(
+            sessionmaker,
+            settings,
+            owners,
+            items=items,
+            batch=batch,
+            seed_value=seed_value,
+            advance=advance,
+        )
     finally:
         await engine.dispose()
     return SeedReport(users, created, updated, time.perf_counter() - started)
+
+
+async def _seed_items(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    owners: list[User],
+    *,
+    items: int,
+    batch: int,
+    seed_value: int,
+    advance: Callable[[int], None],
+) -> tuple[int, int]:
+    """Each owner gets an equal share, written in bulk upserts of `batch` rows."""
+    created = updated = 0
+    rng = random.Random(f"{seed_value}:items")  # noqa: S311 - demo data
+    share = math.ceil(items / len(owners))
+    for index, owner in enumerate(owners):
+        mine = range(index * share, min((index + 1) * share, items))
+        for start in range(mine.start, mine.stop, batch):
+            numbers = range(start, min(start + batch, mine.stop))
+            bulk = ItemBulk(items=[_item(seed_value, number, rng) for number in numbers])
+            async with sessionmaker.begin() as session:
+                outcome = await build_item_service(session, settings).bulk_upsert(owner, bulk)
+            created, updated = created + outcome.created, updated + outcome.updated
+            advance(len(numbers))
+    return created, updated
