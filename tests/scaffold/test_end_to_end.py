@@ -132,9 +132,13 @@ class TestGeneratedFeature:
 
         upgrade = generated.app("db", "upgrade")
         check = generated.app("db", "check")
+        downgrade = generated.app("db", "downgrade", "base")
+        upgrade_again = generated.app("db", "upgrade")
 
         assert passed(upgrade), upgrade.stderr
         assert passed(check), check.stdout + check.stderr
+        assert passed(downgrade), downgrade.stderr
+        assert passed(upgrade_again), upgrade_again.stderr
 
     def test_generated_tests_pass(self, generated: Project) -> None:
         result = generated.run(
