@@ -35,6 +35,12 @@ class TestStarletteErrors:
         assert_envelope(response.json(), response.headers["X-Request-ID"], "METHOD_NOT_ALLOWED")
         assert response.headers["Allow"] == "GET"
 
+    async def test_allow_lists_every_method_of_the_path(self, client: AsyncClient) -> None:
+        response = await client.request("OPTIONS", "/api/v1/users/me")
+
+        assert response.status_code == 405
+        assert response.headers["Allow"] == "GET, PATCH"
+
 
 class TestValidationErrors:
     async def test_malformed_json_is_422_with_errors(self, notes_client: AsyncClient) -> None:

@@ -1,5 +1,6 @@
 """Exception handlers: every error path answers SPEC's envelope."""
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -13,6 +14,7 @@ from fastapi.responses import Response
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 from starlette.types import ExceptionHandler
 
 from app.core.errors import (
@@ -58,13 +60,34 @@ async def handle_validation_error(_request: Request, exc: RequestValidationError
     return error_response(InvalidInputError("Request validation failed"), errors=errors)
 
 
-async def handle_http_exception(_request: Request, exc: StarletteHTTPException) -> Response:
+async def handle_http_exception(request: Request, exc: StarletteHTTPException) -> Response:
     fallback = InvalidInputError if exc.status_code < 500 else AppError
     error_class = ERRORS_BY_STATUS.get(exc.status_code, fallback)
     detail = exc.detail if isinstance(exc.detail, str) else None
     error = error_class(detail)
     error.headers.update(exc.headers or {})
+    if exc.status_code == 405 and (methods := _allowed_methods(request)):
+        error.headers["Allow"] = ", ".join(methods)
     return error_response(error)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method of the path, from the OpenAPI paths.
+
+    Starlette names only the methods of the first route that matched the path, so `Allow`
+    would say `POST` for `/items` although `GET` works too.
+    """
+    table: list[tuple[re.Pattern[str], list[str]]] | None = getattr(
+        request.app.state, "allow_table", None
+    )
+    if table is None:
+        paths: dict[str, dict[str, Any]] = request.app.openapi()["paths"]
+        table = [
+            (compile_path(path)[0], sorted(method.upper() for method in operations))
+            for path, operations in paths.items()
+        ]
+        request.app.state.allow_table = table
+    return next((methods for pattern, methods in table if pattern.match(request.url.path)), [])
 
 
 async def handle_integrity_error(_request: Request, exc: Exception) -> Response:
