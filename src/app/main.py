@@ -17,6 +17,7 @@ from app.core.metrics import Metrics
 from app.core.middleware import (
     AccessLogMiddleware,
     BodySizeLimitMiddleware,
+    SecurityHeadersMiddleware,
     is_valid_uuid,
     new_request_id,
 )
@@ -77,6 +78,7 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
     # Added innermost first: CORS wraps everything, so error responses carry its headers too.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLogMiddleware, metrics=app.state.metrics)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(
         CorrelationIdMiddleware,
         header_name="X-Request-ID",

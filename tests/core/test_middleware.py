@@ -138,3 +138,23 @@ class TestCors:
         response = await client.get("/health/live", headers={"Origin": "https://app.example"})
 
         assert "Access-Control-Allow-Origin" not in response.headers
+
+
+class TestSecurityHeaders:
+    @pytest.mark.parametrize("path", ["/health/live", "/nope", "/api/v1/users/me", "/openapi.json"])
+    async def test_nosniff_everywhere(self, client: AsyncClient, path: str) -> None:
+        response = await client.get(path)
+
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+    @pytest.mark.parametrize("path", ["/api/v1/users/me", "/api/v1/nope"])
+    async def test_api_answers_are_not_stored(self, client: AsyncClient, path: str) -> None:
+        response = await client.get(path)
+
+        assert response.headers["Cache-Control"] == "no-store"
+
+    async def test_unhandled_error_carries_them_too(self, notes_client: AsyncClient) -> None:
+        response = await notes_client.post("/test-notes/then-fail", json={"title": "x"})
+
+        assert response.status_code == 500
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
