@@ -602,3 +602,15 @@ class TestTokenReuse:
         response = await client.get(ITEMS, headers=headers)
 
         assert response.status_code == 401
+
+
+class TestOpenAPI:
+    async def test_update_schema_says_which_fields_may_be_null(self, client: AsyncClient) -> None:
+        schema = (await client.get("/openapi.json")).json()["components"]["schemas"]
+
+        update = schema["ItemUpdate"]
+        assert update["properties"]["title"]["type"] == "string"
+        assert "anyOf" not in update["properties"]["is_active"]
+        assert {"type": "null"} in update["properties"]["description"]["anyOf"]
+        assert "required" not in update
+        assert update["additionalProperties"] is False

@@ -1,7 +1,7 @@
 """Base schemas: what every request body, response and page looks like."""
 
 from datetime import UTC, datetime
-from typing import Annotated, ClassVar, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -30,8 +30,23 @@ class RequestSchema(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+def _document_not_null(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    # `title: Title | None = None` is how Python says "may be left out"; the schema should say
+    # what the API accepts: left out, or a non-null value.
+    properties = schema.get("properties", {})
+    for name in getattr(model, "not_null", ()):
+        variants = properties.get(name, {}).get("anyOf", [])
+        kept = [variant for variant in variants if variant.get("type") != "null"]
+        if len(kept) == 1 and len(variants) == 2:
+            properties[name].pop("anyOf")
+            properties[name].pop("default", None)
+            properties[name].update(kept[0])
+
+
 class PatchSchema(RequestSchema):
     """A partial update: every field optional, but `not_null` fields refuse an explicit null."""
+
+    model_config = ConfigDict(json_schema_extra=_document_not_null)
 
     not_null: ClassVar[tuple[str, ...]] = ()
 
