@@ -2,6 +2,7 @@
 
 import asyncio
 
+import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -31,12 +32,17 @@ def invoke(database_url: str, *arguments: str, stdin: str | None = None) -> tupl
     return result.exit_code, result.output
 
 
-class TestCreateSuperuser:
-    def test_creates_a_superuser_with_a_normalised_email(self, fresh_database_url: str) -> None:
-        invoke(fresh_database_url, "db", "upgrade")
+@pytest.fixture
+def migrated(fresh_database_url: str) -> str:
+    code, output = invoke(fresh_database_url, "db", "upgrade")
+    assert code == 0, output
+    return fresh_database_url
 
+
+class TestCreateSuperuser:
+    def test_creates_a_superuser_with_a_normalised_email(self, migrated: str) -> None:
         code, output = invoke(
-            fresh_database_url,
+            migrated,
             "users",
             "create-superuser",
             "--email",
@@ -46,13 +52,11 @@ class TestCreateSuperuser:
         )
 
         assert code == 0, output
-        assert users(fresh_database_url) == [("root@example.com", True)]
+        assert users(migrated) == [("root@example.com", True)]
 
-    def test_prompts_for_the_password(self, fresh_database_url: str) -> None:
-        invoke(fresh_database_url, "db", "upgrade")
-
+    def test_prompts_for_the_password(self, migrated: str) -> None:
         code, output = invoke(
-            fresh_database_url,
+            migrated,
             "users",
             "create-superuser",
             "--email",
@@ -62,24 +66,21 @@ class TestCreateSuperuser:
 
         assert code == 0, output
         assert "long enough" not in output
-        assert users(fresh_database_url) == [("p@example.com", True)]
+        assert users(migrated) == [("p@example.com", True)]
 
-    def test_existing_email_is_a_clear_error(self, fresh_database_url: str) -> None:
-        invoke(fresh_database_url, "db", "upgrade")
+    def test_existing_email_is_a_clear_error(self, migrated: str) -> None:
         arguments = ("users", "create-superuser", "--email", "a@example.com", "--password", "x" * 8)
-        invoke(fresh_database_url, *arguments)
+        invoke(migrated, *arguments)
 
-        code, output = invoke(fresh_database_url, *arguments)
+        code, output = invoke(migrated, *arguments)
 
         assert code == 1
         assert "already exists" in output
-        assert len(users(fresh_database_url)) == 1
+        assert len(users(migrated)) == 1
 
-    def test_invalid_input_writes_nothing(self, fresh_database_url: str) -> None:
-        invoke(fresh_database_url, "db", "upgrade")
-
+    def test_invalid_input_writes_nothing(self, migrated: str) -> None:
         code, output = invoke(
-            fresh_database_url,
+            migrated,
             "users",
             "create-superuser",
             "--email",
@@ -91,4 +92,4 @@ class TestCreateSuperuser:
         assert code == 2
         assert "email" in output
         assert "password" in output
-        assert users(fresh_database_url) == []
+        assert users(migrated) == []
