@@ -72,7 +72,15 @@ class TestCreateItem:
 
     @pytest.mark.parametrize(
         "body",
-        [{"title": ""}, {"title": "x" * 201}, {"title": "x", "description": "d" * 10_001}, {}],
+        [
+            {"title": ""},
+            {"title": "x" * 201},
+            {"title": "x", "description": "d" * 10_001},
+            {},
+            {"title": "x", "is_active": "false"},
+            {"title": "x", "is_active": 0},
+            {"title": 5},
+        ],
     )
     async def test_field_limits(
         self, client: AsyncClient, owner: tuple[User, dict[str, str]], body: dict[str, object]

@@ -25,9 +25,13 @@ UTCDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 
 
 class RequestSchema(BaseModel):
-    """A request body: unknown fields are refused, so nothing can be mass-assigned."""
+    """A request body: unknown fields are refused, so nothing can be mass-assigned.
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    Strings are taken as sent (stripping would turn a valid " " into an invalid ""), and
+    booleans and integers must be JSON booleans and integers (`StrictBool`, `strict=True`).
+    """
+
+    model_config = ConfigDict(extra="forbid")
 
 
 def _document_not_null(schema: dict[str, Any], model: type[BaseModel]) -> None:

@@ -2,7 +2,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StrictBool, StringConstraints, model_validator
 
 from app.core.schemas import Page, PatchSchema, RequestSchema, ResponseSchema
 
@@ -14,7 +14,7 @@ MAX_BULK = 1000
 class ItemCreate(RequestSchema):
     title: Title
     description: Description | None = None
-    is_active: bool = True
+    is_active: StrictBool = True
 
 
 class ItemUpdate(PatchSchema):
@@ -22,7 +22,7 @@ class ItemUpdate(PatchSchema):
 
     title: Title | None = None
     description: Description | None = None
-    is_active: bool | None = None
+    is_active: StrictBool | None = None
 
 
 class ItemRead(ResponseSchema):

@@ -79,6 +79,8 @@ def _context(spec: EntitySpec) -> dict[str, object]:
     pydantic_names = ["Field", "model_validator"]
     if kinds & {"str", "text"}:
         pydantic_names.append("StringConstraints")
+    if "bool" in kinds:
+        pydantic_names.append("StrictBool")
     return {
         "e": spec,
         "kinds": kinds,

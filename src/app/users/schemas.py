@@ -2,7 +2,14 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, EmailStr, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    EmailStr,
+    Field,
+    StrictBool,
+    StringConstraints,
+)
 
 from app.core.schemas import Page, RequestSchema, ResponseSchema
 
@@ -11,7 +18,7 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-Email = Annotated[EmailStr, AfterValidator(normalise_email)]
+Email = Annotated[EmailStr, BeforeValidator(str.strip), AfterValidator(normalise_email)]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
 FullName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
@@ -28,8 +35,8 @@ class UserUpdateMe(RequestSchema):
 
 class UserAdminUpdate(RequestSchema):
     full_name: FullName | None = None
-    is_active: bool | None = None
-    is_superuser: bool | None = None
+    is_active: StrictBool | None = None
+    is_superuser: StrictBool | None = None
 
 
 class UserRead(ResponseSchema):
