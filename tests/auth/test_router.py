@@ -63,6 +63,13 @@ class TestRegister:
         assert response.status_code == 409
         assert response.json()["error_code"] == "ALREADY_EXISTS"
 
+    @pytest.mark.parametrize("email", [{}, ["a@example.com"], 5, None, "not-an-email"])
+    async def test_malformed_email_is_422(self, client: AsyncClient, email: object) -> None:
+        response = await client.post(REGISTER, json={"email": email, "password": DEFAULT_PASSWORD})
+
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["loc"] == ["body", "email"]
+
     @pytest.mark.parametrize("password", ["short", "x" * 129])
     async def test_password_length_is_8_to_128(self, client: AsyncClient, password: str) -> None:
         response = await client.post(REGISTER, json={"email": unique_email(), "password": password})

@@ -1,5 +1,6 @@
 """Request ids, body size limit, access log and CORS."""
 
+import logging
 import uuid
 from collections.abc import AsyncIterator
 
@@ -7,6 +8,7 @@ import pytest
 import structlog
 from fastapi import FastAPI
 from httpx import AsyncClient
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
 from tests.conftest import LogCapture, http_client, running_app
@@ -75,6 +77,29 @@ class TestAccessLog:
 
         assert "hunter22" not in "".join(logs.lines)
         assert "abc123" not in "".join(logs.lines)
+
+    async def test_console_tracebacks_show_no_local_variables(
+        self,
+        settings: Settings,
+        connection: AsyncConnection,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        await notes.create_tables(connection)
+        console = settings.model_copy(update={"log_format": "console"})
+        async with running_app(console, sessionmaker=sessionmaker) as application:
+            application.include_router(notes.router)
+            root = logging.getLogger()
+            capture = LogCapture(root.handlers[0].formatter)
+            root.addHandler(capture)
+            try:
+                async with http_client(application) as client:
+                    await client.post("/test-notes/then-fail", json={"title": "local-secret-42"})
+            finally:
+                root.removeHandler(capture)
+
+        text = "\n".join(capture.lines)
+        assert "RuntimeError: boom" in text
+        assert "local-secret-42" not in text
 
 
 class TestBodySizeLimit:

@@ -43,18 +43,26 @@ class BodySizeLimitMiddleware:
             await error_response(PayloadTooLargeError())(scope, receive, send)
             return
         received = 0
+        responded = False
 
         async def limited_receive() -> Message:
             nonlocal received
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                # Once a response has started, a late read (draining the body) is left alone:
+                # an error then could no longer be answered.
+                if received > self.max_bytes and not responded:
                     # FastAPI re-raises HTTPException from body reading as it is.
                     raise HTTPException(status_code=413, detail=PayloadTooLargeError.default_detail)
             return message
 
-        await self.app(scope, limited_receive, send)
+        async def watched_send(message: Message) -> None:
+            nonlocal responded
+            responded = responded or message["type"] == "http.response.start"
+            await send(message)
+
+        await self.app(scope, limited_receive, watched_send)
 
 
 class SecurityHeadersMiddleware:

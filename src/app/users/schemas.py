@@ -18,7 +18,11 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-Email = Annotated[EmailStr, BeforeValidator(str.strip), AfterValidator(normalise_email)]
+def _strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+Email = Annotated[EmailStr, BeforeValidator(_strip), AfterValidator(normalise_email)]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
 FullName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
