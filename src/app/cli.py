@@ -50,6 +50,9 @@ def serve(
         log_config=None,
         access_log=False,
         server_header=False,
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
+        timeout_graceful_shutdown=settings.shutdown_timeout,
     )
 
 

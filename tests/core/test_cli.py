@@ -6,7 +6,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -83,6 +83,55 @@ class TestServe:
         # uvicorn re-raises the signal after its graceful shutdown, hence -SIGTERM.
         assert process.wait(timeout=15) == -signal.SIGTERM
         assert "Application shutdown complete" in (tmp_path / "server.log").read_text()
+
+
+class TestProxyHeaders:
+    """The client IP recorded for a session comes from X-Forwarded-For only via trusted proxies."""
+
+    @pytest.fixture
+    def serve_with(self, fresh_database_url: str, tmp_path: Path) -> Iterator[Callable[[str], str]]:
+        processes: list[subprocess.Popen[bytes]] = []
+
+        def start(trusted: str) -> str:
+            port = free_port()
+            env = {
+                **os.environ,
+                "DATABASE_URL": fresh_database_url,
+                "REDIS_URL": "",
+                "FORWARDED_ALLOW_IPS": trusted,
+                "PASSWORD_HASH_MEMORY_KIB": "1024",
+            }
+            process = subprocess.Popen(
+                [sys.executable, "-m", "app", "serve", "--port", str(port)],
+                env=env,
+                cwd=tmp_path,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            processes.append(process)
+            base_url = f"http://127.0.0.1:{port}"
+            wait_until_ready(base_url, process)
+            return base_url
+
+        yield start
+        for process in processes:
+            process.kill()
+            process.wait()
+
+    def session_ip(self, base_url: str, email: str) -> str:
+        body = {"email": email, "password": "proxy password"}
+        httpx.post(f"{base_url}/api/v1/auth/register", json=body)
+        forwarded = {"X-Forwarded-For": "203.0.113.9"}
+        token = httpx.post(f"{base_url}/api/v1/auth/login", json=body, headers=forwarded).json()
+        headers = {"Authorization": f"Bearer {token['access_token']}"}
+        (session,) = httpx.get(f"{base_url}/api/v1/auth/sessions", headers=headers).json()
+        return str(session["ip"])
+
+    def test_trusted_proxy_sets_the_client_ip(self, serve_with: Callable[[str], str]) -> None:
+        assert self.session_ip(serve_with("127.0.0.1"), "trusted@example.com") == "203.0.113.9"
+
+    def test_untrusted_forwarded_header_is_ignored(self, serve_with: Callable[[str], str]) -> None:
+        assert self.session_ip(serve_with(""), "untrusted@example.com") == "127.0.0.1"
 
 
 class TestOpenapiCommand:

@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "console"
 
+    # Proxies whose X-Forwarded-For/-Proto are believed (client IP for rate limits and
+    # sessions): comma-separated IPs or networks, "*" for any; empty trusts none.
+    forwarded_allow_ips: str = "127.0.0.1"
+    # Seconds `serve` waits for in-flight requests after SIGTERM before closing them.
+    shutdown_timeout: int = Field(default=20, ge=1)
+
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
     cors_origins: Annotated[list[str], NoDecode] = []
     retry_after_seconds: int = Field(default=5, ge=1)
