@@ -5,6 +5,7 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
 
 from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
@@ -39,6 +40,14 @@ def create_superuser(
     except AlreadyExistsError as exc:
         typer.echo(f"Error: {exc.detail}: {data.email}", err=True)
         raise typer.Exit(code=1) from exc
+    except (DBAPIError, OSError) as exc:
+        # Only the driver's first line: the full exception shows the INSERT's parameters, and
+        # with them the password hash.
+        cause = exc.orig if isinstance(exc, DBAPIError) else exc
+        reason = next(iter(str(cause).splitlines()), type(cause).__name__)
+        typer.echo(f"Error: could not write to the database ({reason}).", err=True)
+        typer.echo("Is it reachable, and migrated with `app db upgrade`?", err=True)
+        raise typer.Exit(code=1) from None
     typer.echo(f"Created superuser {data.email}")
 
 

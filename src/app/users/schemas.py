@@ -11,7 +11,7 @@ from pydantic import (
     StringConstraints,
 )
 
-from app.core.schemas import Page, RequestSchema, ResponseSchema
+from app.core.schemas import Page, PatchSchema, RequestSchema, ResponseSchema
 
 
 def normalise_email(email: str) -> str:
@@ -37,7 +37,10 @@ class UserUpdateMe(RequestSchema):
     full_name: FullName | None = None
 
 
-class UserAdminUpdate(RequestSchema):
+class UserAdminUpdate(PatchSchema):
+    # The flags are NOT NULL columns: an explicit null is a 422, not a failed UPDATE.
+    not_null = ("is_active", "is_superuser")
+
     full_name: FullName | None = None
     is_active: StrictBool | None = None
     is_superuser: StrictBool | None = None
