@@ -31,6 +31,7 @@ from app.core.config import Settings
 from app.core.db import create_engine
 from app.core.migrations import alembic_config
 from app.main import create_app
+from tests.live import LiveServer, LiveServerFactory, start_server
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -205,3 +206,18 @@ async def fresh_database_url(tmp_path: Path) -> AsyncIterator[str]:
     """An empty database of the suite's kind, for migration and process tests."""
     async with throwaway_database(tmp_path / "fresh") as url:
         yield url
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServerFactory]:
+    """Starts real `app serve` processes (see `tests.live.start_server`); all killed afterwards."""
+    servers: list[LiveServer] = []
+
+    def start(database_url: str, *args: str, ready: bool = True, **environment: str) -> LiveServer:
+        server = start_server(database_url, tmp_path, *args, ready=ready, **environment)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.kill()
