@@ -22,6 +22,7 @@ from app.core.middleware import (
     new_request_id,
 )
 from app.core.models import utcnow
+from app.core.openapi import install_openapi
 from app.core.pagination import CursorCodec
 from app.core.ratelimit import create_rate_limiter
 from app.core.redis import create_redis
@@ -71,13 +72,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops_router)
     app.include_router(api_router)
     _add_middleware(app, settings)
+    install_openapi(app)
     return app
 
 
 def _add_middleware(app: FastAPI, settings: Settings) -> None:
     # Added innermost first: CORS wraps everything, so error responses carry its headers too.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(AccessLogMiddleware, metrics=app.state.metrics)
+    app.add_middleware(
+        AccessLogMiddleware, metrics=app.state.metrics, retry_after=settings.retry_after_seconds
+    )
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(
         CorrelationIdMiddleware,

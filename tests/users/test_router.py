@@ -557,13 +557,22 @@ class TestReadUser:
         assert response.status_code == 404
         assert response.json()["error_code"] == "NOT_FOUND"
 
-    async def test_malformed_id_is_422(
+    async def test_malformed_id_is_404(
         self, client: AsyncClient, admin_headers: dict[str, str]
     ) -> None:
+        # `{user_id:uuid}`: anything else names no resource, and `/users/me` stays its own path.
         response = await client.get(user_url("not-a-uuid"), headers=admin_headers)
 
-        assert response.status_code == 422
-        assert response.json()["error_code"] == "VALIDATION_ERROR"
+        assert response.status_code == 404
+        assert response.json()["error_code"] == "NOT_FOUND"
+
+    async def test_unsupported_method_on_me_is_405_not_a_user_id(
+        self, client: AsyncClient, admin_headers: dict[str, str]
+    ) -> None:
+        response = await client.delete("/api/v1/users/me", headers=admin_headers)
+
+        assert response.status_code == 405
+        assert response.headers["allow"] == "GET, PATCH"
 
 
 class TestUpdateUser:

@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_timeout: float = Field(default=10.0, gt=0)
     db_connect_timeout: float = Field(default=5.0, gt=0)
+    # Seconds a statement may take, or an unreachable server stay silent, before a 503.
+    db_command_timeout: float = Field(default=30.0, gt=0)
     db_echo: bool = False
     auto_migrate: bool = True
 

@@ -26,15 +26,20 @@ def create_engine(settings: Settings) -> AsyncEngine:
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
         return _create_sqlite_engine(url, settings)
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         echo=settings.db_echo,
         pool_pre_ping=True,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout,
-        connect_args={"timeout": settings.db_connect_timeout},
+        connect_args={
+            "timeout": settings.db_connect_timeout,
+            "command_timeout": settings.db_command_timeout,
+        },
     )
+    roll_back_on_return(engine)
+    return engine
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -47,14 +52,19 @@ def _create_sqlite_engine(url: URL, settings: Settings) -> AsyncEngine:
         # first connect instead, like any unreachable database (503).
         with contextlib.suppress(OSError):
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    # One connection: SQLite has one writer at a time and every transaction here takes the write
+    # lock (BEGIN IMMEDIATE), so more connections only wait in SQLite's busy handler, which
+    # polls instead of queueing and can starve a waiter past its timeout. The pool queue is
+    # first come, first served and bounded by DB_POOL_TIMEOUT.
     engine = create_async_engine(
         url,
         echo=settings.db_echo,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
+        pool_size=1,
+        max_overflow=0,
         pool_timeout=settings.db_pool_timeout,
     )
     configure_sqlite(engine)
+    roll_back_on_return(engine)
     return engine
 
 
@@ -86,13 +96,27 @@ def configure_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
+
+def roll_back_on_return(engine: AsyncEngine) -> None:
+    """Roll back whatever a returned connection still has open.
+
+    When COMMIT raises without the database ending the transaction (SQLite's deferred foreign
+    keys, a commit interrupted by cancellation or a failing hook), SQLAlchemy counts the
+    transaction as ended and skips its own rollback; the next request on that connection would
+    then commit the failed request's writes (found by tests/reliability/test_no_lost_writes.py).
+    """
+
     @event.listens_for(engine.sync_engine, "reset")
     def _on_reset(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
-        # SQLite keeps the transaction open when COMMIT fails (a deferred foreign key), while
-        # SQLAlchemy counts it as ended and skips its rollback: without this the pooled
-        # connection would keep the write lock.
-        if state.asyncio_safe and dbapi_connection.driver_connection.in_transaction:
+        if state.asyncio_safe and _in_transaction(dbapi_connection.driver_connection):
             dbapi_connection.rollback()
+
+
+def _in_transaction(driver_connection: Any) -> bool:
+    is_in_transaction = getattr(driver_connection, "is_in_transaction", None)  # asyncpg
+    if is_in_transaction is not None:
+        return bool(is_in_transaction())
+    return bool(driver_connection.in_transaction)  # sqlite3 (aiosqlite)
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -149,4 +149,7 @@ def error_responses(*errors: type[AppError]) -> dict[int | str, dict[str, object
 
 
 # Any route can fail validation, crash, or lose its database.
-COMMON_ERROR_RESPONSES = error_responses(InvalidInputError, AppError, ServiceUnavailableError)
+# What any route can answer: the body limit applies before routing, crashes and outages anywhere.
+COMMON_ERROR_RESPONSES = error_responses(
+    InvalidInputError, PayloadTooLargeError, AppError, ServiceUnavailableError
+)

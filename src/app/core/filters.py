@@ -3,9 +3,11 @@
 from typing import Any, ClassVar
 
 from fastapi_filter.contrib.sqlalchemy import Filter
+from pydantic import field_validator
 from sqlalchemy import Select, or_
 
 from app.core.pagination import SortKey, parse_order_by
+from app.core.schemas import refuse_nul
 
 
 def escape_like(value: str) -> str:
@@ -21,6 +23,8 @@ class ListFilter(Filter):
 
     sortable: ClassVar[tuple[str, ...]] = ("created_at",)
     default_sort: ClassVar[tuple[SortKey, ...]] = (SortKey("created_at", descending=True),)
+
+    _refuse_nul = field_validator("*", mode="before")(refuse_nul)
 
     def filter(self, query: Any) -> Any:
         search = getattr(self, self.Constants.search_field_name, None)

@@ -11,7 +11,7 @@ from asgi_correlation_id import correlation_id
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
@@ -98,12 +98,23 @@ async def handle_integrity_error(_request: Request, exc: Exception) -> Response:
 
 
 async def handle_database_error(request: Request, exc: Exception) -> Response:
+    if _is_data_error(exc):
+        # Validation should have refused the value; the database refusing it (a character or
+        # number it cannot store) is still the client's input: a 422, not a 500.
+        logger.warning("data_error", error=type(getattr(exc, "orig", exc)).__name__)
+        return error_response(InvalidInputError("A value in the request cannot be stored"))
     if not _is_unavailable(exc):
         logger.error("database_error", exc_info=exc)
         return error_response(AppError())
     logger.warning("database_unavailable", error=type(exc).__name__)
     retry_after = request.app.state.settings.retry_after_seconds
     return error_response(ServiceUnavailableError("Database unavailable", retry_after=retry_after))
+
+
+def _is_data_error(exc: Exception) -> bool:
+    # asyncpg reports some data exceptions (SQLSTATE class 22) as a plain DBAPIError.
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None) or ""
+    return isinstance(exc, DataError) or sqlstate.startswith("22")
 
 
 def _is_unavailable(exc: Exception) -> bool:

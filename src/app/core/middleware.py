@@ -1,5 +1,6 @@
 """Pure ASGI middleware: body size limit, access log and metrics, last-resort 500."""
 
+import asyncio
 import time
 import uuid
 
@@ -8,7 +9,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import AppError, PayloadTooLargeError
+from app.core.errors import AppError, PayloadTooLargeError, ServiceUnavailableError
 from app.core.handlers import error_response
 from app.core.metrics import Metrics
 
@@ -90,14 +91,16 @@ class SecurityHeadersMiddleware:
 
 
 class AccessLogMiddleware:
-    """One log line and one metrics sample per request; unhandled errors become a 500 envelope.
+    """One log line and one metrics sample per request; unhandled errors become a 500 envelope,
+    and requests cancelled by a shutdown a 503.
 
-    It sits inside the correlation-id middleware, so the 500 carries `X-Request-ID` too.
+    It sits inside the correlation-id middleware, so those answers carry `X-Request-ID` too.
     """
 
-    def __init__(self, app: ASGIApp, *, metrics: Metrics):
+    def __init__(self, app: ASGIApp, *, metrics: Metrics, retry_after: int):
         self.app = app
         self.metrics = metrics
+        self.retry_after = retry_after
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -119,6 +122,16 @@ class AccessLogMiddleware:
             logger.exception("unhandled_error")
             if not response_started:
                 await error_response(AppError())(scope, receive, send)
+        except asyncio.CancelledError:
+            # uvicorn cancels what outlives the graceful-shutdown timeout; its own answer would
+            # be a plain-text 500. The transaction was rolled back: the client may retry.
+            if not response_started:
+                status = 503
+                shutting_down = ServiceUnavailableError(
+                    "The server is shutting down", retry_after=self.retry_after
+                )
+                await error_response(shutting_down)(scope, receive, send)
+            raise
         finally:
             self._record(scope, status, time.perf_counter() - started)
 

@@ -1,5 +1,6 @@
 """Base schemas: what every request body, response and page looks like."""
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
@@ -7,6 +8,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -16,12 +18,39 @@ from pydantic import (
 T = TypeVar("T")
 
 
+ISO_8601_START = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _iso_8601(value: object) -> object:
+    # Pydantic also reads numbers as Unix timestamps, which `format: date-time` does not allow.
+    not_iso = isinstance(value, str) and not ISO_8601_START.match(value)
+    if not_iso or isinstance(value, int | float):
+        raise ValueError("must be an ISO 8601 date-time with an offset, like 2026-01-05T12:00:00Z")
+    return value
+
+
 def _to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
 # A client-supplied instant: an offset is required, and it is stored and answered in UTC.
-UTCDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+UTCDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_8601), AfterValidator(_to_utc)]
+
+
+def refuse_nul(value: object) -> object:
+    """Refuse U+0000 anywhere in a value: PostgreSQL cannot store it in text (a driver error
+    instead of a 422), and no legitimate text needs it."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("must not contain the NUL character (U+0000)")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            refuse_nul(key)
+            refuse_nul(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            refuse_nul(item)
+    return value
 
 
 class RequestSchema(BaseModel):
@@ -32,6 +61,8 @@ class RequestSchema(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid")
+
+    _refuse_nul = field_validator("*", mode="before")(refuse_nul)
 
 
 def _document_not_null(schema: dict[str, Any], model: type[BaseModel]) -> None:

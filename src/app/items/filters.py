@@ -1,8 +1,8 @@
 import uuid
-from datetime import datetime
 from typing import ClassVar
 
 from app.core.filters import ListFilter
+from app.core.schemas import UTCDatetime
 from app.items.models import Item
 
 
@@ -11,8 +11,8 @@ class ItemFilter(ListFilter):
 
     search: str | None = None
     is_active: bool | None = None
-    created_at__gte: datetime | None = None
-    created_at__lt: datetime | None = None
+    created_at__gte: UTCDatetime | None = None
+    created_at__lt: UTCDatetime | None = None
     owner_id: uuid.UUID | None = None
     order_by: list[str] | None = None
 

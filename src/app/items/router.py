@@ -89,7 +89,7 @@ async def bulk_upsert_items(
     return await service.bulk_upsert(user, data)
 
 
-@router.get("/{item_id}", response_model=ItemRead, responses=by_id_errors)
+@router.get("/{item_id:uuid}", response_model=ItemRead, responses=by_id_errors)
 async def get_item(
     item_id: uuid.UUID, user: CurrentUser, service: ItemServiceDep, response: Response
 ) -> Item:
@@ -99,7 +99,7 @@ async def get_item(
     return item
 
 
-@router.patch("/{item_id}", response_model=ItemRead, responses=write_errors)
+@router.patch("/{item_id:uuid}", response_model=ItemRead, responses=write_errors)
 async def update_item(
     item_id: uuid.UUID,
     data: ItemUpdate,
@@ -114,7 +114,7 @@ async def update_item(
     return item
 
 
-@router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT, responses=write_errors)
+@router.delete("/{item_id:uuid}", status_code=status.HTTP_204_NO_CONTENT, responses=write_errors)
 async def delete_item(
     item_id: uuid.UUID, user: CurrentUser, service: ItemServiceDep, if_match: IfMatchHeader = None
 ) -> None:
@@ -122,7 +122,7 @@ async def delete_item(
     await service.delete(user, item_id, if_match=parse_if_match(if_match))
 
 
-@router.post("/{item_id}/restore", response_model=ItemRead, responses=by_id_errors)
+@router.post("/{item_id:uuid}/restore", response_model=ItemRead, responses=by_id_errors)
 async def restore_item(
     item_id: uuid.UUID, user: CurrentUser, service: ItemServiceDep, response: Response
 ) -> Item:

@@ -3,11 +3,16 @@
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from app.core.errors import ServiceUnavailableError, error_responses
+from app.core.errors import (
+    AppError,
+    PayloadTooLargeError,
+    ServiceUnavailableError,
+    error_responses,
+)
 from app.ops.dependencies import HealthServiceDep
 from app.ops.schemas import Liveness, Readiness
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], responses=error_responses(PayloadTooLargeError, AppError))
 
 
 @router.get("/health/live", response_model=Liveness)

@@ -34,7 +34,7 @@ async def list_sessions(current: CurrentSession, sessions: SessionServiceDep) ->
 
 
 @router.delete(
-    "/sessions/{session_id}",
+    "/sessions/{session_id:uuid}",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=error_responses(NotFoundError),
 )

@@ -42,7 +42,9 @@ async def list_users(
 
 
 @router.get(
-    "/{user_id}", response_model=UserRead, responses=error_responses(ForbiddenError, NotFoundError)
+    "/{user_id:uuid}",
+    response_model=UserRead,
+    responses=error_responses(ForbiddenError, NotFoundError),
 )
 async def read_user(user_id: uuid.UUID, _admin: Superuser, users: UserServiceDep) -> User:
     """One user (superusers only)."""
@@ -50,7 +52,9 @@ async def read_user(user_id: uuid.UUID, _admin: Superuser, users: UserServiceDep
 
 
 @router.patch(
-    "/{user_id}", response_model=UserRead, responses=error_responses(ForbiddenError, NotFoundError)
+    "/{user_id:uuid}",
+    response_model=UserRead,
+    responses=error_responses(ForbiddenError, NotFoundError),
 )
 async def update_user(
     user_id: uuid.UUID, data: UserAdminUpdate, admin: Superuser, users: UserServiceDep
@@ -60,7 +64,7 @@ async def update_user(
 
 
 @router.delete(
-    "/{user_id}",
+    "/{user_id:uuid}",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=error_responses(ForbiddenError, NotFoundError),
 )

@@ -1,0 +1,56 @@
+"""What the generated OpenAPI document cannot infer from the type hints alone."""
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI
+
+# Strings are refused when they hold U+0000 (see `app.core.schemas.refuse_nul`).
+NO_NUL_PATTERN = "^[^\\u0000]*$"
+_SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
+_SUBSCHEMAS = ("items", "additionalProperties", "not")
+
+
+def install_openapi(app: FastAPI) -> None:
+    """`app.openapi()` as FastAPI builds it, plus the input rules, computed once."""
+    generate: Callable[[], dict[str, Any]] = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document_nul_refusal(generate())
+        return app.openapi_schema  # type: ignore[return-value]  # set by generate()
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def document_nul_refusal(document: dict[str, Any]) -> None:
+    """Add `NO_NUL_PATTERN` to every free-form string a client sends (parameters and request
+    bodies, following references), so the schema admits only what the API accepts."""
+    components = document.get("components", {}).get("schemas", {})
+    visited: set[str] = set()
+
+    def walk(schema: Any) -> None:
+        if not isinstance(schema, dict):
+            return
+        if (reference := schema.get("$ref", "")).startswith("#/components/schemas/"):
+            name = reference.rsplit("/", 1)[1]
+            if name not in visited:
+                visited.add(name)
+                walk(components.get(name))
+            return
+        if schema.get("type") == "string" and not schema.keys() & {"format", "enum", "pattern"}:
+            schema["pattern"] = NO_NUL_PATTERN
+        for key in _SUBSCHEMA_LISTS:
+            for subschema in schema.get(key, ()):
+                walk(subschema)
+        for key in _SUBSCHEMAS:
+            walk(schema.get(key))
+        for subschema in schema.get("properties", {}).values():
+            walk(subschema)
+
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", ()):
+                walk(parameter.get("schema"))
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                walk(media.get("schema"))
