@@ -32,8 +32,12 @@ from app.core.db import create_engine
 from app.core.migrations import alembic_config
 from app.main import create_app
 from tests.live import LiveServer, LiveServerFactory, start_server
+from tests.secrets_scan import find_secrets
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The test client's own request lines: tests put tokens into URLs on purpose (to prove the app
+# ignores them there), and the app's access log records paths without query strings.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 async def _create_postgres_database(server_url: str) -> str:
@@ -221,3 +225,19 @@ def live_server(tmp_path: Path) -> Iterator[LiveServerFactory]:
     yield start
     for server in servers:
         server.kill()
+    leaks = [leak for server in servers for leak in find_secrets(server.log())]
+    assert not leaks, "Secrets in a server log:\n" + "\n".join(leaks)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Fails any test whose captured output (logs, stdout, stderr) leaks a secret; checked at
+    teardown, whose report holds the output of every phase."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when != "teardown" or report.failed:
+        return
+    leaks = find_secrets("\n".join(content for _name, content in report.sections))
+    if leaks:
+        report.outcome = "failed"
+        report.longrepr = "Secrets in the captured output:\n" + "\n".join(leaks)

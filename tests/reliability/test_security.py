@@ -1,0 +1,126 @@
+"""Security checks over the whole API, driven by its OpenAPI document so that new routes are
+covered: the IDOR matrix over every route that takes an id, and the headers of every answer."""
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from httpx import AsyncClient
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.users.models import User
+from tests.conftest import REPO_ROOT
+from tests.live import LiveServerFactory
+from tests.users.factories import signed_in
+
+PATH_PARAMETER = re.compile(r"\{(\w+)\}")
+# Answers another user gets for someone else's resource: it does not exist for them, or the
+# route is for superusers only.
+NOT_YOURS = {"item_id": 404, "session_id": 404, "user_id": 403}
+
+Resource = Callable[[AsyncClient, User, dict[str, str]], Awaitable[str]]
+
+
+async def own_item(client: AsyncClient, _user: User, headers: dict[str, str]) -> str:
+    response = await client.post("/api/v1/items", json={"title": "mine"}, headers=headers)
+    return str(response.json()["id"])
+
+
+async def own_session(client: AsyncClient, _user: User, headers: dict[str, str]) -> str:
+    (session, *_) = (await client.get("/api/v1/auth/sessions", headers=headers)).json()
+    return str(session["id"])
+
+
+async def own_user(_client: AsyncClient, user: User, _headers: dict[str, str]) -> str:
+    return str(user.id)
+
+
+RESOURCES: dict[str, Resource] = {
+    "item_id": own_item,
+    "session_id": own_session,
+    "user_id": own_user,
+}
+
+
+def id_routes(app: FastAPI) -> list[tuple[str, str, str]]:
+    """(method, path, parameter) for every operation whose path takes an id."""
+    return [
+        (method.upper(), path, parameter)
+        for path, operations in app.openapi()["paths"].items()
+        for method in operations
+        for parameter in PATH_PARAMETER.findall(path)
+    ]
+
+
+def scaffolded_with_ownership_tests(parameter: str) -> bool:
+    """Entities made by `app new entity` carry their own IDOR tests (`TestOwnership`)."""
+    singular = parameter.removesuffix("_id")
+    return any(
+        "class TestOwnership" in module.read_text()
+        for module in (REPO_ROOT / "tests").glob(f"{singular}*/test_router.py")
+    )
+
+
+def test_every_id_parameter_is_covered(app: FastAPI) -> None:
+    uncovered = {
+        parameter
+        for _method, _path, parameter in id_routes(app)
+        if parameter not in RESOURCES and not scaffolded_with_ownership_tests(parameter)
+    }
+
+    assert not uncovered, f"add an IDOR resource for {sorted(uncovered)}"
+
+
+async def test_idor_matrix(client: AsyncClient, session: AsyncSession, app: FastAPI) -> None:
+    owner, owner_headers = await signed_in(client, session)
+    _intruder, intruder_headers = await signed_in(client, session)
+    answers: dict[str, int] = {}
+
+    for method, path, parameter in id_routes(app):
+        if parameter not in RESOURCES:
+            continue
+        resource_id = await RESOURCES[parameter](client, owner, owner_headers)
+        body: dict[str, Any] | None = {} if method in {"PATCH", "PUT"} else None
+        response = await client.request(
+            method,
+            path.replace(f"{{{parameter}}}", resource_id),
+            json=body,
+            headers=intruder_headers,
+        )
+        answers[f"{method} {path}"] = response.status_code
+        assert response.status_code == NOT_YOURS[parameter], f"{method} {path}"
+
+    # The owner's things are untouched: their session still works, their items are all there.
+    assert (await client.get("/api/v1/users/me", headers=owner_headers)).status_code == 200
+    items = (await client.get("/api/v1/items", headers=owner_headers)).json()
+    assert items["total"] == sum(parameter == "item_id" for *_, parameter in id_routes(app))
+    assert all(item["version"] == 1 for item in items["items"])
+    assert len(answers) >= 8
+
+
+def test_headers_of_every_answer(live_server: LiveServerFactory, fresh_database_url: str) -> None:
+    """Every operation, answered without credentials by a real server: nosniff everywhere,
+    no-store on the API, no `Server` header."""
+    server = live_server(fresh_database_url)
+    schema = httpx.get(f"{server.base_url}/openapi.json").json()
+    checked = 0
+    with httpx.Client(base_url=server.base_url) as http:
+        for path, operations in schema["paths"].items():
+            concrete = PATH_PARAMETER.sub("00000000-0000-4000-8000-000000000000", path)
+            for method in operations:
+                response = http.request(method.upper(), concrete)
+                assert_secure_headers(path, response)
+                checked += 1
+        for extra in ("/nowhere", "/api/v1/nowhere", "/docs"):
+            assert_secure_headers(extra, http.get(extra))
+
+    assert checked == sum(len(operations) for operations in schema["paths"].values())
+
+
+def assert_secure_headers(path: str, response: httpx.Response) -> None:
+    assert response.headers.get("x-content-type-options") == "nosniff", path
+    assert "server" not in response.headers, path
+    if path.startswith("/api/"):
+        assert response.headers.get("cache-control") == "no-store", path
