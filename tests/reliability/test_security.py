@@ -124,3 +124,21 @@ def assert_secure_headers(path: str, response: httpx.Response) -> None:
     assert "server" not in response.headers, path
     if path.startswith("/api/"):
         assert response.headers.get("cache-control") == "no-store", path
+
+
+def test_every_error_response_is_declared_with_the_envelope(app: FastAPI) -> None:
+    schema = app.openapi()
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            errors = {code: body for code, body in responses.items() if code[0] in "45"}
+            where = f"{method.upper()} {path}"
+            # Any route can meet the body limit and a crash; any /api route invalid input and an
+            # outage (its database).
+            expected = {"413", "500"} | ({"422", "503"} if path.startswith("/api/") else set())
+            if operation.get("security"):
+                expected.add("401")
+            assert expected <= errors.keys(), where
+            for code, body in errors.items():
+                reference = body["content"]["application/json"]["schema"]["$ref"]
+                assert reference == "#/components/schemas/ErrorBody", f"{where} {code}"
