@@ -151,30 +151,27 @@ def assert_no_leaked_connections(app: FastAPI, proxy: TcpProxy) -> None:
 
 
 @needs_postgres
-class TestDatabaseOutage:
-    async def test_connections_reset_and_refused(
-        self, proxied_app: FastAPI, database_proxy: TcpProxy, record_property: Callable[..., None]
-    ) -> None:
-        answers, failed_at, recovery = await outage(
-            proxied_app, database_proxy.cut, database_proxy.restore
-        )
+@pytest.mark.parametrize(
+    "failure",
+    [
+        pytest.param("cut", id="connections reset and refused"),
+        pytest.param("blackhole", id="network partition"),
+    ],
+)
+async def test_database_outage(
+    proxied_app: FastAPI,
+    database_proxy: TcpProxy,
+    failure: str,
+    record_property: Callable[..., None],
+) -> None:
+    answers, failed_at, recovery = await outage(
+        proxied_app, getattr(database_proxy, failure), database_proxy.restore
+    )
 
-        first_503 = assert_bounded_503s(answers, failed_at)
-        assert_no_leaked_connections(proxied_app, database_proxy)
-        record_property("first_503_seconds", round(first_503, 3))
-        record_property("recovery_seconds", round(recovery, 3))
-
-    async def test_network_partition(
-        self, proxied_app: FastAPI, database_proxy: TcpProxy, record_property: Callable[..., None]
-    ) -> None:
-        answers, failed_at, recovery = await outage(
-            proxied_app, database_proxy.blackhole, database_proxy.restore
-        )
-
-        first_503 = assert_bounded_503s(answers, failed_at)
-        assert_no_leaked_connections(proxied_app, database_proxy)
-        record_property("first_503_seconds", round(first_503, 3))
-        record_property("recovery_seconds", round(recovery, 3))
+    first_503 = assert_bounded_503s(answers, failed_at)
+    assert_no_leaked_connections(proxied_app, database_proxy)
+    record_property("first_503_seconds", round(first_503, 3))
+    record_property("recovery_seconds", round(recovery, 3))
 
 
 @pytest.fixture
