@@ -64,6 +64,16 @@ class TestMetrics:
         assert 'http_requests_total{method="GET",route="<unmatched>",status="404"} 1.0' in text
         assert "http_request_duration_seconds_bucket" in text
 
+    async def test_a_mounted_app_is_counted_by_its_mount_point(self, client: AsyncClient) -> None:
+        await client.get("/static-offline-docs/swagger-ui.css")
+        await client.get("/static-offline-docs/no-such-file-1")
+
+        text = (await client.get("/metrics")).text
+
+        assert 'route="/static-offline-docs/{path}",status="200"' in text
+        assert 'route="/static-offline-docs/{path}",status="404"' in text
+        assert "no-such-file" not in text
+
     async def test_pool_gauges_are_exported(self, client: AsyncClient, app: FastAPI) -> None:
         response = await client.get("/metrics")
 

@@ -2,11 +2,10 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Form, status
 
 from app.auth.dependencies import AuthServiceDep
-from app.auth.schemas import LoginRequest, PasswordChange, TokenResponse
+from app.auth.schemas import LoginRequest, PasswordChange, TokenForm, TokenResponse
 from app.core.errors import (
     AlreadyExistsError,
     InvalidCredentialsError,
@@ -43,7 +42,7 @@ async def login(data: LoginRequest, auth: AuthServiceDep, client: ClientInfoDep)
 
 @router.post("/token", response_model=TokenResponse, responses=login_errors)
 async def login_form(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[TokenForm, Form()],
     auth: AuthServiceDep,
     client: ClientInfoDep,
 ) -> TokenResponse:

@@ -1,9 +1,9 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
-from app.core.schemas import RequestSchema, ResponseSchema
+from app.core.schemas import RequestSchema, ResponseSchema, refuse_nul
 from app.users.schemas import Password
 
 LoginEmail = Annotated[str, StringConstraints(min_length=1, max_length=320)]
@@ -13,6 +13,19 @@ LoginPassword = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 class LoginRequest(RequestSchema):
     email: LoginEmail
     password: LoginPassword
+
+
+# A model rather than FastAPI's OAuth2PasswordRequestForm, so the schema and generated clients
+# get a stable name instead of `Body_login_form`.
+class TokenForm(BaseModel):
+    """The OAuth2 password grant (RFC 6749 §4.3), as Swagger UI's Authorize sends it. Unknown
+    fields (`scope`, `client_id`) are ignored, as the RFC requires."""
+
+    grant_type: Literal["password"] | None = None
+    username: LoginEmail = Field(description="The account's email.")
+    password: LoginPassword = Field(json_schema_extra={"format": "password"})
+
+    _refuse_nul = field_validator("*", mode="before")(refuse_nul)
 
 
 class PasswordChange(RequestSchema):

@@ -136,10 +136,7 @@ class AccessLogMiddleware:
             self._record(scope, status, time.perf_counter() - started)
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
-        # The route template keeps metric labels bounded; plain routes (docs) have fixed paths.
-        template = getattr(scope.get("route"), "path", None)
-        if template is None:
-            template = scope["path"] if "endpoint" in scope else "<unmatched>"
+        template = route_template(scope)
         method = scope["method"]
         self.metrics.observe(method, template, status, seconds)
         logger.info(
@@ -150,3 +147,17 @@ class AccessLogMiddleware:
             status=status,
             duration_ms=round(seconds * 1000, 2),
         )
+
+
+def route_template(scope: Scope) -> str:
+    """What matched, in a bounded set of labels: an API route's template, a mounted app's mount
+    point (the docs' static files: any path below it would do), or a plain route's fixed path."""
+    template = getattr(scope.get("route"), "path", None)
+    if template is not None:
+        return str(template)
+    if "endpoint" not in scope:
+        return "<unmatched>"
+    # Starlette's Mount alone sets `app_root_path`, and appends its prefix to `root_path`.
+    if "app_root_path" in scope:
+        return str(scope["root_path"]).removeprefix(scope["app_root_path"]) + "/{path}"
+    return str(scope["path"])
