@@ -3,6 +3,7 @@
 Tests get them from the `live_server` fixture, which stops every process it started.
 """
 
+import contextlib
 import os
 import signal
 import socket
@@ -61,9 +62,10 @@ class LiveServer:
         return self.process.wait(timeout=timeout)
 
     def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+        """SIGKILL to the server's whole process group: `--workers N` children go too."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
 
 
 # The `live_server` fixture's type: `live_server(database_url, *serve_args, **environment)`.
@@ -83,6 +85,7 @@ def start_server(
         cwd=folder,
         stdout=log_path.open("wb"),
         stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     server = LiveServer(f"http://127.0.0.1:{port}", process, log_path)
     if ready:

@@ -1,6 +1,10 @@
 """Liveness, readiness and metrics."""
 
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -81,3 +85,28 @@ class TestMetrics:
         # 5 as configured on PostgreSQL; SQLite always gets one connection (see core/db.py).
         assert f"db_pool_size {float(app.state.engine.pool.size())}" in response.text
         assert "db_pool_checked_out" in response.text
+
+    def test_workers_share_their_counts(self, tmp_path: Path) -> None:
+        """With `PROMETHEUS_MULTIPROC_DIR` (set by `serve --workers N`), a scrape answered by
+        one worker process reports the requests every worker served."""
+        for requests in (3, 2):
+            scrape = self.worker(tmp_path, requests)
+
+        assert 'http_requests_total{method="GET",route="/x",status="200"} 5.0' in scrape
+
+    @staticmethod
+    def worker(directory: Path, requests: int) -> str:
+        script = (
+            "from app.core.metrics import Metrics\n"
+            "metrics = Metrics(lambda: None)\n"
+            f"for _ in range({requests}): metrics.observe('GET', '/x', 200, 0.01)\n"
+            "print(metrics.render().decode())\n"
+        )
+        environment = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory)}
+        return subprocess.run(
+            [sys.executable, "-c", script],
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
