@@ -2,6 +2,8 @@
 
 import hashlib
 import secrets
+from collections.abc import Callable
+from typing import TypeVar
 
 import anyio
 from pwdlib import PasswordHash
@@ -9,6 +11,9 @@ from pwdlib.exceptions import UnknownHashError
 from pwdlib.hashers.argon2 import Argon2Hasher
 
 from app.core.config import Settings
+from app.core.errors import ServiceUnavailableError
+
+T = TypeVar("T")
 
 TOKEN_BYTES = 32  # 256 bits
 
@@ -26,15 +31,25 @@ class PasswordHasher:
     """Argon2id in worker threads, at most `concurrency` at a time.
 
     The cap keeps a login storm from occupying every thread and the whole CPU, so the event
-    loop goes on answering other requests.
+    loop goes on answering other requests. A request that waits longer than `queue_timeout` for
+    a slot is answered 503 with `Retry-After` instead of queueing without bound.
     """
 
     def __init__(
-        self, *, time_cost: int, memory_kib: int, parallelism: int, concurrency: int
+        self,
+        *,
+        time_cost: int,
+        memory_kib: int,
+        parallelism: int,
+        concurrency: int,
+        queue_timeout: float = 10.0,
+        retry_after: int = 5,
     ) -> None:
         hasher = Argon2Hasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
         self._hash = PasswordHash((hasher,))
         self._limiter = anyio.CapacityLimiter(concurrency)
+        self._queue_timeout = queue_timeout
+        self._retry_after = retry_after
         self._dummy_hash: str | None = None
 
     @classmethod
@@ -44,10 +59,12 @@ class PasswordHasher:
             memory_kib=settings.password_hash_memory_kib,
             parallelism=settings.password_hash_parallelism,
             concurrency=settings.password_hash_concurrency,
+            queue_timeout=settings.password_hash_queue_timeout,
+            retry_after=settings.retry_after_seconds,
         )
 
     async def hash(self, password: str) -> str:
-        return await anyio.to_thread.run_sync(self._hash.hash, password, limiter=self._limiter)
+        return await self._in_thread(self._hash.hash, password)
 
     async def verify(self, password: str, hashed: str | None) -> tuple[bool, str | None]:
         """`(valid, new_hash)`; `new_hash` is set when `hashed` used outdated parameters.
@@ -56,12 +73,22 @@ class PasswordHasher:
         answer takes as long as for a wrong password.
         """
         target = hashed if hashed is not None else await self._dummy()
-        valid, updated = await anyio.to_thread.run_sync(
-            self._verify_and_update, password, target, limiter=self._limiter
-        )
+        valid, updated = await self._in_thread(self._verify_and_update, password, target)
         if hashed is None:
             return False, None
         return valid, updated
+
+    async def _in_thread(self, function: Callable[..., T], *args: str) -> T:
+        with anyio.move_on_after(self._queue_timeout) as waiting:
+            await self._limiter.acquire()
+        if waiting.cancelled_caught:
+            raise ServiceUnavailableError(
+                "Too many password checks at once", retry_after=self._retry_after
+            )
+        try:
+            return await anyio.to_thread.run_sync(function, *args)
+        finally:
+            self._limiter.release()
 
     def _verify_and_update(self, password: str, hashed: str) -> tuple[bool, str | None]:
         try:
