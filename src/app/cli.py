@@ -1,6 +1,9 @@
 """The `app` command line."""
 
 import asyncio
+import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +14,8 @@ from alembic import command
 from alembic.util import CommandError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from app.core.config import Settings
+from app.core.config import Settings, settings_table
+from app.core.metrics import MULTIPROCESS_DIR
 from app.core.migrations import alembic_config
 from app.items.schemas import MAX_BULK
 from app.scaffold.spec import ScaffoldError, parse_entity
@@ -40,6 +44,17 @@ def serve(
     settings = Settings()
     if settings.auto_migrate:
         command.upgrade(alembic_config(settings), "head")
+    if workers == 1 or reload or os.environ.get(MULTIPROCESS_DIR):
+        run_server(settings, host, port, workers, reload)
+        return
+    os.environ[MULTIPROCESS_DIR] = tempfile.mkdtemp(prefix="app-metrics-")
+    try:
+        run_server(settings, host, port, workers, reload)
+    finally:
+        shutil.rmtree(os.environ.pop(MULTIPROCESS_DIR), ignore_errors=True)
+
+
+def run_server(settings: Settings, host: str, port: int, workers: int, reload: bool) -> None:
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -186,6 +201,31 @@ def openapi(
         orjson.dumps(schema, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
     )
     typer.echo(f"Wrote {output}")
+
+
+README_TABLE = ("<!-- settings-table:start -->\n", "<!-- settings-table:end -->")
+
+
+@cli.command()
+def settings(
+    update: Annotated[
+        Path | None, typer.Option(help="Replace the table between the markers in this file.")
+    ] = None,
+) -> None:
+    """Print the configuration table (Markdown) generated from the settings model."""
+    table = settings_table()
+    if update is None:
+        typer.echo(table, nl=False)
+        return
+    text = update.read_text()
+    start, end = README_TABLE
+    if start not in text or end not in text:
+        typer.echo(f"{update} has no {start.strip()} … {end} markers", err=True)
+        raise typer.Exit(code=1)
+    before, rest = text.split(start, 1)
+    after = rest.split(end, 1)[1]
+    update.write_text(f"{before}{start}{table}{end}{after}")
+    typer.echo(f"Updated the settings table in {update}")
 
 
 def main() -> None:

@@ -1,12 +1,14 @@
-"""Settings from the environment and `.env.example`."""
+"""Settings from the environment, `.env.example` and the README's generated table."""
 
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
+from typer.testing import CliRunner
 
-from app.core.config import Settings
+from app.cli import README_TABLE, cli
+from app.core.config import Settings, settings_table
 from tests.conftest import REPO_ROOT
 
 
@@ -35,3 +37,52 @@ class TestSettings:
         monkeypatch.setenv("SESSION_IDLE_TIMEOUT", "PT2H")
 
         assert Settings(_env_file=None).session_idle_timeout == timedelta(hours=2)
+
+
+class TestSettingsTable:
+    def test_readme_shows_the_generated_table(self) -> None:
+        start, end = README_TABLE
+        readme = (REPO_ROOT / "README.md").read_text()
+        assert start in readme, f"README.md lost the {start.strip()} marker"
+        assert end in readme, f"README.md lost the {end} marker"
+        shown = readme.split(start, 1)[1].split(end, 1)[0]
+
+        assert shown == settings_table(), (
+            "README.md's configuration table is stale; run: uv run app settings --update README.md"
+        )
+
+    def test_defaults_are_shown_as_a_reader_would_write_them(self) -> None:
+        rows = {row.split(" | ")[0]: row for row in settings_table().splitlines()}
+
+        assert "`P14D` (14 days)" in rows["| `SESSION_LIFETIME`"]
+        assert "`PT1M` (1 minute)" in rows["| `SESSION_TOUCH_INTERVAL`"]
+        assert "`dev-only-secret-change-me` (development only" in rows["| `SECRET_KEY`"]
+        assert "| empty |" in rows["| `CORS_ORIGINS`"]
+        assert "| `false` |" in rows["| `DB_ECHO`"]
+        assert "One of `json`, `console`" in rows["| `LOG_FORMAT`"]
+
+    def test_every_setting_is_described(self) -> None:
+        undescribed = [
+            name for name, field in Settings.model_fields.items() if not field.description
+        ]
+
+        assert undescribed == []
+
+    def test_update_rewrites_only_the_table(self, tmp_path: Path) -> None:
+        start, end = README_TABLE
+        page = tmp_path / "README.md"
+        page.write_text(f"# Title\n\n{start}| stale |\n{end}\n\nAfter.\n")
+
+        result = CliRunner().invoke(cli, ["settings", "--update", str(page)])
+
+        assert result.exit_code == 0, result.output
+        assert page.read_text() == f"# Title\n\n{start}{settings_table()}{end}\n\nAfter.\n"
+
+    def test_update_refuses_a_file_without_markers(self, tmp_path: Path) -> None:
+        page = tmp_path / "README.md"
+        page.write_text("# No table here\n")
+
+        result = CliRunner().invoke(cli, ["settings", "--update", str(page)])
+
+        assert result.exit_code == 1
+        assert page.read_text() == "# No table here\n"

@@ -2,9 +2,9 @@
 
 from datetime import timedelta
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args, get_origin
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, TypeAdapter, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_SECRET_KEY = "dev-only-secret-change-me"  # noqa: S105 - refused in production below
@@ -15,50 +15,111 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
-    app_name: str = "app"
-    environment: Literal["development", "test", "production"] = "development"
-    secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+    app_name: str = Field(default="app", description="Title of the API in OpenAPI and /docs")
+    environment: Literal["development", "test", "production"] = Field(
+        default="development", description="`production` refuses the default `SECRET_KEY`"
+    )
+    secret_key: SecretStr = Field(
+        default=SecretStr(DEV_SECRET_KEY),
+        description="Signs pagination cursors; the same on every instance. Generate one with "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`",
+    )
 
-    database_url: str = "sqlite+aiosqlite:///data/app.db"
-    db_pool_size: int = Field(default=10, ge=1)
-    db_max_overflow: int = Field(default=10, ge=0)
-    db_pool_timeout: float = Field(default=10.0, gt=0)
-    db_connect_timeout: float = Field(default=5.0, gt=0)
-    # Seconds a statement may take, or an unreachable server stay silent, before a 503.
-    db_command_timeout: float = Field(default=30.0, gt=0)
-    db_echo: bool = False
-    auto_migrate: bool = True
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///data/app.db",
+        description="SQLAlchemy URL: `sqlite+aiosqlite:///…` or `postgresql+asyncpg://…`",
+    )
+    db_pool_size: int = Field(
+        default=20,
+        ge=1,
+        description="Connections per process (PostgreSQL; SQLite always uses one)",
+    )
+    db_max_overflow: int = Field(
+        default=0,
+        ge=0,
+        description="Extra connections under bursts; each is closed after use, so keep it small",
+    )
+    db_pool_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds to wait for a pooled connection, then 503"
+    )
+    db_connect_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds to connect; also the readiness probe's budget"
+    )
+    db_command_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds a statement may take, or an unreachable server stay silent, then 503",
+    )
+    db_echo: bool = Field(default=False, description="Log every SQL statement (development)")
+    auto_migrate: bool = Field(
+        default=True, description="`app serve` applies pending migrations first"
+    )
 
-    redis_url: str | None = None
+    redis_url: str | None = Field(
+        default=None,
+        description="`redis://host:6379/0` shares rate-limit counts across instances (checked by "
+        "/health/ready); empty keeps them in each process's memory",
+    )
 
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_format: Literal["json", "console"] = "console"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Least severe level written"
+    )
+    log_format: Literal["json", "console"] = Field(
+        default="console", description="How log lines look: `json` is one JSON object per line"
+    )
 
-    # Proxies whose X-Forwarded-For/-Proto are believed (client IP for rate limits and
-    # sessions): comma-separated IPs or networks, "*" for any; empty trusts none.
-    forwarded_allow_ips: str = "127.0.0.1"
-    # Seconds `serve` waits for in-flight requests after SIGTERM before closing them.
-    shutdown_timeout: int = Field(default=20, ge=1)
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies whose X-Forwarded-For/-Proto are believed (client IP for rate "
+        "limits and sessions): comma-separated IPs or networks, `*` for any, empty for none",
+    )
+    shutdown_timeout: int = Field(
+        default=20, ge=1, description="Seconds in-flight requests may finish after SIGTERM"
+    )
 
-    max_body_bytes: int = Field(default=1024 * 1024, ge=1)
-    cors_origins: Annotated[list[str], NoDecode] = []
-    retry_after_seconds: int = Field(default=5, ge=1)
-    # Updates and deletes without `If-Match` answer 428 instead of overwriting blindly.
-    require_if_match: bool = False
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1, description="Larger request bodies answer 413 unread"
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default=[], description="Comma-separated origins allowed by CORS; empty disables CORS"
+    )
+    retry_after_seconds: int = Field(default=5, ge=1, description="`Retry-After` on a 503")
+    require_if_match: bool = Field(
+        default=False,
+        description="Updates and deletes without `If-Match` answer 428 instead of overwriting",
+    )
 
-    session_lifetime: timedelta = timedelta(days=14)
-    session_idle_timeout: timedelta = timedelta(hours=24)
-    session_touch_interval: timedelta = timedelta(minutes=1)
+    session_lifetime: timedelta = Field(
+        default=timedelta(days=14), description="A session ends this long after login"
+    )
+    session_idle_timeout: timedelta = Field(
+        default=timedelta(hours=24), description="A session also ends after this long unused"
+    )
+    session_touch_interval: timedelta = Field(
+        default=timedelta(minutes=1),
+        description="`last_used_at` is written at most this often per session",
+    )
 
-    # Argon2id cost (RFC 9106 "low memory" profile) and how many hashes run at once.
-    password_hash_time_cost: int = Field(default=3, ge=1)
-    password_hash_memory_kib: int = Field(default=65536, ge=8)
-    password_hash_parallelism: int = Field(default=4, ge=1)
-    password_hash_concurrency: int = Field(default=2, ge=1)
+    password_hash_time_cost: int = Field(
+        default=3, ge=1, description="Argon2id passes (RFC 9106 low-memory profile)"
+    )
+    password_hash_memory_kib: int = Field(default=65536, ge=8, description="Argon2id memory in KiB")
+    password_hash_parallelism: int = Field(default=4, ge=1, description="Argon2id lanes")
+    password_hash_concurrency: int = Field(
+        default=2, ge=1, description="Hashes computed at once, in worker threads"
+    )
+    password_hash_queue_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a login or registration may wait for a hashing slot, then 503",
+    )
 
-    rate_limit_login_email: str = "5/15minutes"
-    rate_limit_login_ip: str = "50/15minutes"
-    rate_limit_register_ip: str = "20/hour"
+    rate_limit_login_email: str = Field(
+        default="5/15minutes",
+        description="Failed logins per email (`limits` notation; empty turns it off)",
+    )
+    rate_limit_login_ip: str = Field(default="50/15minutes", description="Failed logins per IP")
+    rate_limit_register_ip: str = Field(default="20/hour", description="Registrations per IP")
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -85,3 +146,37 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def settings_table() -> str:
+    """The README's configuration table, from the fields above (`app settings`)."""
+    rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        meaning = field.description or ""
+        if get_origin(field.annotation) is Literal:
+            meaning += ". One of " + ", ".join(f"`{value}`" for value in get_args(field.annotation))
+        rows.append(f"| `{name.upper()}` | {_shown(field.default)} | {meaning} |")
+    return "\n".join(rows) + "\n"
+
+
+def _shown(default: object) -> str:
+    if isinstance(default, SecretStr):
+        return f"`{default.get_secret_value()}` (development only; refused in production)"
+    if isinstance(default, timedelta):
+        iso = TypeAdapter(timedelta).dump_python(default, mode="json")
+        return f"`{iso}` ({_spelled_out(default)})"
+    if default is None or default == []:
+        return "empty"
+    if isinstance(default, bool):
+        return f"`{str(default).lower()}`"
+    return f"`{default}`"
+
+
+def _spelled_out(duration: timedelta) -> str:
+    """`P1D` as "1 day": the table's readers need not decode ISO 8601 durations."""
+    seconds = int(duration.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{seconds} seconds"
