@@ -4,7 +4,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
-from fastapi_filter import FilterDepends
 
 from app.core.errors import (
     ConflictError,
@@ -16,6 +15,7 @@ from app.core.errors import (
     error_responses,
 )
 from app.core.etag import etag, parse_if_match
+from app.core.filters import filter_params
 from app.core.pagination import PageParamsDep, PageResult
 from app.core.service import BulkOutcome
 from app.items.dependencies import ItemServiceDep
@@ -74,7 +74,7 @@ async def list_items(
     user: CurrentUser,
     service: ItemServiceDep,
     page: PageParamsDep,
-    filters: Annotated[ItemFilter, FilterDepends(ItemFilter)],
+    filters: Annotated[ItemFilter, filter_params(ItemFilter)],
     include_deleted: Annotated[bool, Query(description="Superusers only")] = False,
 ) -> PageResult[Item]:
     """The caller's items (everyone's for superusers), filtered, sorted and paged."""

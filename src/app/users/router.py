@@ -4,9 +4,9 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, status
-from fastapi_filter import FilterDepends
 
 from app.core.errors import ForbiddenError, NotFoundError, UnauthorizedError, error_responses
+from app.core.filters import filter_params
 from app.core.pagination import PageParamsDep, PageResult
 from app.sessions.dependencies import CurrentUser, Superuser
 from app.users.dependencies import UserServiceDep
@@ -35,7 +35,7 @@ async def list_users(
     _admin: Superuser,
     users: UserServiceDep,
     page: PageParamsDep,
-    filters: Annotated[UserFilter, FilterDepends(UserFilter)],
+    filters: Annotated[UserFilter, filter_params(UserFilter)],
 ) -> PageResult[User]:
     """Users, filtered and paged (superusers only)."""
     return await users.list_page(filters, page)
