@@ -1,6 +1,6 @@
 """Items at scale on PostgreSQL: paging depth, and bulk upsert against one-by-one creates.
 
-    uv run python bench/items_scale.py [--rows 1000000] [--server postgresql+asyncpg://root@127.0.0.1/test]
+    uv run python -m bench.items_scale [--rows 1000000] [--server postgresql+asyncpg://root@127.0.0.1/test]
 
 Creates a throwaway database on the server, starts `app serve` (1 worker) on it, seeds one
 user's items with one INSERT … SELECT generate_series, then times with httpx over loopback:
@@ -11,14 +11,17 @@ then POST /items/bulk with 1000-row batches against POST /items one row at a tim
 import argparse
 import asyncio
 import statistics
+import tempfile
 import time
 import uuid
+from pathlib import Path
 
 import httpx
-from server import start_server
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from bench.server import start_app
 
 PASSWORD = "bench password 1"  # noqa: S105 - a throwaway account in a throwaway database
 
@@ -105,7 +108,8 @@ def main() -> None:
     asyncio.run(admin(args.server, f'CREATE DATABASE "{name}"'))
     server = None
     try:
-        server = start_server(args.port, DATABASE_URL=database_url)
+        log = Path(tempfile.gettempdir()) / f"{name}.log"
+        server = start_app(args.port, database_url, log, AUTO_MIGRATE="true")
         base, email = f"http://127.0.0.1:{args.port}", "bench@example.com"
         httpx.post(f"{base}/api/v1/auth/register", json={"email": email, "password": PASSWORD})
         token = httpx.post(
@@ -119,8 +123,7 @@ def main() -> None:
         bulk_throughput(base, headers, batches=20, singles=500)
     finally:
         if server is not None:
-            server.terminate()
-            server.wait()
+            server.stop()
         asyncio.run(admin(args.server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 

@@ -3,7 +3,7 @@
 Starts `app serve` (1 worker, production Argon2 parameters) on a fresh SQLite file unless
 DATABASE_URL is set, creates one user, then runs wrk (Debian package `wrk`):
 
-    uv run python bench/login_storm.py [--seconds 10] [--clients 16]
+    uv run python -m bench.login_storm [--seconds 10] [--clients 16]
 
 Rate limits are turned off for the run, since every request comes from one IP.
 """
@@ -17,9 +17,10 @@ import tempfile
 from pathlib import Path
 
 import httpx
-from server import start_server
 
-HERE = Path(__file__).resolve().parent
+from bench.server import start_app
+
+WRK_DIR = Path(__file__).resolve().parent / "wrk"
 EMAIL, PASSWORD = "storm@example.com", "storm password 1"
 
 
@@ -27,7 +28,8 @@ def wrk(url: str, *, clients: int, seconds: int, script: Path | None = None) -> 
     command = ["wrk", f"-c{clients}", f"-t{min(clients, 2)}", f"-d{seconds}s", "--latency"]
     if script is not None:
         command += ["-s", str(script)]
-    env = {**os.environ, "BENCH_EMAIL": EMAIL, "BENCH_PASSWORD": PASSWORD}
+    env = {**os.environ, "BENCH_WRK_DIR": str(WRK_DIR), "BENCH_EMAIL": EMAIL}
+    env["BENCH_PASSWORD"] = PASSWORD
     return subprocess.run(
         [*command, url], capture_output=True, text=True, env=env, check=True
     ).stdout
@@ -55,11 +57,8 @@ def main() -> None:
     base = f"http://127.0.0.1:{args.port}"
     with tempfile.TemporaryDirectory() as folder:
         database_url = os.environ.get("DATABASE_URL", f"sqlite+aiosqlite:///{folder}/bench.db")
-        server = start_server(
-            args.port,
-            DATABASE_URL=database_url,
-            RATE_LIMIT_LOGIN_EMAIL="",
-            RATE_LIMIT_LOGIN_IP="",
+        server = start_app(
+            args.port, database_url, Path(folder) / "server.log", AUTO_MIGRATE="true"
         )
         try:
             httpx.post(f"{base}/api/v1/auth/register", json={"email": EMAIL, "password": PASSWORD})
@@ -72,7 +71,7 @@ def main() -> None:
                     f"{base}/api/v1/auth/login",
                     clients=args.clients,
                     seconds=args.seconds,
-                    script=HERE / "login.lua",
+                    script=WRK_DIR / "login.lua",
                 )
                 await asyncio.sleep(1)
                 live = asyncio.to_thread(
@@ -84,8 +83,7 @@ def main() -> None:
 
             storm = asyncio.run(during_storm())
         finally:
-            server.terminate()
-            server.wait()
+            server.stop()
     print(f"login, {args.clients} clients: {summary(storm)}")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", storm)
     print(f"  non-2xx answers: {errors.group(1) if errors else 0}")

@@ -1,25 +1,84 @@
-"""Starting `app serve` for a benchmark: one worker on loopback, ready before it returns."""
+"""The two servers a benchmark compares, each one process on loopback, ready before use."""
 
 import os
+import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
 STARTUP_SECONDS = 30
+REPO = Path(__file__).resolve().parent.parent
+# Production settings with the per-IP and per-email login limits off: every benchmark request
+# comes from one address. Logging and metrics stay on; the log goes to a file.
+APP_ENVIRONMENT = {
+    "ENVIRONMENT": "production",
+    "SECRET_KEY": "benchmark-secret-key-not-for-production-use-0123456789",
+    "AUTO_MIGRATE": "false",
+    "LOG_FORMAT": "json",
+    "LOG_LEVEL": "INFO",
+    "REDIS_URL": "",
+    "RATE_LIMIT_LOGIN_EMAIL": "",
+    "RATE_LIMIT_LOGIN_IP": "",
+    "RATE_LIMIT_REGISTER_IP": "",
+}
 
 
-def start_server(port: int, **settings: str) -> subprocess.Popen[bytes]:
-    """`settings` are environment variables (DATABASE_URL=…); logs are quiet."""
-    env = {**os.environ, "LOG_LEVEL": "WARNING", **settings}
-    server = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port)], env=env)
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    base_url: str
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the server process so far (its threads included)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)  # with any worker processes
+            self.process.wait()
+
+
+def start_app(port: int, database_url: str, log: Path, *args: str, **settings: str) -> Server:
+    """`app serve` (SQLAlchemy URL), one worker unless `args` say otherwise."""
+    environment = {**APP_ENVIRONMENT, "DATABASE_URL": database_url, **settings}
+    command = [sys.executable, "-m", "app", "serve", "--port", str(port), *args]
+    return start(command, port, log, environment)
+
+
+def start_floor(port: int, dsn: str, log: Path) -> Server:
+    """The floor app (`bench/floor.py`) on uvicorn, like the app: uvloop, httptools."""
+    command = [sys.executable, "-m", "uvicorn", "bench.floor:app", "--port", str(port)]
+    command += ["--no-access-log", "--log-level", "warning", "--loop", "uvloop"]
+    return start([*command, "--http", "httptools"], port, log, {"FLOOR_DATABASE_URL": dsn})
+
+
+def start(command: list[str], port: int, log: Path, environment: dict[str, str]) -> Server:
+    process = subprocess.Popen(
+        command,
+        env={**os.environ, **environment},
+        cwd=REPO,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    server = Server(process, f"http://127.0.0.1:{port}")
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{command} exited; see {log}")
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/health/ready").status_code == 200:
+            if httpx.get(f"{server.base_url}/health/ready").status_code == 200:
                 return server
         except httpx.TransportError:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit("server did not start")
+            pass
+        time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"{command} did not become ready; see {log}")

@@ -83,6 +83,7 @@ async def running_app(
     async with application.router.lifespan_context(application):
         if sessionmaker is not None:
             application.state.sessionmaker = sessionmaker
+            application.state.read_sessionmaker = sessionmaker
         yield application
 
 

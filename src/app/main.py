@@ -11,7 +11,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from app.api import api_router
 from app.core.config import Settings, get_settings
-from app.core.db import create_engine, create_sessionmaker
+from app.core.db import create_engine, create_read_sessionmaker, create_sessionmaker
 from app.core.handlers import register_exception_handlers
 from app.core.logging import configure_logging
 from app.core.metrics import Metrics
@@ -38,6 +38,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     redis = create_redis(settings)
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
+    app.state.read_sessionmaker = create_read_sessionmaker(engine)
     app.state.redis = redis
     app.state.rate_limiter = create_rate_limiter(settings, redis)
     app.state.password_hasher = PasswordHasher.from_settings(settings)

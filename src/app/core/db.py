@@ -19,6 +19,7 @@ from sqlalchemy.pool import PoolResetState
 from app.core.config import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -29,7 +30,9 @@ def create_engine(settings: Settings) -> AsyncEngine:
     engine = create_async_engine(
         url,
         echo=settings.db_echo,
-        pool_pre_ping=True,
+        # No pre-ping: it costs two round trips (BEGIN, ROLLBACK) per checkout. A connection
+        # the server dropped fails its request with a 503 instead, and SQLAlchemy then
+        # replaces every pooled connection older than the failure.
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout,
@@ -44,6 +47,18 @@ def create_engine(settings: Settings) -> AsyncEngine:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession] | None:
+    """Sessions for safe methods (GET, HEAD) on PostgreSQL: no BEGIN and COMMIT round trips.
+
+    Under READ COMMITTED each statement sees its own snapshot anyway, so a transaction adds
+    nothing to a read, and the one write a read may do (the throttled session touch) stands
+    alone. SQLite keeps one transaction per request: its single connection serialises them.
+    """
+    if engine.dialect.name != "postgresql":
+        return None
+    return create_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
 
 
 def _create_sqlite_engine(url: URL, settings: Settings) -> AsyncEngine:
@@ -125,7 +140,10 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     Registered with `scope="function"` so the commit runs before the response is sent and a
     failed commit reaches the client as an error, never as a 2xx.
     """
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    state = request.app.state
+    sessionmaker: async_sessionmaker[AsyncSession] = state.sessionmaker
+    if request.method in SAFE_METHODS and state.read_sessionmaker is not None:
+        sessionmaker = state.read_sessionmaker
     async with sessionmaker() as session:
         try:
             yield session

@@ -201,7 +201,11 @@ class Repository(Generic[ModelT, CreateT, UpdateT]):
         absent from the result.
         """
         result: UpsertResult[ModelT] = UpsertResult()
-        prepared = [self._with_defaults(row) for row in rows]
+        defaults = self._defaults()
+        prepared = [{**defaults, **row} for row in rows]
+        for row in prepared:
+            if row.get("id") is None:
+                row["id"] = uuid.uuid4()
         if not prepared:
             return result
         batch_size = max(1, MAX_BIND_PARAMS // len(prepared[0]))
@@ -253,19 +257,18 @@ class Repository(Generic[ModelT, CreateT, UpdateT]):
         statement = select(self.column("id")).where(self.column("id").in_(ids))
         return set((await self.session.execute(statement)).scalars())
 
-    def _with_defaults(self, row: Mapping[str, Any]) -> dict[str, Any]:
+    def _defaults(self) -> dict[str, Any]:
         # A multi-row VALUES needs the same keys in every row, so defaults are filled here.
         now = utcnow()
-        filled = {"id": uuid.uuid4(), **row}
         columns = self.model.__table__.c
-        for name, value in (("created_at", now), ("updated_at", now), ("version", 1)):
-            if name in columns:
-                filled.setdefault(name, value)
+        defaults: dict[str, Any] = {
+            name: value
+            for name, value in (("created_at", now), ("updated_at", now), ("version", 1))
+            if name in columns
+        }
         if self.soft_deletes:
-            filled.setdefault("deleted_at", None)
-        if filled["id"] is None:
-            filled["id"] = uuid.uuid4()
-        return filled
+            defaults["deleted_at"] = None
+        return defaults
 
     def _order_clauses(self, keys: Sequence[SortKey]) -> list[ColumnElement[Any]]:
         return [

@@ -2,7 +2,7 @@ import uuid
 from datetime import datetime
 
 from pydantic import BaseModel
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import contains_eager
 
 from app.core.repository import Repository
@@ -12,6 +12,21 @@ from app.sessions.models import UserSession
 # is never valid.
 from app.users.models import User
 
+# Every authenticated request runs this: built once, so SQLAlchemy neither rebuilds it nor
+# recomputes its cache key per request.
+VALID_BY_TOKEN_HASH = (
+    select(UserSession)
+    .join(UserSession.user)
+    .options(contains_eager(UserSession.user))
+    .where(
+        UserSession.token_hash == bindparam("token_hash"),
+        UserSession.expires_at > bindparam("now"),
+        UserSession.last_used_at > bindparam("idle_since"),
+        User.is_active.is_(True),
+        User.deleted_at.is_(None),
+    )
+)
+
 
 class SessionRepository(Repository[UserSession, BaseModel, BaseModel]):
     model = UserSession
@@ -20,19 +35,8 @@ class SessionRepository(Repository[UserSession, BaseModel, BaseModel]):
         self, token_hash: str, *, now: datetime, idle_since: datetime
     ) -> UserSession | None:
         """The live session for this token, with its (active, not deleted) user loaded."""
-        statement = (
-            select(UserSession)
-            .join(UserSession.user)
-            .options(contains_eager(UserSession.user))
-            .where(
-                UserSession.token_hash == token_hash,
-                UserSession.expires_at > now,
-                UserSession.last_used_at > idle_since,
-                User.is_active.is_(True),
-                User.deleted_at.is_(None),
-            )
-        )
-        return (await self.session.execute(statement)).scalar_one_or_none()
+        values = {"token_hash": token_hash, "now": now, "idle_since": idle_since}
+        return (await self.session.execute(VALID_BY_TOKEN_HASH, values)).scalar_one_or_none()
 
     async def touch(self, user_session: UserSession, now: datetime) -> None:
         user_session.last_used_at = now

@@ -1,0 +1,45 @@
+"""A few-second smoke run of the benchmark runner (`python -m bench`): it seeds, serves both
+apps, drives wrk and writes its report. The performance targets are never asserted here."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+SERVER = os.environ.get("TEST_DATABASE_URL", "")
+
+pytestmark = pytest.mark.skipif(
+    not SERVER or shutil.which("wrk") is None,
+    reason="needs PostgreSQL (TEST_DATABASE_URL) and wrk",
+)
+
+
+def test_runner_writes_a_report(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "bench", "--server", SERVER.replace("+asyncpg", "")]
+    command += ["--scenarios", "users_me,update_item", "--connections", "4", "--duration", "1"]
+    command += ["--warmup", "1", "--repeats", "1", "--items", "100", "--output", str(tmp_path)]
+    command += ["--name", "smoke"]
+
+    finished = subprocess.run(
+        command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    runs = orjson.loads((tmp_path / "smoke.json").read_bytes())
+    assert {(run["app"], run["scenario"]) for run in runs} == {
+        (app, scenario) for app in ("app", "floor") for scenario in ("users_me", "update_item")
+    }
+    for run in runs:
+        assert run["requests"] > 0, run
+        assert run["socket_errors"] == 0, run
+        assert set(run["statuses"]) == {"200"}, run
+    report = (tmp_path / "smoke.md").read_text()
+    assert "| GET /users/me | 4 |" in report
+    assert "| PATCH /items/{id} + If-Match | 4 |" in report
+    assert (tmp_path / "smoke.png").read_bytes().startswith(b"\x89PNG")
