@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import PoolResetState
 
 from app.core.config import Settings
+from app.core.pool import FairAsyncQueuePool
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 SAFE_METHODS = frozenset({"GET", "HEAD"})
@@ -33,6 +34,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         # No pre-ping: it costs two round trips (BEGIN, ROLLBACK) per checkout. A connection
         # the server dropped fails its request with a 503 instead, and SQLAlchemy then
         # replaces every pooled connection older than the failure.
+        poolclass=FairAsyncQueuePool,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout,
@@ -74,6 +76,7 @@ def _create_sqlite_engine(url: URL, settings: Settings) -> AsyncEngine:
     engine = create_async_engine(
         url,
         echo=settings.db_echo,
+        poolclass=FairAsyncQueuePool,
         pool_size=1,
         max_overflow=0,
         pool_timeout=settings.db_pool_timeout,
