@@ -9,6 +9,10 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from app.core.config import Settings
 from tests.conftest import http_client, running_app
@@ -110,3 +114,29 @@ class TestMetrics:
             text=True,
             check=True,
         ).stdout
+
+
+class TestTelemetry:
+    """`OTEL_ENABLED` turns FastAPI's native OpenTelemetry on; off, no span is ever started."""
+
+    @pytest.fixture
+    def spans(self, monkeypatch: pytest.MonkeyPatch) -> InMemorySpanExporter:
+        exporter = InMemorySpanExporter()
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        # What an SDK set up at startup would have registered as the global provider.
+        monkeypatch.setattr(trace, "get_tracer_provider", lambda: provider)
+        return exporter
+
+    @pytest.mark.parametrize("enabled", [True, False])
+    async def test_spans_only_when_enabled(
+        self, settings: Settings, spans: InMemorySpanExporter, enabled: bool
+    ) -> None:
+        configured = settings.model_copy(update={"otel_enabled": enabled})
+        async with running_app(configured) as application, http_client(application) as client:
+            response = await client.get("/health/live")
+
+        assert response.status_code == 200
+        names = {span.name for span in spans.get_finished_spans()}
+        assert ("GET /health/live" in names) is enabled
+        assert bool(names) is enabled

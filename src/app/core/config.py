@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = Field(
         default="console", description="How log lines look: `json` is one JSON object per line"
     )
+    otel_enabled: bool = Field(
+        default=False,
+        description="FastAPI's native OpenTelemetry spans, metrics and error logs through the "
+        "global providers (set up an OpenTelemetry SDK too); off spares every request the "
+        "providers' lookup",
+    )
 
     forwarded_allow_ips: str = Field(
         default="127.0.0.1",
