@@ -1,5 +1,6 @@
 """The application factory."""
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -43,6 +44,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.redis = redis
     app.state.rate_limiter = create_rate_limiter(settings, redis)
     app.state.password_hasher = PasswordHasher.from_settings(settings)
+    # What exists now (modules, mappers, schemas, routes) lives as long as the process: out of
+    # the collector's generations, full collections no longer walk it while requests wait.
+    gc.collect()
+    gc.freeze()
     try:
         yield
     finally:
