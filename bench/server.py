@@ -33,9 +33,9 @@ class Server:
     base_url: str
 
     def cpu_seconds(self) -> float:
-        """User + system CPU of the server process so far (its threads included)."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User + system CPU so far of the server process and its workers (threads included)."""
+        ticks = sum(_cpu_ticks(pid) for pid in _with_descendants(self.process.pid))
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
@@ -44,6 +44,18 @@ class Server:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)  # with any worker processes
             self.process.wait()
+
+
+def _with_descendants(pid: int) -> list[int]:
+    # `serve --workers N` forks its workers: they, not the supervisor, serve the requests.
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [pid, *(found for child in children for found in _with_descendants(int(child)))]
+
+
+def _cpu_ticks(pid: int) -> int:
+    # /proc/<pid>/stat: "pid (comm) state ..."; comm may hold spaces, hence rsplit on ")".
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
 
 
 def start_app(port: int, database_url: str, log: Path, *args: str, **settings: str) -> Server:
