@@ -1,6 +1,7 @@
 """Races with real commits: If-Match writers, and a retry while the first request runs."""
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -101,3 +102,29 @@ class TestIdempotencyInFlight:
                 select(func.count()).select_from(Item).where(Item.title == "once")
             )
         assert count == 1
+
+
+class TestConcurrentBulkUpsert:
+    async def test_each_new_id_is_reported_created_once(
+        self, committing_client: AsyncClient, account: dict[str, str]
+    ) -> None:
+        ids = [str(uuid.uuid4()) for _ in range(50)]
+
+        responses = await asyncio.gather(
+            *(
+                committing_client.post(
+                    f"{ITEMS}/bulk",
+                    json={"items": [{"id": id_, "title": f"writer {n}"} for id_ in ids]},
+                    headers=account,
+                )
+                for n in range(8)
+            )
+        )
+
+        assert [response.status_code for response in responses] == [200] * 8
+        bodies = [response.json() for response in responses]
+        assert sum(body["created"] for body in bodies) == len(ids)
+        assert sum(body["updated"] for body in bodies) == 7 * len(ids)
+        stored = await committing_client.get(f"{ITEMS}?limit=100", headers=account)
+        versions = {row["id"]: row["version"] for row in stored.json()["items"]}
+        assert versions == dict.fromkeys(ids, 8)

@@ -6,7 +6,19 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, tuple_, update
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Select,
+    and_,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +34,7 @@ UpdateT = TypeVar("UpdateT", bound=BaseModel)
 
 # Both drivers cap bind parameters per statement near 32767 (SQLite >= 3.32, asyncpg).
 MAX_BIND_PARAMS = 32_000
+XMAX_IS_ZERO = literal_column("xmax = 0", Boolean).label("inserted")
 
 
 @dataclass
@@ -239,21 +252,27 @@ class Repository(Generic[ModelT, CreateT, UpdateT]):
         upsert = statement.on_conflict_do_update(
             index_elements=[self.column("id")], set_=assignments, where=and_(*guards)
         )
-        existing = await self._existing_ids([row["id"] for row in batch])
         # render_nulls keeps NULLs in the column list, so rows with and without a value for an
         # optional column stay in one multi-row statement instead of splitting into many.
-        returning = upsert.returning(self.model).execution_options(
-            populate_existing=True, render_nulls=True
-        )
-        for entity in (await self.session.execute(returning, batch)).scalars():
+        options = {"populate_existing": True, "render_nulls": True}
+        if dialect == "postgresql":
+            # A row version this statement inserted has xmax 0, one it updated does not: the
+            # report is exact, with no SELECT of the existing ids first.
+            returning = upsert.returning(self.model, XMAX_IS_ZERO).execution_options(**options)
+            written = [tuple(row) for row in await self.session.execute(returning, batch)]
+        else:
+            existing = await self._existing_ids([row["id"] for row in batch])
+            entities_only = upsert.returning(self.model).execution_options(**options)
+            entities = (await self.session.execute(entities_only, batch)).scalars()
+            written = [(entity, _attr(entity, "id") not in existing) for entity in entities]
+        for entity, inserted in written:
             result.items.append(entity)
-            entity_id = _attr(entity, "id")
-            if entity_id not in existing:
-                result.created_ids.add(entity_id)
+            if inserted:
+                result.created_ids.add(_attr(entity, "id"))
 
     async def _existing_ids(self, ids: list[uuid.UUID]) -> set[uuid.UUID]:
-        # Decides created vs updated for the report. Only a concurrent INSERT of the same
-        # client-chosen id between this SELECT and the upsert could make it miscount.
+        # Decides created vs updated for the report on SQLite. No other writer can insert the
+        # same id in between: the transaction holds SQLite's write lock (BEGIN IMMEDIATE).
         statement = select(self.column("id")).where(self.column("id").in_(ids))
         return set((await self.session.execute(statement)).scalars())
 
