@@ -2,6 +2,7 @@
 
 import hashlib
 import secrets
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -32,8 +33,13 @@ class PasswordHasher:
 
     The cap keeps a login storm from occupying every thread and the whole CPU, so the event
     loop goes on answering other requests. A request that waits longer than `queue_timeout` for
-    a slot is answered 503 with `Retry-After` instead of queueing without bound.
+    a slot is answered 503 with `Retry-After` instead of queueing without bound, and one that
+    could not get a slot in time anyway (the queue ahead of it, at the recent hashing speed) is
+    answered at once rather than after waiting for nothing.
     """
+
+    # Weight of the newest duration in the moving average of hashing times.
+    SMOOTHING = 0.2
 
     def __init__(
         self,
@@ -48,6 +54,8 @@ class PasswordHasher:
         hasher = Argon2Hasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
         self._hash = PasswordHash((hasher,))
         self._limiter = anyio.CapacityLimiter(concurrency)
+        self._concurrency = concurrency
+        self._seconds_per_hash = 0.0
         self._queue_timeout = queue_timeout
         self._retry_after = retry_after
         self._dummy_hash: str | None = None
@@ -79,16 +87,35 @@ class PasswordHasher:
         return valid, updated
 
     async def _in_thread(self, function: Callable[..., T], *args: str) -> T:
+        if self._expected_wait() > self._queue_timeout:
+            raise self._overloaded()
         with anyio.move_on_after(self._queue_timeout) as waiting:
             await self._limiter.acquire()
         if waiting.cancelled_caught:
-            raise ServiceUnavailableError(
-                "Too many password checks at once", retry_after=self._retry_after
-            )
+            raise self._overloaded()
+        started = time.perf_counter()
         try:
             return await anyio.to_thread.run_sync(function, *args)
         finally:
             self._limiter.release()
+            self._record(time.perf_counter() - started)
+
+    def _expected_wait(self) -> float:
+        """Seconds until a slot frees up for a newcomer, were the queue to go at recent speed."""
+        queued = self._limiter.statistics().tasks_waiting
+        if self._limiter.available_tokens:
+            return 0.0
+        return (queued // self._concurrency + 1) * self._seconds_per_hash
+
+    def _record(self, seconds: float) -> None:
+        if not self._seconds_per_hash:
+            self._seconds_per_hash = seconds
+        self._seconds_per_hash += self.SMOOTHING * (seconds - self._seconds_per_hash)
+
+    def _overloaded(self) -> ServiceUnavailableError:
+        return ServiceUnavailableError(
+            "Too many password checks at once", retry_after=self._retry_after
+        )
 
     def _verify_and_update(self, password: str, hashed: str) -> tuple[bool, str | None]:
         try:
