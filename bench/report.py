@@ -119,8 +119,35 @@ def markdown(runs: list[Run], options: Options, command: str, chart: str) -> str
             )
             + " |"
         )
-    lines += ["", f"![throughput and ratios]({chart})", ""]
+    lines += ["", f"![throughput and ratios]({chart})", "", *answered(runs)]
     return "\n".join(lines)
+
+
+def answered(runs: list[Run]) -> list[str]:
+    """Never collapse: what the app itself answered in the timed runs, from its access log,
+    read after the server went idle again (wrk does not wait for what it has in flight)."""
+    lines = [
+        "## Every request answered",
+        "",
+        "The app's access log for the timed runs (all repeats), read once the server was idle "
+        "again: it includes the requests wrk still had in flight when it stopped.",
+        "",
+        "| Scenario | c | answered by the app | seen by wrk | answers by status | "
+        "slowest answer ms |",
+        "|---|--:|--:|--:|---|--:|",
+    ]
+    for row in rows(runs):
+        served: dict[str, int] = {}
+        for run in row.app:
+            for status, n in run.served.items():
+                served[status] = served.get(status, 0) + n
+        lines.append(
+            f"| {SCENARIOS[row.scenario].title} | {row.connections} "
+            f"| {sum(served.values()):,} | {sum(r.requests for r in row.app):,} "
+            f"| {', '.join(f'{n:,}x {s}' for s, n in sorted(served.items())) or '-'} "
+            f"| {max((r.served_max_ms for r in row.app), default=0):,.0f} |"
+        )
+    return [*lines, ""]
 
 
 def _statuses(runs: list[Run]) -> str:

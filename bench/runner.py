@@ -81,6 +81,10 @@ class Run:
     missing_retry_after: int
     cpu_us_per_request: float
     extra: dict[str, Any] = field(default_factory=dict)
+    # The app's own access log for the timed run, read once the server is idle again: answers
+    # by status and the slowest, including the requests wrk left in flight when it stopped.
+    served: dict[str, int] = field(default_factory=dict)
+    served_max_ms: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -198,9 +202,13 @@ class Bench:
         if self.options.warmup:
             warmup = SCENARIOS[scenario.warmup or scenario.name]
             self.wrk(server, warmup, connections, self.options.warmup, environment)
+            server.settle()
+        log_offset = server.log.stat().st_size
         cpu_before = server.cpu_seconds()
         result = self.wrk(server, scenario, connections, self.options.duration, environment)
         cpu = server.cpu_seconds() - cpu_before
+        server.settle()
+        served, served_max_ms = answers_logged(server.log, log_offset) if app == "app" else ({}, 0)
         requests = int(result["requests"])
         return Run(
             app=app,
@@ -216,6 +224,8 @@ class Bench:
             statuses={str(status): n for status, n in result["statuses"].items()},
             missing_retry_after=int(result["missing_retry_after"]),
             cpu_us_per_request=cpu / requests * 1e6 if requests else 0.0,
+            served=served,
+            served_max_ms=served_max_ms,
         )
 
     def wrk_environment(self, server: Server) -> dict[str, str]:
@@ -257,6 +267,23 @@ class Bench:
                 result: dict[str, Any] = json.loads(line.removeprefix("BENCH-RESULT "))
                 return result
         raise RuntimeError(f"wrk printed no result:\n{finished.stdout}\n{finished.stderr}")
+
+
+def answers_logged(log: Path, offset: int) -> tuple[dict[str, int], float]:
+    """Answers by status in the app's JSON access log after `offset`, and the slowest (ms)."""
+    statuses: dict[str, int] = {}
+    slowest = 0.0
+    with log.open("rb") as lines:
+        lines.seek(offset)
+        for line in lines:
+            if not line.startswith(b"{"):
+                continue
+            entry = json.loads(line)
+            if (entry.get("logger"), entry.get("event")) == ("app.access", "request"):
+                status = str(entry["status"])
+                statuses[status] = statuses.get(status, 0) + 1
+                slowest = max(slowest, float(entry["duration_ms"]))
+    return statuses, slowest
 
 
 def seed(base_url: str, items: int) -> str:

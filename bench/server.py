@@ -11,6 +11,8 @@ from pathlib import Path
 import httpx
 
 STARTUP_SECONDS = 30
+# Idle: under 5 % of a core over half a second.
+QUIET_SECONDS, IDLE_CPU_SHARE = 0.5, 0.05
 REPO = Path(__file__).resolve().parent.parent
 # Production settings with the per-IP and per-email login limits off: every benchmark request
 # comes from one address. Logging and metrics stay on; the log goes to a file.
@@ -31,11 +33,25 @@ APP_ENVIRONMENT = {
 class Server:
     process: subprocess.Popen[bytes]
     base_url: str
+    log: Path
 
     def cpu_seconds(self) -> float:
         """User + system CPU so far of the server process and its workers (threads included)."""
         ticks = sum(_cpu_ticks(pid) for pid in _with_descendants(self.process.pid))
         return ticks / os.sysconf("SC_CLK_TCK")
+
+    def settle(self, limit: float = 60.0) -> None:
+        """Returns once the server is idle: wrk stops without waiting for the requests it has
+        in flight, and the server still serves them; nothing is measured until it is done."""
+        deadline = time.monotonic() + limit
+        before = self.cpu_seconds()
+        while time.monotonic() < deadline:
+            time.sleep(QUIET_SECONDS)
+            now = self.cpu_seconds()
+            if now - before < IDLE_CPU_SHARE * QUIET_SECONDS:
+                return
+            before = now
+        raise RuntimeError(f"the server was still busy {limit:.0f} s after the load stopped")
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
@@ -81,7 +97,7 @@ def start(command: list[str], port: int, log: Path, environment: dict[str, str])
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    server = Server(process, f"http://127.0.0.1:{port}")
+    server = Server(process, f"http://127.0.0.1:{port}", log)
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:

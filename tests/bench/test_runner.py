@@ -39,7 +39,11 @@ def test_runner_writes_a_report(tmp_path: Path) -> None:
         assert run["requests"] > 0, run
         assert run["socket_errors"] == 0, run
         assert set(run["statuses"]) == {"200"}, run
+        if run["app"] == "app":  # its own access log: every request wrk sent, answered
+            assert set(run["served"]) == {"200"}, run
+            assert run["served"]["200"] >= run["requests"], run
     report = (tmp_path / "smoke.md").read_text()
     assert "| GET /users/me | 4 |" in report
     assert "| PATCH /items/{id} + If-Match | 4 |" in report
+    assert "## Every request answered" in report
     assert (tmp_path / "smoke.png").read_bytes().startswith(b"\x89PNG")
