@@ -5,7 +5,8 @@
 Creates a throwaway database on the server, starts `app serve` (1 worker) on it, seeds one
 user's items with one INSERT … SELECT generate_series, then times with httpx over loopback:
 the first page and a page 100,000 rows deep, in offset mode (with total) and in cursor mode;
-then POST /items/bulk with 1000-row batches against POST /items one row at a time.
+then POST /items/bulk with 1000-row batches (one client, then several at once) against
+POST /items one row at a time.
 """
 
 import argparse
@@ -14,6 +15,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -79,20 +81,35 @@ def measure(base: str, headers: dict[str, str], depth: int) -> None:
             print(f"page of 20, {label:<28} {median:8.1f} ms")
 
 
-def bulk_throughput(base: str, headers: dict[str, str], batches: int, singles: int) -> None:
+def post_batches(base: str, headers: dict[str, str], client_number: int, batches: int) -> None:
     with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
-        started = time.perf_counter()
         for batch in range(batches):
-            rows = [{"title": f"bulk {batch}-{n}"} for n in range(1000)]
+            rows = [{"title": f"bulk {client_number}-{batch}-{n}"} for n in range(1000)]
             client.post("/api/v1/items/bulk", json={"items": rows}).raise_for_status()
-        bulk_rate = batches * 1000 / (time.perf_counter() - started)
+
+
+def bulk_throughput(
+    base: str, headers: dict[str, str], batches: int, singles: int, clients: list[int]
+) -> None:
+    """Rows/s of 1000-row bulk upserts with each number of concurrent clients (each sends
+    `batches` batches), then of one `POST /items` per row."""
+    rates = {}
+    for count in clients:
+        with ThreadPoolExecutor(count) as pool:
+            started = time.perf_counter()
+            runs = [pool.submit(post_batches, base, headers, n, batches) for n in range(count)]
+            for run in runs:
+                run.result()
+        rates[count] = count * batches * 1000 / (time.perf_counter() - started)
+        print(f"bulk upsert, 1000-row batches, {count} client(s): {rates[count]:8.0f} rows/s")
+    with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
         started = time.perf_counter()
         for n in range(singles):
             client.post("/api/v1/items", json={"title": f"single {n}"}).raise_for_status()
         single_rate = singles / (time.perf_counter() - started)
-    print(f"bulk upsert, 1000-row batches: {bulk_rate:8.0f} rows/s")
     print(
-        f"POST /items one at a time:     {single_rate:8.0f} rows/s ({bulk_rate / single_rate:.0f}x)"
+        f"POST /items one at a time: {single_rate:8.0f} rows/s "
+        f"(bulk with {clients[0]} client(s): {rates[clients[0]] / single_rate:.0f}x as many)"
     )
 
 
@@ -102,6 +119,7 @@ def main() -> None:
     parser.add_argument("--depth", type=int, default=100_000)
     parser.add_argument("--server", default="postgresql+asyncpg://root@127.0.0.1:5432/test")
     parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument("--clients", default="1,4", help="concurrent bulk clients, comma-separated")
     args = parser.parse_args()
     name = f"bench_{uuid.uuid4().hex[:10]}"
     database_url = make_url(args.server).set(database=name).render_as_string(hide_password=False)
@@ -120,7 +138,8 @@ def main() -> None:
         asyncio.run(seed(database_url, email, args.rows))
         print(f"seeded {args.rows} items in {time.perf_counter() - started:.1f} s")
         measure(base, headers, args.depth)
-        bulk_throughput(base, headers, batches=20, singles=500)
+        clients = [int(count) for count in args.clients.split(",")]
+        bulk_throughput(base, headers, batches=20, singles=500, clients=clients)
     finally:
         if server is not None:
             server.stop()

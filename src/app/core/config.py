@@ -117,7 +117,10 @@ class Settings(BaseSettings):
     password_hash_queue_timeout: float = Field(
         default=10.0,
         gt=0,
-        description="Seconds a login or registration may wait for a hashing slot, then 503",
+        description=(
+            "Seconds a login or registration may wait for a hashing slot, then 503; at once "
+            "when the queue ahead would take longer at the recent hashing speed"
+        ),
     )
 
     rate_limit_login_email: str = Field(
