@@ -88,8 +88,9 @@ def markdown(runs: list[Run], options: Options, command: str, chart: str) -> str
         f"of the seeded database ({options.items:,} items per user), a fresh server process "
         f"({options.workers} worker), {options.warmup} s warm-up, {options.duration} s of wrk "
         f"(2 threads); {options.repeats} repeats alternating which app goes first. "
-        "Figures are medians with (min-max); ratios compare medians; CPU is the server "
-        "process's user + system time per request.",
+        "Figures are medians with (min-max); req/s counts 2xx answers (non-2xx are listed "
+        "apart); ratios compare medians; CPU is the server process's user + system time per "
+        "request (any answer).",
         "",
         "| Scenario | c | app req/s | floor req/s | ratio | app p50 ms | app p99 ms | "
         "floor p99 ms | p99 ratio | app CPU µs/req | floor CPU µs/req | non-2xx (app/floor) | "

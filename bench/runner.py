@@ -88,7 +88,8 @@ class Run:
 
     @property
     def rate(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
+        """2xx answers per second: a 503 shed at once is not throughput."""
+        return (self.requests - self.non_2xx) / self.seconds if self.seconds else 0.0
 
     @property
     def non_2xx(self) -> int:

@@ -47,3 +47,18 @@ def test_runner_writes_a_report(tmp_path: Path) -> None:
     assert "| PATCH /items/{id} + If-Match | 4 |" in report
     assert "## Every request answered" in report
     assert (tmp_path / "smoke.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_layers_prints_each_layer() -> None:
+    command = [sys.executable, "-m", "bench.layers", "--requests", "20"]
+    command += ["--server", SERVER.replace("+asyncpg", "")]
+
+    finished = subprocess.run(
+        command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    lines = finished.stdout.splitlines()
+    assert len(lines) == 8, finished.stdout
+    assert all(line.split()[1] == "µs" and float(line.split()[0]) > 0 for line in lines)
+    assert lines[-1].endswith("GET /users/me as served")

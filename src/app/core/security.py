@@ -101,10 +101,10 @@ class PasswordHasher:
             self._record(time.perf_counter() - started)
 
     def _expected_wait(self) -> float:
-        """Seconds until a slot frees up for a newcomer, were the queue to go at recent speed."""
-        queued = self._limiter.statistics().tasks_waiting
+        """Seconds until a newcomer would get a slot, were the queue to go at recent speed."""
         if self._limiter.available_tokens:
             return 0.0
+        queued = self._limiter.statistics().tasks_waiting
         return (queued // self._concurrency + 1) * self._seconds_per_hash
 
     def _record(self, seconds: float) -> None:
