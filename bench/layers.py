@@ -30,7 +30,7 @@ from app.sessions.dependencies import CurrentUser
 from app.sessions.models import UserSession
 from app.sessions.repository import VALID_BY_TOKEN_HASH
 from app.users.models import User
-from bench.runner import Bench, Options, with_database
+from bench.runner import Bench, with_database
 from bench.server import APP_ENVIRONMENT
 
 RAW_AUTH = (
@@ -157,8 +157,7 @@ def main() -> None:
     parser.add_argument("--server", default="postgresql://root@127.0.0.1:5432/test")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="layers-") as workdir:
-        options = Options(args.server, (), (), 0, 0, 1, 100, 1, 15, Path(workdir))
-        bench = Bench(options)
+        bench = Bench.seeding_only(args.server, Path(workdir), items=100)
         with bench.seeded():
             database_url = with_database(args.server, bench.template, driver="+asyncpg")
             log = Path(workdir) / "app.log"

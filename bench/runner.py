@@ -124,6 +124,11 @@ class Bench:
         self.token = ""
         self.items_file = options.workdir / "items.txt"
 
+    @classmethod
+    def seeding_only(cls, server_url: str, workdir: Path, items: int) -> "Bench":
+        """A bench used only for `seeded()`: the template database, its user and token."""
+        return cls(Options(server_url, (), (), 0, 0, 1, items, 1, 15, workdir))
+
     def run(self) -> list[Run]:
         runs: list[Run] = []
         with self.seeded():

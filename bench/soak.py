@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.runner import WRK_DIR, Bench, Options, admin, free_port, with_database
+from bench.runner import WRK_DIR, Bench, admin, free_port, with_database
 from bench.server import Server, start_app
 
 ROUND_SECONDS = 30
@@ -51,8 +51,7 @@ def main() -> None:
     parser.add_argument("--server", default="postgresql://root@127.0.0.1:5432/test")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="soak-") as workdir:
-        options = Options(args.server, (), (), 0, 0, 1, 10_000, 1, 15, Path(workdir))
-        bench = Bench(options)
+        bench = Bench.seeding_only(args.server, Path(workdir), items=10_000)
         with bench.seeded():
             database = f"soak_{os.getpid()}"
             create = f'CREATE DATABASE "{database}" TEMPLATE "{bench.template}"'

@@ -54,7 +54,6 @@ class PasswordHasher:
         hasher = Argon2Hasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
         self._hash = PasswordHash((hasher,))
         self._limiter = anyio.CapacityLimiter(concurrency)
-        self._concurrency = concurrency
         self._seconds_per_hash = 0.0
         self._queue_timeout = queue_timeout
         self._retry_after = retry_after
@@ -105,7 +104,8 @@ class PasswordHasher:
         if self._limiter.available_tokens:
             return 0.0
         queued = self._limiter.statistics().tasks_waiting
-        return (queued // self._concurrency + 1) * self._seconds_per_hash
+        slots = int(self._limiter.total_tokens)
+        return (queued // slots + 1) * self._seconds_per_hash
 
     def _record(self, seconds: float) -> None:
         if not self._seconds_per_hash:
