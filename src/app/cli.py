@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from app.core.config import Settings, settings_table
 from app.core.metrics import MULTIPROCESS_DIR
 from app.core.migrations import alembic_config
+from app.core.server import raise_open_file_limit
 from app.items.schemas import MAX_BULK
 from app.scaffold.spec import ScaffoldError, parse_entity
 from app.scaffold.writer import existing_features, generate
@@ -44,6 +45,7 @@ def serve(
     settings = Settings()
     if settings.auto_migrate:
         command.upgrade(alembic_config(settings), "head")
+    raise_open_file_limit()
     if workers == 1 or reload or os.environ.get(MULTIPROCESS_DIR):
         run_server(settings, host, port, workers, reload)
         return
@@ -62,6 +64,8 @@ def run_server(settings: Settings, host: str, port: int, workers: int, reload: b
         port=port,
         workers=None if reload else workers,
         reload=reload,
+        # Bounded request heads, sent within HTTP_HEADER_TIMEOUT (see app.core.server).
+        http="app.core.server:GuardedHttpToolsProtocol",
         log_config=None,
         access_log=False,
         server_header=False,

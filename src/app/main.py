@@ -3,7 +3,9 @@
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
+import structlog
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
@@ -19,7 +21,9 @@ from app.core.logging import configure_logging
 from app.core.metrics import Metrics
 from app.core.middleware import (
     AccessLogMiddleware,
+    AllowedHostsMiddleware,
     BodySizeLimitMiddleware,
+    HeadMiddleware,
     SecurityHeadersMiddleware,
     is_valid_uuid,
     new_request_id,
@@ -31,6 +35,8 @@ from app.core.ratelimit import create_rate_limiter
 from app.core.redis import create_redis
 from app.core.security import PasswordHasher
 from app.ops.router import router as ops_router
+
+logger = structlog.get_logger(__name__)
 
 
 @asynccontextmanager
@@ -44,6 +50,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.redis = redis
     app.state.rate_limiter = create_rate_limiter(settings, redis)
     app.state.password_hasher = PasswordHasher.from_settings(settings)
+    if settings.uses_default_secret_key:
+        logger.warning(
+            "default_secret_key",
+            detail="SECRET_KEY is the public development default: anyone can forge pagination "
+            "cursors. Set it before exposing this server.",
+        )
     # What exists now (modules, mappers, schemas, routes) lives as long as the process: out of
     # the collector's generations, full collections no longer walk it while requests wait.
     gc.collect()
@@ -72,13 +84,18 @@ def telemetry(settings: Settings) -> TelemetryConfig:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings)
+    options: dict[str, Any] = {
+        "title": settings.app_name,
+        "version": "0.1.0",
+        "lifespan": lifespan,
+        "generate_unique_id_function": operation_id,
+        "telemetry": telemetry(settings),
+    }
     # Like `FastAPI(...)`, but /docs and /redoc load their scripts from the app, not a CDN.
-    app = FastAPIOffline(
-        title=settings.app_name,
-        version="0.1.0",
-        lifespan=lifespan,
-        generate_unique_id_function=operation_id,
-        telemetry=telemetry(settings),
+    app = (
+        FastAPIOffline(**options)
+        if settings.serves_docs
+        else FastAPI(**options, docs_url=None, redoc_url=None, openapi_url=None)
     )
     app.state.settings = settings
     app.state.clock = utcnow
@@ -96,7 +113,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _add_middleware(app: FastAPI, settings: Settings) -> None:
     # Added innermost first: CORS wraps everything, so error responses carry its headers too.
+    app.add_middleware(HeadMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if "*" not in settings.allowed_hosts:
+        app.add_middleware(AllowedHostsMiddleware, allowed_hosts=settings.allowed_hosts)
     app.add_middleware(
         AccessLogMiddleware, metrics=app.state.metrics, retry_after=settings.retry_after_seconds
     )

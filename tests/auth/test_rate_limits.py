@@ -64,6 +64,19 @@ class TestLoginLimitPerEmail:
         assert 0 < int(response.headers["Retry-After"]) <= 60
 
     @pytest.mark.limits(rate_limit_login_email="3/minute", rate_limit_login_ip="")
+    async def test_counts_every_spelling_of_an_address_as_one(self, limited_app: FastAPI) -> None:
+        spellings = [
+            "e@xn--exmple-cua.com",
+            "E@EXÄMPLE.COM",
+            " e@exämple.com",
+            "e@\uff45\uff58ä\uff4d\uff50\uff4c\uff45.com",
+        ]
+
+        codes = [await fail_login(limited_app, email) for email in spellings]
+
+        assert codes == [401, 401, 401, 429]
+
+    @pytest.mark.limits(rate_limit_login_email="3/minute", rate_limit_login_ip="")
     async def test_counts_per_email_across_ips(self, limited_app: FastAPI) -> None:
         email = unique_email()
 

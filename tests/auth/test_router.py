@@ -78,6 +78,58 @@ class TestRegister:
         assert response.json()["errors"][0]["loc"] == ["body", "password"]
 
     @pytest.mark.parametrize(
+        "password",
+        [
+            " " * 12,
+            "\u200b" * 12,
+            "\u3164\u00a0\u2003\u200d\ufeff\u2800\t\n",
+            "password1",
+            "Password1",
+            "  iloveyou12 ",
+            "zzzzzzzzzz",
+        ],
+        ids=[
+            "spaces",
+            "zero-width",
+            "invisible-mix",
+            "common",
+            "common-case",
+            "common-padded",
+            "one-char",
+        ],
+    )
+    async def test_blank_common_or_repeated_passwords_are_refused(
+        self, client: AsyncClient, password: str
+    ) -> None:
+        response = await client.post(REGISTER, json={"email": unique_email(), "password": password})
+
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["loc"] == ["body", "password"]
+
+    async def test_the_email_is_no_password(self, client: AsyncClient) -> None:
+        email = unique_email()
+
+        whole = await client.post(REGISTER, json={"email": email, "password": email.upper()})
+        local = await client.post(REGISTER, json={"email": email, "password": email.split("@")[0]})
+
+        assert (whole.status_code, local.status_code) == (422, 422)
+        assert whole.json()["errors"][0]["loc"] == ["body", "password"]
+
+    async def test_a_passphrase_with_spaces_and_any_script_is_fine(
+        self, client: AsyncClient
+    ) -> None:
+        response = await client.post(
+            REGISTER, json={"email": unique_email(), "password": "ünïcödé ☃ passphrase"}
+        )
+
+        assert response.status_code == 201
+
+    async def test_openapi_describes_the_password_rules(self, app: FastAPI) -> None:
+        schema = app.openapi()["components"]["schemas"]["UserCreate"]["properties"]["password"]
+
+        assert "most common passwords" in schema["description"]
+
+    @pytest.mark.parametrize(
         "field",
         [
             ("is_superuser", True),
@@ -114,6 +166,31 @@ class TestLogin:
         assert len(body["access_token"]) >= 43  # 32 random bytes, base64url
         expires_at = datetime.fromisoformat(body["expires_at"])
         assert expires_at - datetime.now(UTC) > timedelta(days=13, hours=23)
+
+    @pytest.mark.parametrize(
+        ("registered", "typed"),
+        [
+            ("e@xn--exmple-cua.com", "e@xn--exmple-cua.com"),
+            ("e@xn--exmple-cua.com", "E@EXÄMPLE.COM"),
+            ("e@exämple.com", "e@xn--exmple-cua.com"),
+            ("wide@example.com", "wide@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.com"),
+            ("cafe\u0301@example.com", "caf\u00e9@example.com"),
+        ],
+        ids=["idna", "idna-unicode-upper", "unicode-idna", "fullwidth", "nfc"],
+    )
+    async def test_every_spelling_of_the_registered_address_logs_in(
+        self, client: AsyncClient, registered: str, typed: str
+    ) -> None:
+        registration = await client.post(
+            REGISTER, json={"email": registered, "password": DEFAULT_PASSWORD}
+        )
+        form = {"username": typed, "password": DEFAULT_PASSWORD}
+
+        by_json = await client.post(LOGIN, json={"email": typed, "password": DEFAULT_PASSWORD})
+        by_form = await client.post("/api/v1/auth/token", data=form)
+
+        assert registration.status_code == 201
+        assert (by_json.status_code, by_form.status_code) == (200, 200)
 
     async def test_oauth2_password_form_works(
         self, client: AsyncClient, session: AsyncSession
@@ -211,6 +288,25 @@ class TestTokens:
 
         assert response.status_code == 401
         assert response.json()["error_code"] == "UNAUTHORIZED"
+
+    @pytest.mark.parametrize("order", ["alice-first", "bob-first", "same-twice"])
+    async def test_two_authorization_headers_authenticate_nobody(
+        self, client: AsyncClient, session: AsyncSession, order: str
+    ) -> None:
+        alice = await login(client, (await create_user(session)).email)
+        bob = await login(client, (await create_user(session)).email)
+        tokens = {
+            "alice-first": (alice, bob),
+            "bob-first": (bob, alice),
+            "same-twice": (alice,) * 2,
+        }
+        headers = [("Authorization", f"Bearer {token}") for token in tokens[order]]
+
+        response = await client.get(ME, headers=headers)
+
+        assert response.status_code == 400
+        assert response.json()["error_code"] == "BAD_REQUEST"
+        assert response.headers["WWW-Authenticate"] == 'Bearer error="invalid_request"'
 
     async def test_token_in_the_url_is_ignored(
         self, client: AsyncClient, session: AsyncSession
@@ -414,6 +510,23 @@ class TestChangePassword:
 
         assert response.status_code == 422
         assert response.json()["errors"][0]["loc"] == ["body", "current_password"]
+        await login(client, user.email)
+
+    @pytest.mark.parametrize("new_password", ["email", "qwertyuiop", "\u200b" * 9])
+    async def test_the_new_password_follows_the_registration_rules(
+        self, client: AsyncClient, session: AsyncSession, new_password: str
+    ) -> None:
+        user, headers = await signed_in(client, session)
+        chosen = user.email if new_password == "email" else new_password
+
+        response = await client.post(
+            "/api/v1/auth/password",
+            json={"current_password": DEFAULT_PASSWORD, "new_password": chosen},
+            headers=headers,
+        )
+
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["loc"] == ["body", "new_password"]
         await login(client, user.email)
 
 

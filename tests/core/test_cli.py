@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import orjson
+import pytest
 from typer.testing import CliRunner
 
 from app.cli import cli
@@ -111,10 +112,18 @@ class TestProxyHeaders:
 
         assert self.session_ip(server.base_url, "trusted@example.com") == "203.0.113.9"
 
+    @pytest.mark.parametrize("trusted", [None, ""], ids=["by-default", "explicitly"])
     def test_untrusted_forwarded_header_is_ignored(
-        self, live_server: LiveServerFactory, fresh_database_url: str
+        self,
+        live_server: LiveServerFactory,
+        fresh_database_url: str,
+        monkeypatch: pytest.MonkeyPatch,
+        trusted: str | None,
     ) -> None:
-        server = live_server(fresh_database_url, FORWARDED_ALLOW_IPS="")
+        """No proxy is trusted by default: a local process cannot claim another address."""
+        monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
+        environment = {} if trusted is None else {"FORWARDED_ALLOW_IPS": trusted}
+        server = live_server(fresh_database_url, **environment)
 
         assert self.session_ip(server.base_url, "untrusted@example.com") == "127.0.0.1"
 

@@ -5,8 +5,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 from httpx import AsyncClient
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from app.core.config import Settings
+from app.core.db import create_engine
 from tests.conftest import LogCapture, http_client, running_app
 from tests.core import notes
 
@@ -33,13 +36,13 @@ class TestStarletteErrors:
 
         assert response.status_code == 405
         assert_envelope(response.json(), response.headers["X-Request-ID"], "METHOD_NOT_ALLOWED")
-        assert response.headers["Allow"] == "GET"
+        assert response.headers["Allow"] == "GET, HEAD"
 
     async def test_allow_lists_every_method_of_the_path(self, client: AsyncClient) -> None:
         response = await client.request("OPTIONS", "/api/v1/users/me")
 
         assert response.status_code == 405
-        assert response.headers["Allow"] == "GET, PATCH"
+        assert response.headers["Allow"] == "GET, HEAD, PATCH"
 
 
 class TestValidationErrors:
@@ -107,6 +110,30 @@ class TestUnhandledErrors:
         logged = [r for r in logs.records() if r["event"] == "unhandled_error"]
         assert logged[0]["request_id"] == request_id
         assert "RuntimeError: boom" in str(logged[0]["exception"])
+
+
+class TestStatementValuesInLogs:
+    """A failed statement's error (and so its log line) shows its values in development only:
+    in production they could be personal data or secrets."""
+
+    @pytest.mark.parametrize(("environment", "shown"), [("production", False), ("test", True)])
+    async def test_values_are_hidden_in_production(
+        self, settings: Settings, environment: str, shown: bool
+    ) -> None:
+        engine = create_engine(settings.model_copy(update={"environment": environment}))
+        try:
+            async with engine.connect() as connection:
+                with pytest.raises(DBAPIError) as raised:
+                    # NOT NULL columns left empty: refused, with the value in the parameters.
+                    await connection.execute(
+                        text("INSERT INTO users (full_name) VALUES (:name)"),
+                        {"name": "private-value-42"},
+                    )
+        finally:
+            await engine.dispose()
+
+        assert ("private-value-42" in str(raised.value)) is shown
+        assert "INSERT INTO users" in str(raised.value)
 
 
 class TestDatabaseUnavailable:

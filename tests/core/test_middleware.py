@@ -102,6 +102,29 @@ class TestAccessLog:
         assert "local-secret-42" not in text
 
 
+class TestLogInjection:
+    @pytest.mark.parametrize("log_format", ["console", "json"])
+    async def test_control_characters_in_a_path_are_escaped(
+        self, settings: Settings, log_format: str
+    ) -> None:
+        configured = settings.model_copy(update={"log_format": log_format})
+        async with running_app(configured) as application, http_client(application) as client:
+            root = logging.getLogger()
+            capture = LogCapture(root.handlers[0].formatter)
+            root.addHandler(capture)
+            try:
+                await client.get("/api/v1/items/%1b%5b31mRED%e2%80%ae%c2%9b")
+                structlog.get_logger("app.test").warning("multi\nline", note="\r\x07")
+            finally:
+                root.removeHandler(capture)
+
+        text = "\n".join(capture.lines)
+        raw = [char for char in text if char in "\x1b\x07\r\u202e\x9b"]
+        assert raw == []
+        assert len(capture.lines) == 2
+        assert "\\x1b[31mRED\\u202e\\x9b" in text.replace("\\\\", "\\")
+
+
 class TestBodySizeLimit:
     @pytest.fixture
     async def small_client(self, settings: Settings) -> AsyncIterator[AsyncClient]:
@@ -183,3 +206,38 @@ class TestSecurityHeaders:
 
         assert response.status_code == 500
         assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+class TestAllowedHosts:
+    @pytest.fixture
+    async def hosts_client(self, settings: Settings) -> AsyncIterator[AsyncClient]:
+        configured = settings.model_copy(
+            update={"allowed_hosts": ["api.example.com", "*.internal.example"]}
+        )
+        async with running_app(configured) as application, http_client(application) as client:
+            yield client
+
+    @pytest.mark.parametrize(
+        "host", ["api.example.com", "API.example.com:8443", "a.internal.example"]
+    )
+    async def test_a_listed_host_is_served(self, hosts_client: AsyncClient, host: str) -> None:
+        response = await hosts_client.get("/health/live", headers={"Host": host})
+
+        assert response.status_code == 200
+
+    @pytest.mark.parametrize("host", ["evil.example", "api.example.com.evil.example", ""])
+    async def test_another_host_is_400_in_the_envelope(
+        self, hosts_client: AsyncClient, host: str
+    ) -> None:
+        response = await hosts_client.get("/health/live", headers={"Host": host})
+
+        assert response.status_code == 400
+        assert response.json()["error_code"] == "BAD_REQUEST"
+        assert response.json()["correlation_id"] == response.headers["X-Request-ID"]
+
+    def test_the_setting_is_comma_separated(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("ALLOWED_HOSTS", "api.example.com, *.example.org")
+
+        allowed = Settings(_env_file=None).allowed_hosts
+
+        assert allowed == ["api.example.com", "*.example.org"]

@@ -1,12 +1,15 @@
 """Liveness, readiness and metrics."""
 
 import gc
+import logging
 import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import orjson
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
@@ -14,9 +17,11 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from pydantic import SecretStr
 
 from app.core.config import Settings
-from tests.conftest import http_client, running_app
+from app.main import create_app
+from tests.conftest import LogCapture, http_client, running_app
 
 
 class TestHealth:
@@ -31,6 +36,39 @@ class TestHealth:
 
         assert response.status_code == 200
         assert response.json() == {"status": "ok", "checks": {"database": "ok"}}
+
+
+class TestHead:
+    """Probes and uptime checkers use HEAD: every GET route answers it, without a body."""
+
+    @pytest.mark.parametrize("path", ["/health/live", "/health/ready"])
+    async def test_health_answers_head_like_get_without_a_body(
+        self, client: AsyncClient, path: str
+    ) -> None:
+        get = await client.get(path)
+
+        head = await client.head(path)
+
+        assert head.status_code == 200
+        assert head.content == b""
+        assert head.headers["content-type"] == get.headers["content-type"]
+        assert head.headers["content-length"] == get.headers["content-length"]
+
+    async def test_is_logged_as_head(self, client: AsyncClient, logs: LogCapture) -> None:
+        await client.head("/health/live")
+
+        lines = [line for line in logs.records() if line["event"] == "request"]
+        assert [(line["method"], line["route"]) for line in lines] == [("HEAD", "/health/live")]
+
+    async def test_a_path_without_get_is_405_and_allow_names_head_with_get(
+        self, client: AsyncClient
+    ) -> None:
+        without_get = await client.head("/api/v1/auth/login")
+        with_get = await client.delete("/health/live")
+
+        assert without_get.status_code == 405
+        assert without_get.headers["allow"] == "POST"
+        assert with_get.headers["allow"] == "GET, HEAD"
 
 
 class TestReadinessWithRedis:
@@ -115,6 +153,85 @@ class TestMetrics:
             text=True,
             check=True,
         ).stdout
+
+
+@asynccontextmanager
+async def client_with(settings: Settings, **changes: object) -> AsyncIterator[AsyncClient]:
+    configured = settings.model_copy(update=changes)
+    async with running_app(configured) as application, http_client(application) as client:
+        yield client
+
+
+class TestOperatorEndpoints:
+    """`/metrics` and the API documents answer anyone in development; production keeps them
+    closed unless configured."""
+
+    PRIVATE = ("/metrics", "/docs", "/redoc", "/openapi.json")
+
+    async def test_production_closes_them_by_default(self, settings: Settings) -> None:
+        async with client_with(settings, environment="production") as client:
+            answers = {path: (await client.get(path)).status_code for path in self.PRIVATE}
+            live = await client.get("/health/live")
+
+        assert answers == dict.fromkeys(self.PRIVATE, 404)
+        assert live.status_code == 200
+
+    async def test_docs_can_be_turned_on_in_production(self, settings: Settings) -> None:
+        async with client_with(settings, environment="production", docs_enabled=True) as client:
+            docs = await client.get("/docs")
+            document = await client.get("/openapi.json")
+
+        assert (docs.status_code, document.status_code) == (200, 200)
+
+    async def test_docs_can_be_turned_off_in_development(self, settings: Settings) -> None:
+        async with client_with(settings, docs_enabled=False) as client:
+            answers = [(await client.get(path)).status_code for path in self.PRIVATE[1:]]
+
+        assert answers == [404, 404, 404]
+
+    @pytest.mark.parametrize("environment", ["production", "development"])
+    async def test_a_metrics_token_is_required_once_set(
+        self, settings: Settings, environment: str
+    ) -> None:
+        token = SecretStr("scrape-secret-1")
+        async with client_with(settings, environment=environment, metrics_token=token) as client:
+            anonymous = await client.get("/metrics")
+            wrong = await client.get("/metrics", headers={"Authorization": "Bearer nope"})
+            scraper = await client.get(
+                "/metrics", headers={"Authorization": "Bearer scrape-secret-1"}
+            )
+
+        assert (anonymous.status_code, wrong.status_code) == (401, 401)
+        assert anonymous.json()["error_code"] == "UNAUTHORIZED"
+        assert scraper.status_code == 200
+        assert "http_requests_total" in scraper.text
+
+
+async def startup_log(settings: Settings) -> list[str]:
+    """The lines an app logs while it starts and stops."""
+    application = create_app(settings)
+    root = logging.getLogger()
+    capture = LogCapture(root.handlers[0].formatter)
+    root.addHandler(capture)
+    try:
+        async with application.router.lifespan_context(application):
+            pass
+    finally:
+        root.removeHandler(capture)
+    return capture.lines
+
+
+class TestStartupWarnings:
+    async def test_the_default_secret_key_is_announced(self, settings: Settings) -> None:
+        lines = [orjson.loads(line) for line in await startup_log(settings)]
+
+        warnings = [line["event"] for line in lines if line["level"] == "warning"]
+        assert warnings == ["default_secret_key"]
+
+    async def test_a_configured_secret_key_is_not(self, settings: Settings) -> None:
+        configured = settings.model_copy(update={"secret_key": SecretStr("x" * 48)})
+
+        assert "default_secret_key" not in "\n".join(await startup_log(configured))
 
 
 class TestTelemetry:

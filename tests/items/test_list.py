@@ -1,11 +1,16 @@
 """GET /items: filters, sorting, offset and cursor paging, soft-deleted rows."""
 
+import base64
+import uuid
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
+from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.pagination import CursorCodec
 from app.users.models import User
 from tests.items.factories import create_item
 from tests.users.factories import create_user, signed_in
@@ -255,3 +260,68 @@ class TestCursorPaging:
 
         assert response.status_code == 422
         assert response.json()["error_code"] == "VALIDATION_ERROR"
+
+
+def forged_cursor(codec: CursorCodec, sort: str, values: list[list[object]]) -> str:
+    """A cursor signed with the app's key (a leaked or default `SECRET_KEY`) that carries
+    tagged values of the attacker's choosing."""
+    payload = orjson.dumps({"s": sort, "v": values})
+    signature = codec._sign(payload)
+    return ".".join(base64.urlsafe_b64encode(part).decode() for part in (payload, signature))
+
+
+class TestForgedCursor:
+    """Even a validly signed cursor must decode to the sort keys' types: otherwise the driver
+    fails on it (a 500) instead of the client getting a 422."""
+
+    @pytest.mark.parametrize(
+        ("sort", "values"),
+        [
+            ("-created_at", [["n", "not a number"], ["u", str(uuid.uuid4())]]),
+            ("-created_at", [["t", "2026-01-01T00:00:00+00:00"], ["s", "not-a-uuid"]]),
+            ("-created_at", [["t", "2026-01-01T00:00:00"], ["u", str(uuid.uuid4())]]),
+            ("-created_at", [["n", "12.5"], ["u", str(uuid.uuid4())]]),
+            ("-created_at", [["i", 1], ["u", str(uuid.uuid4())]]),
+            ("-created_at", [["z", None], ["u", str(uuid.uuid4())]]),
+            ("-created_at", [["t", "2026-01-01T00:00:00+00:00"]]),
+            ("title", [["b", True], ["u", str(uuid.uuid4())]]),
+            ("title", [["f", "NaN"], ["u", str(uuid.uuid4())]]),
+            ("title", [["d", "2026-01-01"], ["u", str(uuid.uuid4())]]),
+            ("title", [["q", "unknown tag"], ["u", str(uuid.uuid4())]]),
+        ],
+    )
+    async def test_a_value_of_the_wrong_type_is_422(
+        self,
+        client: AsyncClient,
+        app: FastAPI,
+        owner: tuple[User, dict[str, str]],
+        sort: str,
+        values: list[list[object]],
+    ) -> None:
+        cursor = forged_cursor(app.state.cursor_codec, sort, values)
+
+        response = await client.get(
+            ITEMS, params={"cursor": cursor, "order_by": sort}, headers=owner[1]
+        )
+
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["loc"] == ["query", "cursor"]
+
+    async def test_a_well_typed_forged_cursor_pages_as_usual(
+        self,
+        client: AsyncClient,
+        app: FastAPI,
+        session: AsyncSession,
+        owner: tuple[User, dict[str, str]],
+    ) -> None:
+        user, headers = owner
+        await create_item(session, owner=user, title="b")
+        after = [["s", "a"], ["u", str(uuid.UUID(int=0))]]
+        cursor = forged_cursor(app.state.cursor_codec, "title", after)
+
+        response = await client.get(
+            ITEMS, params={"cursor": cursor, "order_by": "title"}, headers=headers
+        )
+
+        assert response.status_code == 200
+        assert [row["title"] for row in response.json()["items"]] == ["b"]

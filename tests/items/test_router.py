@@ -45,10 +45,20 @@ class TestCreateItem:
         assert body["version"] == 1
         assert body["is_active"] is True
         assert body["created_at"].endswith("Z")
-        assert response.headers["Location"] == f"http://test{ITEMS}/{body['id']}"
+        assert response.headers["Location"] == f"{ITEMS}/{body['id']}"
         assert response.headers["ETag"] == '"1"'
         fetched = await client.get(response.headers["Location"], headers=headers)
         assert fetched.json() == body
+
+    async def test_location_never_reflects_the_host_header(
+        self, client: AsyncClient, owner: tuple[User, dict[str, str]]
+    ) -> None:
+        headers = {**owner[1], "Host": "evil.example"}
+
+        response = await client.post(ITEMS, json={"title": "t"}, headers=headers)
+
+        assert response.status_code == 201
+        assert response.headers["Location"] == f"{ITEMS}/{response.json()['id']}"
 
     @pytest.mark.parametrize(
         ("field", "value"),
@@ -270,7 +280,8 @@ class TestUpdateItem:
         assert response.status_code == 200
         assert response.json()["is_active"] is False
 
-    @pytest.mark.parametrize("tag", ['"2"', '"0"', "garbage", 'W/"9"'])
+    # RFC 9110 §13.1.1: `If-Match` compares strongly, so the weak form of the current tag fails.
+    @pytest.mark.parametrize("tag", ['"2"', '"0"', "garbage", 'W/"9"', 'W/"1"', '"7", W/"1"'])
     async def test_stale_if_match_returns_412(
         self,
         client: AsyncClient,
@@ -315,7 +326,7 @@ class TestUpdateItem:
 
         star = await client.patch(url, json={"title": "a"}, headers={**headers, "If-Match": "*"})
         listed = await client.patch(
-            url, json={"title": "b"}, headers={**headers, "If-Match": '"7", W/"2"'}
+            url, json={"title": "b"}, headers={**headers, "If-Match": '"7", "2"'}
         )
 
         assert (star.status_code, listed.status_code) == (200, 200)

@@ -99,6 +99,21 @@ class TestNumbersAndInstants:
 
     @pytest.mark.parametrize(
         "params",
+        [
+            {"created_at__lt": "0001-01-01T00:00:00+14:00"},
+            {"created_at__gte": "9999-12-31T23:59:59-01:00"},
+        ],
+    )
+    async def test_an_instant_outside_the_utc_range_is_422(
+        self, client: AsyncClient, owner: tuple[User, dict[str, str]], params: dict[str, str]
+    ) -> None:
+        response = await client.get(ITEMS, params=params, headers=owner[1])
+
+        assert response.status_code == 422
+        assert_validation_error(response.json(), ["query", next(iter(params))])
+
+    @pytest.mark.parametrize(
+        "params",
         [{"offset": str(2**64)}, {"limit": "1000000"}, {"offset": "-1"}, {"limit": "0"}],
     )
     async def test_out_of_range_paging_is_422(

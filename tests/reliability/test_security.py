@@ -133,9 +133,10 @@ def test_every_error_response_is_declared_with_the_envelope(app: FastAPI) -> Non
             responses = operation["responses"]
             errors = {code: body for code, body in responses.items() if code[0] in "45"}
             where = f"{method.upper()} {path}"
-            # Any route can meet the body limit and a crash; any /api route invalid input and an
-            # outage (its database).
-            expected = {"413", "500"} | ({"422", "503"} if path.startswith("/api/") else set())
+            # Any route can meet the host check, the body limit and a crash; any /api route
+            # invalid input and an outage (its database).
+            expected = {"400", "413", "500"}
+            expected |= {"422", "503"} if path.startswith("/api/") else set()
             if operation.get("security"):
                 expected.add("401")
             assert expected <= errors.keys(), where

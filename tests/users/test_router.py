@@ -572,7 +572,7 @@ class TestReadUser:
         response = await client.delete("/api/v1/users/me", headers=admin_headers)
 
         assert response.status_code == 405
-        assert response.headers["allow"] == "GET, PATCH"
+        assert response.headers["allow"] == "GET, HEAD, PATCH"
 
 
 class TestUpdateUser:

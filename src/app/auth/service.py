@@ -4,7 +4,7 @@ from app.auth.schemas import PasswordChange
 from app.core.errors import InvalidCredentialsError, InvalidInputError
 from app.core.ratelimit import RateLimiter
 from app.core.request import ClientInfo
-from app.core.security import PasswordHasher
+from app.core.security import PasswordHasher, password_problem
 from app.sessions.models import UserSession
 from app.sessions.service import SessionService
 from app.users.models import User
@@ -74,6 +74,8 @@ class AuthService:
     async def change_password(self, current: UserSession, data: PasswordChange) -> None:
         """New password; every other session of the user is revoked."""
         user = current.user
+        if problem := password_problem(data.new_password, email=user.email):
+            raise InvalidInputError(f"New password {problem}", loc=("body", "new_password"))
         key = f"login:email:{user.email}"
         await self.limiter.ensure_allowed(self.limits.login_email, key)
         # Nothing was written yet (a throttled `last_used_at` touch at most, which may go).

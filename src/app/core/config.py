@@ -67,6 +67,16 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = Field(
         default="console", description="How log lines look: `json` is one JSON object per line"
     )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token `/metrics` requires (Prometheus' `authorization` setting); "
+        "empty leaves it open, except in production, where it is then off (404)",
+    )
+    docs_enabled: bool | None = Field(
+        default=None,
+        description="Serve `/docs`, `/redoc` and `/openapi.json`; empty means on, except in "
+        "production",
+    )
     otel_enabled: bool = Field(
         default=False,
         description="FastAPI's native OpenTelemetry spans, metrics and error logs through the "
@@ -75,14 +85,34 @@ class Settings(BaseSettings):
     )
 
     forwarded_allow_ips: str = Field(
-        default="127.0.0.1",
+        default="",
         description="Proxies whose X-Forwarded-For/-Proto are believed (client IP for rate "
-        "limits and sessions): comma-separated IPs or networks, `*` for any, empty for none",
+        "limits and sessions): comma-separated IPs or networks, `*` for any; empty trusts none, "
+        "so no client can spoof its address. Set it to the proxy in front of the app",
+    )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default=["*"],
+        description="Comma-separated `Host` names the app answers (`api.example.com`, "
+        "`*.example.com`); any other host gets 400. `*` allows any",
     )
     shutdown_timeout: int = Field(
         default=20, ge=1, description="Seconds in-flight requests may finish after SIGTERM"
     )
 
+    http_header_timeout: float = Field(
+        default=15.0,
+        gt=0,
+        description="Seconds a connection may take to send a request's line and headers, "
+        "then it is closed (slow or silent clients)",
+    )
+    http_max_header_bytes: int = Field(
+        default=32 * 1024,
+        ge=1024,
+        description="Request line and headers larger than this answer 431 and are not read",
+    )
+    http_max_headers: int = Field(
+        default=100, ge=1, description="Requests with more header fields answer 431"
+    )
     max_body_bytes: int = Field(
         default=1024 * 1024, ge=1, description="Larger request bodies answer 413 unread"
     )
@@ -130,26 +160,44 @@ class Settings(BaseSettings):
     rate_limit_login_ip: str = Field(default="50/15minutes", description="Failed logins per IP")
     rate_limit_register_ip: str = Field(default="20/hour", description="Registrations per IP")
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "allowed_hosts", mode="before")
     @classmethod
-    def _split_origins(cls, value: object) -> object:
+    def _split_list(cls, value: object) -> object:
         # A comma-separated list reads better in `.env` than JSON.
         if isinstance(value, str):
-            return [origin.strip() for origin in value.split(",") if origin.strip()]
+            return [entry.strip() for entry in value.split(",") if entry.strip()]
         return value
+
+    @field_validator("metrics_token", "docs_enabled", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
 
     @model_validator(mode="after")
     def _require_secret_in_production(self) -> "Settings":
-        if (
-            self.environment == "production"
-            and self.secret_key.get_secret_value() == DEV_SECRET_KEY
-        ):
+        if self.is_production and self.uses_default_secret_key:
             raise ValueError("SECRET_KEY must be set in production")
         return self
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def uses_default_secret_key(self) -> bool:
+        return self.secret_key.get_secret_value() == DEV_SECRET_KEY
+
+    @property
+    def serves_docs(self) -> bool:
+        return self.docs_enabled if self.docs_enabled is not None else not self.is_production
+
+    @property
+    def serves_metrics(self) -> bool:
+        return self.metrics_token is not None or not self.is_production
 
 
 @lru_cache
@@ -174,8 +222,10 @@ def _shown(default: object) -> str:
     if isinstance(default, timedelta):
         iso = TypeAdapter(timedelta).dump_python(default, mode="json")
         return f"`{iso}` ({_spelled_out(default)})"
-    if default is None or default == []:
+    if default is None or default == "" or default == []:
         return "empty"
+    if isinstance(default, list):
+        return f"`{','.join(default)}`"
     if isinstance(default, bool):
         return f"`{str(default).lower()}`"
     return f"`{default}`"

@@ -24,13 +24,18 @@ SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
-    """Build the engine for `DATABASE_URL`; nothing connects until first use."""
+    """Build the engine for `DATABASE_URL`; nothing connects until first use.
+
+    In production, errors and echoed statements show `[SQL parameters hidden]` instead of the
+    values: a failed statement's log line must not carry personal data or secrets.
+    """
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
         return _create_sqlite_engine(url, settings)
     engine = create_async_engine(
         url,
         echo=settings.db_echo,
+        hide_parameters=settings.is_production,
         # No pre-ping: it costs two round trips (BEGIN, ROLLBACK) per checkout. A connection
         # the server dropped fails its request with a 503 instead, and SQLAlchemy then
         # replaces every pooled connection older than the failure.
@@ -76,6 +81,7 @@ def _create_sqlite_engine(url: URL, settings: Settings) -> AsyncEngine:
     engine = create_async_engine(
         url,
         echo=settings.db_echo,
+        hide_parameters=settings.is_production,
         poolclass=FairAsyncQueuePool,
         pool_size=1,
         max_overflow=0,

@@ -19,6 +19,15 @@ class AppError(Exception):
         super().__init__(self.detail)
 
 
+class BadRequestError(AppError):
+    """A request malformed below the level of its schema (an unknown `Host`, a repeated
+    `Authorization`)."""
+
+    status_code = 400
+    error_code = "BAD_REQUEST"
+    default_detail = "Bad request"
+
+
 class InvalidInputError(AppError):
     """Input that passes the schema but not the business rules (or an invalid cursor)."""
 
@@ -81,6 +90,12 @@ class ConflictError(AppError):
     default_detail = "Conflict"
 
 
+class RequestTimeoutError(AppError):
+    status_code = 408
+    error_code = "REQUEST_TIMEOUT"
+    default_detail = "The request headers did not arrive in time"
+
+
 class PreconditionFailedError(AppError):
     status_code = 412
     error_code = "PRECONDITION_FAILED"
@@ -106,6 +121,12 @@ class RateLimitedError(AppError):
 
     def __init__(self, detail: str | None = None, *, retry_after: int):
         super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
+
+
+class RequestHeadersTooLargeError(AppError):
+    status_code = 431
+    error_code = "HEADERS_TOO_LARGE"
+    default_detail = "Request headers too large or too many"
 
 
 class ServiceUnavailableError(AppError):
@@ -148,8 +169,8 @@ def error_responses(*errors: type[AppError]) -> dict[int | str, dict[str, object
     return responses
 
 
-# Any route can fail validation, crash, or lose its database.
-# What any route can answer: the body limit applies before routing, crashes and outages anywhere.
+# What any API route can answer: the host check and the body limit apply before routing,
+# validation, crashes and outages anywhere.
 COMMON_ERROR_RESPONSES = error_responses(
-    InvalidInputError, PayloadTooLargeError, AppError, ServiceUnavailableError
+    BadRequestError, InvalidInputError, PayloadTooLargeError, AppError, ServiceUnavailableError
 )

@@ -3,7 +3,8 @@
 import re
 from dataclasses import dataclass
 
-_TAG = re.compile(r'\s*(?:W/)?"(\d{1,18})"\s*')
+# Only strong tags: `If-Match` uses the strong comparison, so a weak tag (`W/"1"`) never matches.
+_STRONG_TAG = re.compile(r'\s*"(\d{1,18})"\s*')
 
 
 def etag(version: int) -> str:
@@ -22,14 +23,15 @@ class IfMatch:
 
 
 def parse_if_match(header: str | None) -> IfMatch | None:
-    """`None` when the header is absent. Tags that are not ours match nothing (then 412)."""
+    """`None` when the header is absent. Tags that are not ours, and weak tags, match nothing
+    (then 412)."""
     if header is None:
         return None
     if header.strip() == "*":
         return IfMatch(any_version=True)
     versions = set()
     for part in header.split(","):
-        match = _TAG.fullmatch(part)
+        match = _STRONG_TAG.fullmatch(part)
         if match:
             versions.add(int(match.group(1)))
     return IfMatch(versions=frozenset(versions))

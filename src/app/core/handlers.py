@@ -72,7 +72,7 @@ async def handle_http_exception(request: Request, exc: StarletteHTTPException) -
 
 
 def _allowed_methods(request: Request) -> list[str]:
-    """Every method of the path, from the OpenAPI paths.
+    """Every method of the path, from the OpenAPI paths, and `HEAD` wherever `GET` is.
 
     Starlette names only the methods of the first route that matched the path, so `Allow`
     would say `POST` for `/items` although `GET` works too.
@@ -83,11 +83,17 @@ def _allowed_methods(request: Request) -> list[str]:
     if table is None:
         paths: dict[str, dict[str, Any]] = request.app.openapi()["paths"]
         table = [
-            (compile_path(path)[0], sorted(method.upper() for method in operations))
-            for path, operations in paths.items()
+            (compile_path(path)[0], _methods(operations)) for path, operations in paths.items()
         ]
         request.app.state.allow_table = table
     return next((methods for pattern, methods in table if pattern.match(request.url.path)), [])
+
+
+def _methods(operations: dict[str, Any]) -> list[str]:
+    methods = {method.upper() for method in operations}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
 
 
 async def handle_integrity_error(_request: Request, exc: Exception) -> Response:

@@ -31,6 +31,22 @@ def redact_secrets(_logger: WrappedLogger, _name: str, event: EventDict) -> Even
     return event
 
 
+# C0 and C1 controls, DEL, and the bidirectional overrides that reorder what a terminal shows:
+# written raw, a logged path such as `/items/%1b[31m` would recolour or rewrite the terminal of
+# whoever tails the log.
+_CONTROLS = [*range(0x20), *range(0x7F, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+_ESCAPES = {code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" for code in _CONTROLS}
+# A traceback keeps its line breaks.
+_TRACEBACK_ESCAPES = {code: escape for code, escape in _ESCAPES.items() if chr(code) != "\n"}
+
+
+def escape_control_characters(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
+    for key, value in event.items():
+        if isinstance(value, str):
+            event[key] = value.translate(_TRACEBACK_ESCAPES if key == "exception" else _ESCAPES)
+    return event
+
+
 def _dumps(data: Any, **_kwargs: Any) -> str:
     return orjson.dumps(data, default=str).decode()
 
@@ -44,16 +60,12 @@ def configure_logging(settings: Settings) -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         redact_secrets,
     ]
-    # JSON lines carry the traceback as text; the console renderer prints it itself.
-    renderers: list[Processor] = (
-        [structlog.processors.format_exc_info, structlog.processors.JSONRenderer(serializer=_dumps)]
+    # Tracebacks become plain text (rich's would print local variables, passwords among them),
+    # escaped like every other value before either renderer writes them.
+    renderer: Processor = (
+        structlog.processors.JSONRenderer(serializer=_dumps)
         if settings.log_format == "json"
-        else [
-            # Plain tracebacks: rich's would print local variables, passwords among them.
-            structlog.dev.ConsoleRenderer(
-                colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
-            )
-        ]
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
@@ -65,7 +77,9 @@ def configure_logging(settings: Settings) -> None:
         foreign_pre_chain=shared,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            *renderers,
+            structlog.processors.format_exc_info,
+            escape_control_characters,
+            renderer,
         ],
     )
     handler = logging.StreamHandler()

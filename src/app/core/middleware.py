@@ -1,15 +1,24 @@
-"""Pure ASGI middleware: body size limit, access log and metrics, last-resort 500."""
+"""Pure ASGI middleware: HEAD, body size limit, allowed hosts, security headers, access log and
+metrics, last-resort 500."""
 
 import asyncio
 import time
 import uuid
+from collections.abc import Sequence
 
 import structlog
-from starlette.datastructures import MutableHeaders
+from starlette._utils import parse_host_header
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import AppError, PayloadTooLargeError, ServiceUnavailableError
+from app.core.errors import (
+    AppError,
+    BadRequestError,
+    PayloadTooLargeError,
+    ServiceUnavailableError,
+)
 from app.core.handlers import error_response
 from app.core.metrics import Metrics
 
@@ -26,6 +35,31 @@ def is_valid_uuid(value: str) -> bool:
 
 def new_request_id() -> str:
     return str(uuid.uuid4())
+
+
+class HeadMiddleware:
+    """`HEAD` answers as `GET` would, without the body (RFC 9110 §9.3.2): probes and uptime
+    checkers use it. Routes declare `GET` only, so OpenAPI lists no `HEAD` twins."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        # In place, so the router's match reaches the access log, which then records HEAD.
+        scope["method"] = "GET"
+        try:
+            await self.app(scope, receive, send_headers_only)
+        finally:
+            scope["method"] = "HEAD"
 
 
 class BodySizeLimitMiddleware:
@@ -64,6 +98,30 @@ class BodySizeLimitMiddleware:
             await send(message)
 
         await self.app(scope, limited_receive, watched_send)
+
+
+class AllowedHostsMiddleware(TrustedHostMiddleware):
+    """Starlette's `Host` check (exact names and `*.example.com`), answering an unknown or
+    missing host with 400 in the envelope instead of plain text."""
+
+    def __init__(self, app: ASGIApp, *, allowed_hosts: Sequence[str]):
+        super().__init__(app, allowed_hosts=allowed_hosts, www_redirect=False)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self._allowed(Headers(scope=scope).get("host")):
+            await self.app(scope, receive, send)
+            return
+        await error_response(BadRequestError("Invalid host header"))(scope, receive, send)
+
+    def _allowed(self, header: str | None) -> bool:
+        parsed = parse_host_header(header)
+        if parsed is None:
+            return False
+        host = parsed.host.lower()
+        return any(
+            host == pattern or (pattern.startswith("*") and host.endswith(pattern[1:]))
+            for pattern in self.allowed_hosts
+        )
 
 
 class SecurityHeadersMiddleware:

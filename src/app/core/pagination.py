@@ -103,7 +103,15 @@ class CursorCodec:
                 raise ValueError("bad signature")
             data = orjson.loads(payload)
             return Cursor(sort=str(data["s"]), values=tuple(_untag(item) for item in data["v"]))
-        except (ValueError, KeyError, TypeError, IndexError, binascii.Error) as exc:
+        # ArithmeticError: `decimal.InvalidOperation` for a number that is not one.
+        except (
+            ValueError,
+            ArithmeticError,
+            KeyError,
+            TypeError,
+            IndexError,
+            binascii.Error,
+        ) as exc:
             raise InvalidInputError("Invalid cursor", loc=CURSOR_LOC) from exc
 
     def _sign(self, payload: bytes) -> bytes:

@@ -1,15 +1,22 @@
 """The generic repository: every feature's SQL goes through a subclass of `Repository`."""
 
+import math
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     ColumnElement,
+    Enum,
+    Integer,
     Select,
+    SmallInteger,
     and_,
     bindparam,
     func,
@@ -27,6 +34,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 from sqlalchemy.sql.dml import ReturningInsert
 from sqlalchemy.sql.elements import KeyedColumnElement
+from sqlalchemy.types import TypeDecorator
 
 from app.core.errors import AlreadyExistsError, InvalidInputError
 from app.core.models import Base, SoftDeleteMixin, VersionMixin, utcnow
@@ -65,6 +73,34 @@ class UpsertResult(Generic[ModelT]):
 def _attr(entity: Base, name: str) -> Any:
     # The generic model type is only known to be a `Base`; mixin columns are read by name.
     return getattr(entity, name)
+
+
+# The range of each integer column type, for values that do not come through a schema.
+_INTEGER_BITS = ((SmallInteger, 16), (BigInteger, 64), (Integer, 32))
+
+
+def _fits(column: InstrumentedAttribute[Any], value: object) -> bool:
+    """Whether `value` is of the Python type, and within the range, that `column` stores."""
+    kind = column.type
+    if isinstance(kind, TypeDecorator):
+        kind = kind.impl_instance
+    if value is None:
+        return bool(column.nullable)
+    if isinstance(kind, Enum):
+        return isinstance(value, str) and value in kind.enums
+    expected = kind.python_type
+    if isinstance(value, bool) != (expected is bool) or not isinstance(value, expected):
+        return False
+    if isinstance(value, datetime):
+        return expected is datetime and (value.tzinfo is not None) == bool(kind.timezone)
+    if isinstance(value, date):
+        return expected is date
+    if isinstance(value, float | Decimal):
+        return math.isfinite(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        bits = next((bits for integer, bits in _INTEGER_BITS if isinstance(kind, integer)), 64)
+        return -(1 << (bits - 1)) <= value < 1 << (bits - 1)
+    return True
 
 
 def is_unique_violation(exc: IntegrityError) -> bool:
@@ -339,9 +375,12 @@ class Repository(Generic[ModelT, CreateT, UpdateT]):
 
     def _after(self, keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool]:
         """Rows strictly after `values` in the order of `keys`."""
-        if len(values) != len(keys):
-            raise InvalidInputError("Invalid cursor", loc=CURSOR_LOC)
         columns = [self.column(key.field) for key in keys]
+        # A cursor signed with a leaked or default key could carry anything: each value must be
+        # what its column holds, or the driver fails (a 500) instead of the client (a 422).
+        fits = len(values) == len(keys) and all(map(_fits, columns, values))
+        if not fits:
+            raise InvalidInputError("Invalid cursor", loc=CURSOR_LOC)
         bound = [literal(value, column.type) for column, value in zip(columns, values, strict=True)]
         if len({key.descending for key in keys}) == 1:
             # One direction: a row-value comparison, which an index on the keys can serve.

@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
@@ -22,6 +22,13 @@ async def get_client_info(request: Request) -> ClientInfo:
     ip = request.client.host if request.client else None
     user_agent = request.headers.get("user-agent")
     return ClientInfo(ip=ip, user_agent=user_agent[:MAX_USER_AGENT] if user_agent else None)
+
+
+def location(request: Request, route_name: str, **path_params: Any) -> str:
+    """A `Location` as a path (RFC 9110 §10.2.2 allows a relative reference), never built from
+    the `Host` header a client chose."""
+    path = request.app.url_path_for(route_name, **path_params)
+    return f"{request.scope.get('root_path', '')}{path}"
 
 
 async def get_clock(request: Request) -> Clock:

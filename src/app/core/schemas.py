@@ -30,7 +30,11 @@ def _iso_8601(value: object) -> object:
 
 
 def _to_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # 0001-01-01T00:00+14:00 is a valid date-time whose UTC instant is before year 1.
+        raise ValueError("must fall between years 1 and 9999 once converted to UTC") from None
 
 
 # A client-supplied instant: an offset is required, and it is stored and answered in UTC.

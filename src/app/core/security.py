@@ -1,8 +1,9 @@
-"""Passwords (Argon2id, off the event loop) and opaque session tokens."""
+"""Passwords (what they must be; Argon2id, off the event loop) and opaque session tokens."""
 
 import hashlib
 import secrets
 import time
+import unicodedata
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -10,6 +11,7 @@ import anyio
 from pwdlib import PasswordHash
 from pwdlib.exceptions import UnknownHashError
 from pwdlib.hashers.argon2 import Argon2Hasher
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from app.core.config import Settings
 from app.core.errors import ServiceUnavailableError
@@ -17,6 +19,38 @@ from app.core.errors import ServiceUnavailableError
 T = TypeVar("T")
 
 TOKEN_BYTES = 32  # 256 bits
+
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_MAX_LENGTH = 128
+# The 30,000 most common passwords of real leaks, as zxcvbn ships them (a data file in the
+# package, nothing fetched); shorter ones fail the length rule anyway.
+COMMON_PASSWORDS = frozenset(
+    word for word in FREQUENCY_LISTS["passwords"] if len(word) >= PASSWORD_MIN_LENGTH
+)
+# Letters that render as blank space although Unicode does not class them as spaces.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def password_problem(password: str, *, email: str | None = None) -> str | None:
+    """Why `password` is refused, or None. NIST SP 800-63B §3.1.1.2: a length (checked by the
+    schemas), no composition rules, but never a blank, a common or the account's own email."""
+    visible = [char for char in password if not _invisible(char)]
+    if not visible:
+        return "must contain something besides whitespace and invisible characters"
+    if len(set(visible)) == 1:
+        return "must not be a single character repeated"
+    folded = password.strip().casefold()
+    if folded in COMMON_PASSWORDS:
+        return "is one of the most common passwords; choose another"
+    if email and folded in {email.casefold(), email.split("@")[0].casefold()}:
+        return "must not be your email address"
+    return None
+
+
+def _invisible(char: str) -> bool:
+    # Separators (Z*), controls, formats such as zero-width spaces, and unassigned (C*), and
+    # combining marks with nothing to combine with (M*).
+    return unicodedata.category(char)[0] in "ZCM" or char in _BLANK_LETTERS
 
 
 def new_token() -> str:

@@ -17,6 +17,7 @@ from app.core.errors import (
 from app.core.etag import etag, parse_if_match
 from app.core.filters import filter_params
 from app.core.pagination import PageParamsDep, PageResult
+from app.core.request import location
 from app.core.service import BulkOutcome
 from app.items.dependencies import ItemServiceDep
 from app.items.filters import ItemFilter
@@ -62,7 +63,7 @@ async def create_item(
 ) -> Item:
     """Create an item; `Location` and `ETag` name the new version."""
     created = await service.create(user, data, idempotency_key=idempotency_key)
-    response.headers["Location"] = str(request.url_for("get_item", item_id=created.entity.id))
+    response.headers["Location"] = location(request, "get_item", item_id=created.entity.id)
     if created.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     _tag(response, created.entity)

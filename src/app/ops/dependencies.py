@@ -1,8 +1,11 @@
+import hmac
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from app.core.config import Settings
 from app.core.db import SessionDep
+from app.core.errors import NotFoundError, UnauthorizedError
 from app.ops.repository import HealthRepository
 from app.ops.service import HealthService
 
@@ -18,3 +21,20 @@ async def get_health_service(request: Request, session: SessionDep) -> HealthSer
 
 
 HealthServiceDep = Annotated[HealthService, Depends(get_health_service)]
+
+
+async def require_metrics_access(request: Request) -> None:
+    """`/metrics` is off in production unless `METRICS_TOKEN` is set; with a token, only a
+    scraper presenting it as a bearer token reads it."""
+    settings: Settings = request.app.state.settings
+    if not settings.serves_metrics:
+        raise NotFoundError()
+    if settings.metrics_token is None:
+        return
+    expected = f"Bearer {settings.metrics_token.get_secret_value()}".encode()
+    presented = request.headers.get("authorization", "").encode()
+    if not hmac.compare_digest(presented, expected):
+        raise UnauthorizedError()
+
+
+MetricsAccess = Depends(require_metrics_access)

@@ -5,14 +5,20 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from app.core.errors import (
     AppError,
+    BadRequestError,
+    NotFoundError,
     PayloadTooLargeError,
     ServiceUnavailableError,
+    UnauthorizedError,
     error_responses,
 )
-from app.ops.dependencies import HealthServiceDep
+from app.ops.dependencies import HealthServiceDep, MetricsAccess
 from app.ops.schemas import Liveness, Readiness
 
-router = APIRouter(tags=["operations"], responses=error_responses(PayloadTooLargeError, AppError))
+router = APIRouter(
+    tags=["operations"],
+    responses=error_responses(BadRequestError, PayloadTooLargeError, AppError),
+)
 
 
 @router.get("/health/live", response_model=Liveness)
@@ -34,7 +40,11 @@ async def health_ready(service: HealthServiceDep) -> Readiness:
 @router.get(
     "/metrics",
     response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}},
+    dependencies=[MetricsAccess],
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"},
+        **error_responses(UnauthorizedError, NotFoundError),
+    },
 )
 async def metrics(request: Request) -> Response:
     """Prometheus metrics of this instance."""

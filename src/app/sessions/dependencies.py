@@ -3,10 +3,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
 
 from app.core.config import Settings
 from app.core.db import SessionDep
-from app.core.errors import ForbiddenError
+from app.core.errors import BadRequestError, ForbiddenError
 from app.core.models import utcnow
 from app.core.request import Clock, ClockDep
 from app.sessions.models import UserSession
@@ -14,9 +15,23 @@ from app.sessions.repository import SessionRepository
 from app.sessions.service import SessionPolicy, SessionService
 from app.users.models import User
 
-# Reads only the `Authorization: Bearer` header (never the URL); Swagger UI's Authorize button
-# logs in through the OAuth2 password form at `tokenUrl`.
-bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+class SingleBearer(OAuth2PasswordBearer):
+    """The bearer token of the one `Authorization` header (never the URL). A request with two
+    is refused (RFC 6750 §3.1 `invalid_request`): which one a proxy or framework reads differs,
+    so answering as either caller would be a guess."""
+
+    async def __call__(self, request: HTTPConnection) -> str | None:
+        if len(request.headers.getlist("authorization")) > 1:
+            raise BadRequestError(
+                "Send one Authorization header",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_request"'},
+            )
+        return await super().__call__(request)
+
+
+# Swagger UI's Authorize button logs in through the OAuth2 password form at `tokenUrl`.
+bearer = SingleBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
 def build_session_service(

@@ -1,3 +1,7 @@
+import uuid
+
+from sqlalchemy import select
+
 from app.core.pagination import PageParams, PageResult
 from app.core.repository import Repository
 from app.users.filters import UserFilter
@@ -16,3 +20,19 @@ class UserRepository(Repository[User, UserCreate, UserAdminUpdate]):
     async def list_filtered(self, filters: UserFilter, params: PageParams) -> PageResult[User]:
         statement = filters.filter(self.select())
         return await self.list_page(statement, params=params, sort=filters.sort_keys())
+
+    async def lock_active_superuser_ids(self) -> set[uuid.UUID]:
+        """The live, active superusers, their rows locked until the transaction ends.
+
+        Two administrators demoting each other at once then take turns, and the second reads
+        the first's committed change (PostgreSQL re-checks the condition of a row it waited
+        for); SQLite's write transactions run one at a time anyway. In id order, so that
+        concurrent callers lock alike and never deadlock.
+        """
+        statement = (
+            select(User.id)
+            .where(User.is_superuser, User.is_active, User.deleted_at.is_(None))
+            .order_by(User.id)
+            .with_for_update()
+        )
+        return set((await self.session.scalars(statement)).all())

@@ -6,23 +6,41 @@ from typing import Annotated
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from pydantic import (
     AfterValidator,
-    BeforeValidator,
-    EmailStr,
     Field,
     StrictBool,
     StringConstraints,
+    ValidationInfo,
     WithJsonSchema,
+    field_validator,
 )
+from pydantic.networks import validate_email
+from pydantic_core import PydanticCustomError
 
 from app.core.schemas import Page, PatchSchema, RequestSchema, ResponseSchema
+from app.core.security import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, password_problem
+
+
+def canonical_email(email: str) -> str:
+    """The one spelling of an address: email-validator's normal form (NFC, the domain decoded
+    from IDNA and width-folded), lower-cased. Raises a validation error for a non-address."""
+    _name, address = validate_email(email.strip())
+    return address.lower()
 
 
 def normalise_email(email: str) -> str:
-    return email.strip().lower()
+    """`canonical_email` for every path that looks an address up (login, the OAuth2 form,
+    rate-limit keys); a string that is no address is only trimmed and lower-cased, so that it
+    fails like an unknown account instead of telling what is wrong with it."""
+    try:
+        return canonical_email(email)
+    except PydanticCustomError:
+        return email.strip().lower()
 
 
-def _strip(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
+def _acceptable_password(password: str) -> str:
+    if problem := password_problem(password):
+        raise ValueError(problem)
+    return password
 
 
 def _special_use_domains_pattern() -> str:
@@ -39,14 +57,21 @@ def _special_use_domains_pattern() -> str:
 
 
 Email = Annotated[
-    EmailStr,
-    BeforeValidator(_strip),
-    AfterValidator(normalise_email),
+    str,
+    AfterValidator(canonical_email),
     WithJsonSchema(
         {"type": "string", "format": "email", "pattern": _special_use_domains_pattern()}
     ),
 ]
-Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+Password = Annotated[
+    str,
+    StringConstraints(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH),
+    AfterValidator(_acceptable_password),
+    Field(
+        description="8 to 128 characters, any of them; not blank, not one of the most common "
+        "passwords, not the account's email (NIST SP 800-63B)"
+    ),
+]
 FullName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
@@ -54,6 +79,13 @@ class UserCreate(RequestSchema):
     email: Email
     password: Password = Field(json_schema_extra={"format": "password", "writeOnly": True})
     full_name: FullName | None = None
+
+    @field_validator("password")
+    @classmethod
+    def _not_the_email(cls, password: str, info: ValidationInfo) -> str:
+        if problem := password_problem(password, email=info.data.get("email")):
+            raise ValueError(problem)
+        return password
 
 
 class UserUpdateMe(RequestSchema):

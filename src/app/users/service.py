@@ -69,6 +69,8 @@ class UserService:
         demotes = values.get("is_active") is False or values.get("is_superuser") is False
         if user.id == actor.id and demotes:
             raise ForbiddenError("You cannot deactivate or demote yourself")
+        if demotes:
+            await self._confirm_superuser(actor)
         updated = await self._write(user, values)
         if values.get("is_active") is False:
             await self.sessions.revoke_all(user.id)
@@ -79,8 +81,16 @@ class UserService:
         user = await self.get(user_id)
         if user.id == actor.id:
             raise ForbiddenError("You cannot delete yourself")
+        await self._confirm_superuser(actor)
         await self.repository.soft_delete(user)
         await self.sessions.revoke_all(user.id)
+
+    async def _confirm_superuser(self, actor: User) -> None:
+        """Before taking a user's access away: the actor is still an active superuser, checked
+        under a lock on every superuser. The actor cannot remove themself, so one remains even
+        when two administrators remove each other at once (the second one is refused)."""
+        if actor.id not in await self.repository.lock_active_superuser_ids():
+            raise ForbiddenError("Superuser privileges required")
 
     async def _write(self, user: User, values: dict[str, object]) -> User:
         if not values:

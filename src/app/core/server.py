@@ -1,0 +1,169 @@
+"""The HTTP server's guards below the ASGI app: bounded request heads, sent within a deadline.
+
+uvicorn's httptools protocol buffers a request head of any size (httptools hands over a header
+only once it is whole) and waits forever for one, so a single client could fill memory or, with
+silent sockets, every file descriptor. `app serve` runs uvicorn with this protocol instead.
+"""
+
+import asyncio
+import resource
+from asyncio import TimerHandle
+from typing import Any
+
+import structlog
+from asgi_correlation_id import correlation_id
+from uvicorn.config import Config
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.server import ServerState
+
+from app.core.config import get_settings
+from app.core.errors import AppError, RequestHeadersTooLargeError, RequestTimeoutError
+from app.core.handlers import error_response
+from app.core.middleware import new_request_id
+
+logger = structlog.get_logger("app.server")
+
+
+# What the kernel allows at most by default (fs.nr_open) when the hard limit is unlimited.
+_NOFILE_CEILING = 1_048_576
+
+
+def raise_open_file_limit() -> int:
+    """Raise the soft limit on open files to the hard one and return it: every connection holds
+    a descriptor, and the usual soft limit of 1024 lets a few hundred idle clients starve the
+    rest (as nginx's `worker_rlimit_nofile` does)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = _NOFILE_CEILING if hard == resource.RLIM_INFINITY else hard
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            return soft
+        return target
+    return soft
+
+
+class _HeadTooLargeError(Exception):
+    """Raised inside a parser callback; httptools stops parsing and uvicorn answers 400, which
+    `send_400_response` below turns into 431."""
+
+
+class GuardedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with limits on the request head (line and headers):
+
+    - more than `HTTP_MAX_HEADER_BYTES` or `HTTP_MAX_HEADERS` fields: 431 and the connection is
+      closed, having buffered at most one socket read past the limit;
+    - no whole head within `HTTP_HEADER_TIMEOUT` of connecting, or of the first byte of a
+      further request on a kept-alive connection: closed (408 when a request had begun).
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        settings = get_settings()
+        self.max_head_bytes = settings.http_max_header_bytes
+        self.max_headers = settings.http_max_headers
+        self.head_timeout = settings.http_header_timeout
+        self.head_deadline: TimerHandle | None = None
+        self.head_begun = False
+        self.head_too_large = False
+        # Bytes read while a head was incomplete (what httptools may be holding), and the size
+        # of the line and fields it has handed over, which catches a head completed in one read.
+        self.unparsed_bytes = 0
+        self.field_bytes = 0
+        self.header_count = 0
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._start_head_clock()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_head_clock()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.head_deadline is None or self.transport.is_closing():
+            return
+        self.unparsed_bytes += len(data)
+        if self.unparsed_bytes > self.max_head_bytes:
+            self._refuse(RequestHeadersTooLargeError())
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self.head_begun = True
+        self.unparsed_bytes = self.field_bytes = self.header_count = 0
+        if self.head_deadline is None:
+            self._start_head_clock()
+
+    def on_url(self, url: bytes) -> None:
+        self._count(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.header_count += 1
+        self._count(len(name) + len(value))
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._stop_head_clock()
+        self.head_begun = False
+        self.unparsed_bytes = 0
+        super().on_headers_complete()
+
+    def send_400_response(self, msg: str) -> None:
+        if self.head_too_large:
+            self._refuse(RequestHeadersTooLargeError())
+            return
+        super().send_400_response(msg)
+
+    def _count(self, size: int) -> None:
+        self.field_bytes += size
+        if self.field_bytes > self.max_head_bytes or self.header_count > self.max_headers:
+            self.head_too_large = True
+            raise _HeadTooLargeError
+
+    def _start_head_clock(self) -> None:
+        self.head_deadline = self.loop.call_later(self.head_timeout, self._head_timed_out)
+
+    def _stop_head_clock(self) -> None:
+        if self.head_deadline is not None:
+            self.head_deadline.cancel()
+            self.head_deadline = None
+
+    def _head_timed_out(self) -> None:
+        self.head_deadline = None
+        if self.transport.is_closing():
+            return
+        if self.head_begun:
+            self._refuse(RequestTimeoutError())
+        else:
+            logger.info("connection_idle_closed", client=_address(self.client))
+            self.transport.close()
+
+    def _refuse(self, error: AppError) -> None:
+        """Answer `error` in the envelope and close: the rest of the request is never read."""
+        self._stop_head_clock()
+        request_id = new_request_id()
+        token = correlation_id.set(request_id)
+        try:
+            logger.warning(
+                "request_head_refused", status=error.status_code, client=_address(self.client)
+            )
+            response = error_response(error)
+        finally:
+            correlation_id.reset(token)
+        lines = [STATUS_LINE[error.status_code]]
+        lines += [name + b": " + value + b"\r\n" for name, value in response.raw_headers]
+        lines += [b"x-request-id: " + request_id.encode() + b"\r\n", b"connection: close\r\n"]
+        self.transport.write(b"".join([*lines, b"\r\n", response.body]))
+        self.transport.close()
+
+
+def _address(client: tuple[str, int] | None) -> str | None:
+    return f"{client[0]}:{client[1]}" if client else None

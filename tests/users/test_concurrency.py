@@ -1,0 +1,89 @@
+"""Races between administrators, with real commits: at least one active superuser remains."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from httpx import AsyncClient, Response
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.users.models import User
+from tests.users.factories import DEFAULT_PASSWORD, bearer, login, unique_email
+
+USERS = "/api/v1/users"
+TRIALS = 5
+
+# How one superuser takes another's superuser power away.
+Demotion = Callable[[AsyncClient, str, dict[str, str]], Awaitable[Response]]
+DEMOTIONS: dict[str, Demotion] = {
+    "demote": lambda client, user_id, headers: client.patch(
+        f"{USERS}/{user_id}", json={"is_superuser": False}, headers=headers
+    ),
+    "deactivate": lambda client, user_id, headers: client.patch(
+        f"{USERS}/{user_id}", json={"is_active": False}, headers=headers
+    ),
+    "delete": lambda client, user_id, headers: client.delete(f"{USERS}/{user_id}", headers=headers),
+}
+
+
+@pytest.fixture
+async def superusers(
+    committing_client: AsyncClient, engine: AsyncEngine
+) -> AsyncIterator[Callable[[], Awaitable[tuple[str, dict[str, str]]]]]:
+    """Makes committed superusers (id and bearer headers); all removed afterwards."""
+    emails: list[str] = []
+
+    async def make() -> tuple[str, dict[str, str]]:
+        email = unique_email()
+        emails.append(email)
+        registered = await committing_client.post(
+            "/api/v1/auth/register", json={"email": email, "password": DEFAULT_PASSWORD}
+        )
+        async with engine.begin() as connection:
+            await connection.execute(
+                update(User).where(User.email == email).values(is_superuser=True)
+            )
+        return registered.json()["id"], bearer(await login(committing_client, email))
+
+    yield make
+    async with engine.begin() as connection:
+        await connection.execute(delete(User).where(User.email.in_(emails)))
+
+
+async def active_superusers(engine: AsyncEngine, ids: list[str]) -> int:
+    async with engine.connect() as connection:
+        count = await connection.scalar(
+            select(func.count())
+            .select_from(User)
+            .where(
+                User.id.in_([uuid.UUID(user_id) for user_id in ids]),
+                User.is_superuser,
+                User.is_active,
+                User.deleted_at.is_(None),
+            )
+        )
+    return int(count or 0)
+
+
+@pytest.mark.parametrize("how", DEMOTIONS)
+async def test_two_superusers_removing_each_other_at_once_leave_one(
+    committing_client: AsyncClient,
+    engine: AsyncEngine,
+    superusers: Callable[[], Awaitable[tuple[str, dict[str, str]]]],
+    how: str,
+) -> None:
+    demote = DEMOTIONS[how]
+    for _ in range(TRIALS):
+        (first_id, first), (second_id, second) = await superusers(), await superusers()
+
+        answers = await asyncio.gather(
+            demote(committing_client, second_id, first),
+            demote(committing_client, first_id, second),
+        )
+
+        codes = sorted(answer.status_code for answer in answers)
+        assert codes[0] in {200, 204}
+        assert codes[1] in {401, 403}
+        assert await active_superusers(engine, [first_id, second_id]) == 1
