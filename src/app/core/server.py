@@ -55,6 +55,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
       closed, having buffered at most one socket read past the limit;
     - no whole head within `HTTP_HEADER_TIMEOUT` of connecting, or of the first byte of a
       further request on a kept-alive connection: closed (408 when a request had begun).
+
+    One timer per connection at a time, re-armed only when it fires: requests in quick
+    succession on a kept-alive connection cost no timer each.
     """
 
     def __init__(
@@ -70,25 +73,29 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.max_headers = settings.http_max_headers
         self.head_timeout = settings.http_header_timeout
         self.head_deadline: TimerHandle | None = None
-        self.head_begun = False
+        # When the head now awaited began (connection or first byte), None while none is.
+        self.head_started: float | None = None
+        self.request_begun = False
         self.head_too_large = False
-        # Bytes read while a head was incomplete (what httptools may be holding), and the size
-        # of the line and fields it has handed over, which catches a head completed in one read.
+        # Bytes read while a head was incomplete (what httptools may be holding of it), and the
+        # size of the read being parsed: together, a bound on the size of a head completing now.
         self.unparsed_bytes = 0
-        self.field_bytes = 0
-        self.header_count = 0
+        self.read_bytes = 0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._start_head_clock()
+        self._await_head()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._stop_head_clock()
+        if self.head_deadline is not None:
+            self.head_deadline.cancel()
+            self.head_deadline = None
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        self.read_bytes = len(data)
         super().data_received(data)
-        if self.head_deadline is None or self.transport.is_closing():
+        if self.head_started is None or self.transport.is_closing():
             return
         self.unparsed_bytes += len(data)
         if self.unparsed_bytes > self.max_head_bytes:
@@ -96,25 +103,24 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self.head_begun = True
-        self.unparsed_bytes = self.field_bytes = self.header_count = 0
-        if self.head_deadline is None:
-            self._start_head_clock()
-
-    def on_url(self, url: bytes) -> None:
-        self._count(len(url))
-        super().on_url(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self.header_count += 1
-        self._count(len(name) + len(value))
-        super().on_header(name, value)
+        self.request_begun = True
+        if self.head_started is None:
+            self._await_head()
 
     def on_headers_complete(self) -> None:
-        self._stop_head_clock()
-        self.head_begun = False
+        if len(self.headers) > self.max_headers or (
+            self.unparsed_bytes + self.read_bytes > self.max_head_bytes
+            and self._head_size() > self.max_head_bytes
+        ):
+            self.head_too_large = True
+            raise _HeadTooLargeError
+        self.head_started = None
+        self.request_begun = False
         self.unparsed_bytes = 0
         super().on_headers_complete()
+
+    def _head_size(self) -> int:
+        return len(self.url) + sum(len(name) + len(value) for name, value in self.headers)
 
     def send_400_response(self, msg: str) -> None:
         if self.head_too_large:
@@ -122,25 +128,23 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             return
         super().send_400_response(msg)
 
-    def _count(self, size: int) -> None:
-        self.field_bytes += size
-        if self.field_bytes > self.max_head_bytes or self.header_count > self.max_headers:
-            self.head_too_large = True
-            raise _HeadTooLargeError
+    def _await_head(self) -> None:
+        self.head_started = self.loop.time()
+        self.unparsed_bytes = 0
+        if self.head_deadline is None:
+            self._arm(self.head_started + self.head_timeout)
 
-    def _start_head_clock(self) -> None:
-        self.head_deadline = self.loop.call_later(self.head_timeout, self._head_timed_out)
-
-    def _stop_head_clock(self) -> None:
-        if self.head_deadline is not None:
-            self.head_deadline.cancel()
-            self.head_deadline = None
+    def _arm(self, when: float) -> None:
+        self.head_deadline = self.loop.call_at(when, self._head_timed_out)
 
     def _head_timed_out(self) -> None:
         self.head_deadline = None
-        if self.transport.is_closing():
-            return
-        if self.head_begun:
+        if self.head_started is None or self.transport.is_closing():
+            return  # between requests: the keep-alive timeout applies
+        due = self.head_started + self.head_timeout
+        if self.loop.time() < due:
+            self._arm(due)  # the timer was set for an earlier head
+        elif self.request_begun:
             self._refuse(RequestTimeoutError())
         else:
             logger.info("connection_idle_closed", client=_address(self.client))
@@ -148,7 +152,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def _refuse(self, error: AppError) -> None:
         """Answer `error` in the envelope and close: the rest of the request is never read."""
-        self._stop_head_clock()
+        self.head_started = None
         request_id = new_request_id()
         token = correlation_id.set(request_id)
         try:
