@@ -1,6 +1,9 @@
 # syntax=docker/dockerfile:1
 # The API as a production image: `docker compose up --build` (see compose.yaml and README).
 
+# Python 3.11: the oldest version the project supports, the one every CI run tests on both
+# databases (3.13 is tested too), and Debian bookworm's own Python, so the image matches what
+# the tests ran. Change both FROM lines together.
 # Build stage: the locked dependencies first (a layer that survives code changes), then the
 # project itself, installed non-editable into /app/.venv.
 FROM python:3.11-slim AS build

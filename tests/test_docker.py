@@ -312,6 +312,17 @@ class TestCompose:
         assert app["environment"]["SECRET_KEY"].startswith("${SECRET_KEY:?")
 
 
+def installed_packages(venv: Path) -> Path:
+    """The venv's site-packages, asked of its own interpreter (its version is the build's)."""
+    purelib = subprocess.run(
+        [venv / "bin" / "python", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    return Path(purelib)
+
+
 def test_build_steps_produce_an_image_that_migrates_serves_and_passes_its_healthcheck(
     tmp_path: Path, fresh_database_url: str
 ) -> None:
@@ -335,7 +346,7 @@ def test_build_steps_produce_an_image_that_migrates_serves_and_passes_its_health
     assert healthcheck == 0, server.log()
     assert migrated.returncode == 0, server.log()
     assert not find_secrets(server.log())
-    site_packages = venv / "lib" / "python3.11" / "site-packages"
+    site_packages = installed_packages(venv)
     # Non-editable: the migrations ship inside the installed package, and no dev tools came along.
     assert (site_packages / "app" / "migrations" / "env.py").is_file()
     assert not (site_packages / "pytest").exists()

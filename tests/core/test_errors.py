@@ -1,17 +1,27 @@
 """Every error path answers the envelope, with the request id."""
 
+import logging
 import uuid
 from collections.abc import AsyncIterator
 
+import orjson
 import pytest
+from fastapi import FastAPI, Request
 from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.config import Settings
 from app.core.db import create_engine
+from app.core.handlers import handle_database_error
 from tests.conftest import LogCapture, http_client, running_app
 from tests.core import notes
+
+
+def stub_request(application: FastAPI) -> Request:
+    return Request({"type": "http", "app": application, "headers": [], "method": "POST"})
+
 
 ENVELOPE_KEYS = {"detail", "error_code", "correlation_id", "timestamp"}
 
@@ -113,14 +123,16 @@ class TestUnhandledErrors:
 
 
 class TestStatementValuesInLogs:
-    """A failed statement's error (and so its log line) shows its values in development only:
-    in production they could be personal data or secrets."""
+    """What a failed statement carries (its parameters, and the row the server quotes back)
+    reaches the log in development only: in production it could be personal data or secrets."""
 
-    @pytest.mark.parametrize(("environment", "shown"), [("production", False), ("test", True)])
-    async def test_values_are_hidden_in_production(
-        self, settings: Settings, environment: str, shown: bool
-    ) -> None:
-        engine = create_engine(settings.model_copy(update={"environment": environment}))
+    @pytest.fixture(autouse=True)
+    def migrated(self, engine: AsyncEngine) -> None:
+        """The suite's database, with its tables."""
+
+    @staticmethod
+    async def failed_insert(settings: Settings) -> DBAPIError:
+        engine = create_engine(settings)
         try:
             async with engine.connect() as connection:
                 with pytest.raises(DBAPIError) as raised:
@@ -131,9 +143,36 @@ class TestStatementValuesInLogs:
                     )
         finally:
             await engine.dispose()
+        return raised.value
 
-        assert ("private-value-42" in str(raised.value)) is shown
-        assert "INSERT INTO users" in str(raised.value)
+    @pytest.mark.parametrize(("environment", "shown"), [("production", False), ("test", True)])
+    async def test_the_engine_hides_parameters_in_production(
+        self, settings: Settings, environment: str, shown: bool
+    ) -> None:
+        error = await self.failed_insert(settings.model_copy(update={"environment": environment}))
+
+        assert ("[parameters:" in str(error)) is shown
+        assert "INSERT INTO users" in str(error)
+
+    @pytest.mark.parametrize(("environment", "shown"), [("production", False), ("test", True)])
+    async def test_the_logged_error_carries_no_value_in_production(
+        self, settings: Settings, environment: str, shown: bool
+    ) -> None:
+        configured = settings.model_copy(update={"environment": environment})
+        error = await self.failed_insert(configured)
+        async with running_app(configured) as application:
+            root = logging.getLogger()
+            capture = LogCapture(root.handlers[0].formatter)
+            root.addHandler(capture)
+            try:
+                response = await handle_database_error(stub_request(application), error)
+            finally:
+                root.removeHandler(capture)
+
+        (logged,) = [line for line in capture.records() if line["event"] == "database_error"]
+        assert response.status_code == 500
+        assert ("private-value-42" in orjson.dumps(logged).decode()) is shown
+        assert "INSERT INTO users" in orjson.dumps(logged).decode()
 
 
 class TestDatabaseUnavailable:

@@ -110,11 +110,26 @@ async def handle_database_error(request: Request, exc: Exception) -> Response:
         logger.warning("data_error", error=type(getattr(exc, "orig", exc)).__name__)
         return error_response(InvalidInputError("A value in the request cannot be stored"))
     if not _is_unavailable(exc):
-        logger.error("database_error", exc_info=exc)
+        _log_database_error(exc, production=request.app.state.settings.is_production)
         return error_response(AppError())
     logger.warning("database_unavailable", error=type(exc).__name__)
     retry_after = request.app.state.settings.retry_after_seconds
     return error_response(ServiceUnavailableError("Database unavailable", retry_after=retry_after))
+
+
+def _log_database_error(exc: Exception, *, production: bool) -> None:
+    if not production:
+        logger.error("database_error", exc_info=exc)
+        return
+    # The server's own message can quote the row ("Failing row contains (…)"), and parameters
+    # are hidden by the engine only: production logs the kind of error and the statement text.
+    orig = getattr(exc, "orig", exc)
+    logger.error(
+        "database_error",
+        error=type(orig).__name__,
+        sqlstate=getattr(orig, "sqlstate", None),
+        statement=getattr(exc, "statement", None),
+    )
 
 
 def _is_data_error(exc: Exception) -> bool:
