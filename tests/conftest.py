@@ -74,6 +74,10 @@ async def throwaway_database(folder: Path) -> AsyncIterator[str]:
         await _drop_postgres_database(database_url)
 
 
+def on_sqlite(settings: Settings) -> bool:
+    return settings.database_url.startswith("sqlite")
+
+
 @asynccontextmanager
 async def running_app(
     settings: Settings, *, sessionmaker: async_sessionmaker[AsyncSession] | None = None

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.core.config import Settings
 from app.core.db import create_engine
 from app.core.handlers import handle_database_error
-from tests.conftest import LogCapture, http_client, running_app
+from tests.conftest import LogCapture, http_client, on_sqlite, running_app
 from tests.core import notes
 
 
@@ -181,7 +181,7 @@ class TestDatabaseUnavailable:
         # Nothing can be opened there: every connection attempt fails at once.
         url = (
             "sqlite+aiosqlite:////proc/no-such-dir/x.db"
-            if settings.is_sqlite
+            if on_sqlite(settings)
             else "postgresql+asyncpg://root@127.0.0.1:1/test"
         )
         async with running_app(settings.model_copy(update={"database_url": url})) as application:

@@ -14,6 +14,7 @@ from app.core.config import Settings
 from app.items.models import Item
 from app.items.repository import ItemRepository
 from app.users.models import User
+from tests.conftest import on_sqlite
 from tests.users.factories import DEFAULT_PASSWORD, bearer, login, unique_email
 
 ITEMS = "/api/v1/items"
@@ -90,7 +91,7 @@ class TestIdempotencyInFlight:
         first_response, retry_response = await asyncio.gather(first, retry)
 
         assert first_response.status_code == 201
-        if settings.is_sqlite:
+        if on_sqlite(settings):
             # One write transaction at a time: the retry waited, then replayed.
             assert retry_response.status_code == 201
             assert retry_response.json() == first_response.json()

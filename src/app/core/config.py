@@ -180,10 +180,6 @@ class Settings(BaseSettings):
         return self
 
     @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
-    @property
     def is_production(self) -> bool:
         return self.environment == "production"
 

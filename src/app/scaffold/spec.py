@@ -3,7 +3,7 @@
 import builtins
 import keyword
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from uuid import UUID
@@ -72,7 +72,6 @@ class EntitySpec:
     plural: str  # widgets
     fields: tuple[FieldSpec, ...]
     owned: bool = True
-    extra: dict[str, object] = field(default_factory=dict)
 
     @property
     def snake(self) -> str:
