@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
+from tests.assertions import assert_error
 from tests.conftest import http_client, running_app
 from tests.users.factories import DEFAULT_PASSWORD, create_user, unique_email
 
@@ -59,8 +60,7 @@ class TestLoginLimitPerEmail:
         )
 
         assert codes == [401, 401, 401, 429]
-        assert response.status_code == 429
-        assert response.json()["error_code"] == "RATE_LIMITED"
+        assert_error(response, 429, "RATE_LIMITED")
         assert 0 < int(response.headers["Retry-After"]) <= 60
 
     @pytest.mark.limits(rate_limit_login_email="3/minute", rate_limit_login_ip="")

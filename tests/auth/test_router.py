@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.security import PasswordHasher
 from app.sessions.models import UserSession
 from app.users.models import User
+from tests.assertions import assert_error
 from tests.conftest import LogCapture
 from tests.users.factories import (
     DEFAULT_PASSWORD,
@@ -60,8 +61,7 @@ class TestRegister:
             REGISTER, json={"email": "DUP@example.com", "password": DEFAULT_PASSWORD}
         )
 
-        assert response.status_code == 409
-        assert response.json()["error_code"] == "ALREADY_EXISTS"
+        assert_error(response, 409, "ALREADY_EXISTS")
 
     @pytest.mark.parametrize("email", [{}, ["a@example.com"], 5, None, "not-an-email"])
     async def test_malformed_email_is_422(self, client: AsyncClient, email: object) -> None:
@@ -286,8 +286,7 @@ class TestTokens:
 
         response = await client.get(ME, headers=bearer(stored.token_hash))
 
-        assert response.status_code == 401
-        assert response.json()["error_code"] == "UNAUTHORIZED"
+        assert_error(response, 401, "UNAUTHORIZED")
 
     @pytest.mark.parametrize("order", ["alice-first", "bob-first", "same-twice"])
     async def test_two_authorization_headers_authenticate_nobody(
@@ -304,8 +303,7 @@ class TestTokens:
 
         response = await client.get(ME, headers=headers)
 
-        assert response.status_code == 400
-        assert response.json()["error_code"] == "BAD_REQUEST"
+        assert_error(response, 400, "BAD_REQUEST")
         assert response.headers["WWW-Authenticate"] == 'Bearer error="invalid_request"'
 
     async def test_token_in_the_url_is_ignored(
@@ -438,8 +436,7 @@ class TestSessions:
             f"/api/v1/auth/sessions/{victim_session.id}", headers=attacker_headers
         )
 
-        assert response.status_code == 404
-        assert response.json()["error_code"] == "NOT_FOUND"
+        assert_error(response, 404, "NOT_FOUND")
         assert (await client.get(ME, headers=victim_headers)).status_code == 200
 
 

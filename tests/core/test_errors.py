@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.core.config import Settings
 from app.core.db import create_engine
 from app.core.handlers import handle_database_error
+from tests.assertions import assert_error
 from tests.conftest import LogCapture, http_client, on_sqlite, running_app
 from tests.core import notes
 
@@ -101,8 +102,7 @@ class TestDomainErrors:
         second = await notes_client.post("/test-notes", json={"title": "b", "code": "x"})
 
         assert first.status_code == 201
-        assert second.status_code == 409
-        assert second.json()["error_code"] == "ALREADY_EXISTS"
+        assert_error(second, 409, "ALREADY_EXISTS")
         assert second.json()["detail"] == "Note code already taken"
 
 
@@ -192,8 +192,7 @@ class TestDatabaseUnavailable:
     async def test_query_is_503_with_retry_after(self, down_client: AsyncClient) -> None:
         response = await down_client.get(f"/test-notes/{uuid.uuid4()}")
 
-        assert response.status_code == 503
-        assert response.json()["error_code"] == "SERVICE_UNAVAILABLE"
+        assert_error(response, 503, "SERVICE_UNAVAILABLE")
         assert response.json()["detail"] == "Database unavailable"
         assert response.headers["Retry-After"] == "5"
 
@@ -202,8 +201,7 @@ class TestDatabaseUnavailable:
         ready = await down_client.get("/health/ready")
 
         assert live.status_code == 200
-        assert ready.status_code == 503
-        assert ready.json()["error_code"] == "SERVICE_UNAVAILABLE"
+        assert_error(ready, 503, "SERVICE_UNAVAILABLE")
         assert ready.json()["detail"] == "Not ready: database unavailable"
         assert ready.headers["Retry-After"] == "5"
 

@@ -11,6 +11,7 @@ from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
+from tests.assertions import assert_error
 from tests.conftest import LogCapture, http_client, running_app
 from tests.core import notes
 
@@ -139,8 +140,7 @@ class TestBodySizeLimit:
     ) -> None:
         response = await small_client.post("/api/v1/anything", content=b"x" * 65)
 
-        assert response.status_code == 413
-        assert response.json()["error_code"] == "PAYLOAD_TOO_LARGE"
+        assert_error(response, 413, "PAYLOAD_TOO_LARGE")
         assert response.json()["correlation_id"] == response.headers["X-Request-ID"]
 
     async def test_streamed_body_over_limit_is_413(self, settings: Settings) -> None:
@@ -155,8 +155,7 @@ class TestBodySizeLimit:
                     "/test-notes", content=chunks(), headers={"Content-Type": "application/json"}
                 )
 
-        assert response.status_code == 413
-        assert response.json()["error_code"] == "PAYLOAD_TOO_LARGE"
+        assert_error(response, 413, "PAYLOAD_TOO_LARGE")
 
     async def test_body_at_the_limit_is_accepted(self, small_client: AsyncClient) -> None:
         response = await small_client.post("/api/v1/anything", content=b"x" * 64)
@@ -231,8 +230,7 @@ class TestAllowedHosts:
     ) -> None:
         response = await hosts_client.get("/health/live", headers={"Host": host})
 
-        assert response.status_code == 400
-        assert response.json()["error_code"] == "BAD_REQUEST"
+        assert_error(response, 400, "BAD_REQUEST")
         assert response.json()["correlation_id"] == response.headers["X-Request-ID"]
 
     def test_the_setting_is_comma_separated(self, monkeypatch: pytest.MonkeyPatch) -> None:

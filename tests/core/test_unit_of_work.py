@@ -6,6 +6,7 @@ from httpx import AsyncClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.assertions import assert_error
 from tests.core.notes import Note
 
 
@@ -42,8 +43,7 @@ class TestUnitOfWork:
             "/test-notes", json={"title": "orphan", "parent_id": str(uuid.uuid4())}
         )
 
-        assert response.status_code == 409
-        assert response.json()["error_code"] == "CONFLICT"
+        assert_error(response, 409, "CONFLICT")
         assert await count_notes(engine, title="orphan") == 0
 
     async def test_validation_error_writes_nothing(

@@ -14,6 +14,7 @@ from app.core.config import Settings
 from app.items.models import Item
 from app.items.repository import ItemRepository
 from app.users.models import User
+from tests.assertions import assert_error
 from tests.conftest import on_sqlite
 from tests.users.factories import DEFAULT_PASSWORD, bearer, login, unique_email
 
@@ -96,8 +97,7 @@ class TestIdempotencyInFlight:
             assert retry_response.status_code == 201
             assert retry_response.json() == first_response.json()
         else:
-            assert retry_response.status_code == 409
-            assert retry_response.json()["error_code"] == "CONFLICT"
+            assert_error(retry_response, 409, "CONFLICT")
         async with engine.connect() as connection:
             count = await connection.scalar(
                 select(func.count()).select_from(Item).where(Item.title == "once")

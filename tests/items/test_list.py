@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.pagination import CursorCodec
 from app.users.models import User
+from tests.assertions import assert_error
 from tests.items.factories import create_item
 from tests.users.factories import create_user, signed_in
 
@@ -156,8 +157,7 @@ class TestSorting:
 
         response = await client.get(ITEMS, params={"order_by": order_by}, headers=headers)
 
-        assert response.status_code == 422
-        assert response.json()["error_code"] == "VALIDATION_ERROR"
+        assert_error(response, 422, "VALIDATION_ERROR")
 
 
 class TestOffsetPaging:
@@ -258,8 +258,7 @@ class TestCursorPaging:
 
         response = await client.get(ITEMS, params={"cursor": cursor}, headers=headers)
 
-        assert response.status_code == 422
-        assert response.json()["error_code"] == "VALIDATION_ERROR"
+        assert_error(response, 422, "VALIDATION_ERROR")
 
 
 def forged_cursor(codec: CursorCodec, sort: str, values: list[list[object]]) -> str:

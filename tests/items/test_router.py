@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.idempotency.models import IdempotencyKey
 from app.items.models import Item
 from app.users.models import User
+from tests.assertions import assert_error
 from tests.items.factories import create_item
 from tests.users.factories import bearer, create_user, login, signed_in
 
@@ -99,8 +100,7 @@ class TestCreateItem:
 
         response = await client.post(ITEMS, json=body, headers=headers)
 
-        assert response.status_code == 422
-        assert response.json()["error_code"] == "VALIDATION_ERROR"
+        assert_error(response, 422, "VALIDATION_ERROR")
 
     async def test_requires_authentication(self, client: AsyncClient) -> None:
         response = await client.post(ITEMS, json={"title": "x"})
@@ -296,8 +296,7 @@ class TestUpdateItem:
             f"{ITEMS}/{item.id}", json={"title": "lost"}, headers={**headers, "If-Match": tag}
         )
 
-        assert response.status_code == 412
-        assert response.json()["error_code"] == "PRECONDITION_FAILED"
+        assert_error(response, 412, "PRECONDITION_FAILED")
         current = await client.get(f"{ITEMS}/{item.id}", headers=headers)
         assert current.json()["title"] == "kept"
 
@@ -461,8 +460,7 @@ class TestOwnership:
             method, f"{ITEMS}/{item.id}{suffix}", json=body, headers=headers
         )
 
-        assert response.status_code == 404
-        assert response.json()["error_code"] == "NOT_FOUND"
+        assert_error(response, 404, "NOT_FOUND")
         await session.refresh(item)
         assert (item.title, item.version, item.deleted_at) == ("mine", 1, None)
 
@@ -522,8 +520,7 @@ class TestOwnership:
 
         response = await client.get(ITEMS, params=params, headers=headers)
 
-        assert response.status_code == 403
-        assert response.json()["error_code"] == "FORBIDDEN"
+        assert_error(response, 403, "FORBIDDEN")
 
 
 class TestBulkUpsert:

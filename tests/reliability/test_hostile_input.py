@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.openapi import NO_NUL_PATTERN
 from app.users.models import User
+from tests.assertions import assert_error
 from tests.users.factories import signed_in
 
 ITEMS = "/api/v1/items"
@@ -50,8 +51,7 @@ class TestNulCharacter:
     ) -> None:
         response = await client.get(ITEMS, params={"search": "a\x00b"}, headers=owner[1])
 
-        assert response.status_code == 422
-        assert response.json()["error_code"] == "VALIDATION_ERROR"
+        assert_error(response, 422, "VALIDATION_ERROR")
 
     @pytest.mark.parametrize(
         ("path", "body"),

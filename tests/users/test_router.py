@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.sessions.models import UserSession
 from app.users.models import User
+from tests.assertions import assert_error
 from tests.users.factories import DEFAULT_PASSWORD, bearer, create_user, login, signed_in
 
 ME = "/api/v1/users/me"
@@ -118,8 +119,7 @@ class TestReadMe:
     async def test_without_a_token_is_401(self, client: AsyncClient) -> None:
         response = await client.get(ME)
 
-        assert response.status_code == 401
-        assert response.json()["error_code"] == "UNAUTHORIZED"
+        assert_error(response, 401, "UNAUTHORIZED")
         assert response.headers["WWW-Authenticate"] == "Bearer"
 
     @pytest.mark.parametrize(
@@ -129,8 +129,7 @@ class TestReadMe:
     async def test_garbage_token_is_401(self, client: AsyncClient, authorization: str) -> None:
         response = await client.get(ME, headers={"Authorization": authorization})
 
-        assert response.status_code == 401
-        assert response.json()["error_code"] == "UNAUTHORIZED"
+        assert_error(response, 401, "UNAUTHORIZED")
         assert response.headers["WWW-Authenticate"] == "Bearer"
 
     async def test_token_in_the_query_string_is_refused(
@@ -141,8 +140,7 @@ class TestReadMe:
 
         response = await client.get(ME, params={"access_token": token})
 
-        assert response.status_code == 401
-        assert response.json()["error_code"] == "UNAUTHORIZED"
+        assert_error(response, 401, "UNAUTHORIZED")
 
     async def test_token_of_a_user_deactivated_in_the_database_is_401(
         self, client: AsyncClient, session: AsyncSession
@@ -154,8 +152,7 @@ class TestReadMe:
 
         response = await client.get(ME, headers=headers)
 
-        assert response.status_code == 401
-        assert response.json()["error_code"] == "UNAUTHORIZED"
+        assert_error(response, 401, "UNAUTHORIZED")
 
     async def test_token_of_a_user_deleted_in_the_database_is_401(
         self, client: AsyncClient, session: AsyncSession
@@ -166,8 +163,7 @@ class TestReadMe:
 
         response = await client.get(ME, headers=headers)
 
-        assert response.status_code == 401
-        assert response.json()["error_code"] == "UNAUTHORIZED"
+        assert_error(response, 401, "UNAUTHORIZED")
 
     async def test_logged_out_token_is_401(
         self, client: AsyncClient, session: AsyncSession
@@ -177,8 +173,7 @@ class TestReadMe:
 
         response = await client.get(ME, headers=headers)
 
-        assert response.status_code == 401
-        assert response.json()["error_code"] == "UNAUTHORIZED"
+        assert_error(response, 401, "UNAUTHORIZED")
 
 
 class TestUpdateMe:
@@ -218,8 +213,7 @@ class TestUpdateMe:
 
         response = await client.patch(ME, json={"full_name": "x" * 201}, headers=headers)
 
-        assert response.status_code == 422
-        assert response.json()["error_code"] == "VALIDATION_ERROR"
+        assert_error(response, 422, "VALIDATION_ERROR")
         assert response.json()["errors"][0]["loc"] == ["body", "full_name"]
         await session.refresh(user)
         assert user.full_name == "Before"
@@ -255,8 +249,7 @@ class TestUpdateMe:
 
         response = await client.patch(ME, json=body, headers=headers)
 
-        assert response.status_code == 422
-        assert response.json()["error_code"] == "VALIDATION_ERROR"
+        assert_error(response, 422, "VALIDATION_ERROR")
         await session.refresh(user)
         assert (user.id, user.email, user.hashed_password, user.full_name) == before
         assert (user.is_active, user.is_superuser, user.deleted_at) == (True, False, None)
@@ -264,8 +257,7 @@ class TestUpdateMe:
     async def test_without_a_token_is_401(self, client: AsyncClient) -> None:
         response = await client.patch(ME, json={"full_name": "Anonymous"})
 
-        assert response.status_code == 401
-        assert response.json()["error_code"] == "UNAUTHORIZED"
+        assert_error(response, 401, "UNAUTHORIZED")
         assert response.headers["WWW-Authenticate"] == "Bearer"
 
 
@@ -285,8 +277,7 @@ class TestSuperuserOnly:
             method, USERS + path.format(id=target.id), json=body, headers=headers
         )
 
-        assert response.status_code == 403
-        assert response.json()["error_code"] == "FORBIDDEN"
+        assert_error(response, 403, "FORBIDDEN")
         await session.refresh(target)
         assert (target.is_active, target.is_superuser, target.deleted_at) == (True, False, None)
 
@@ -302,8 +293,7 @@ class TestSuperuserOnly:
 
         response = await client.request(method, USERS + path.format(id=target.id), json=body)
 
-        assert response.status_code == 401
-        assert response.json()["error_code"] == "UNAUTHORIZED"
+        assert_error(response, 401, "UNAUTHORIZED")
         assert response.headers["WWW-Authenticate"] == "Bearer"
 
     async def test_a_demoted_superuser_loses_access_at_once(
@@ -317,8 +307,7 @@ class TestSuperuserOnly:
 
         response = await client.get(USERS, headers=other_headers)
 
-        assert response.status_code == 403
-        assert response.json()["error_code"] == "FORBIDDEN"
+        assert_error(response, 403, "FORBIDDEN")
 
 
 class TestListUsers:
@@ -371,8 +360,7 @@ class TestListUsers:
     ) -> None:
         response = await list_users(client, admin_headers, limit=limit)
 
-        assert response.status_code == 422
-        assert response.json()["error_code"] == "VALIDATION_ERROR"
+        assert_error(response, 422, "VALIDATION_ERROR")
 
     async def test_search_matches_the_email_case_insensitively(
         self, client: AsyncClient, session: AsyncSession, admin_headers: dict[str, str]
@@ -482,8 +470,7 @@ class TestListUsers:
     ) -> None:
         response = await list_users(client, admin_headers, order_by=order_by)
 
-        assert response.status_code == 422
-        assert response.json()["error_code"] == "VALIDATION_ERROR"
+        assert_error(response, 422, "VALIDATION_ERROR")
 
     @pytest.mark.parametrize("order_by", ["-created_at", "email", "-email", "updated_at"])
     async def test_cursor_paging_visits_every_user_once(
@@ -521,8 +508,7 @@ class TestListUsers:
     ) -> None:
         response = await list_users(client, admin_headers, cursor="not-a-cursor")
 
-        assert response.status_code == 422
-        assert response.json()["error_code"] == "VALIDATION_ERROR"
+        assert_error(response, 422, "VALIDATION_ERROR")
 
     async def test_deleted_users_are_not_listed(
         self, client: AsyncClient, session: AsyncSession, admin_headers: dict[str, str]
@@ -554,8 +540,7 @@ class TestReadUser:
     ) -> None:
         response = await client.get(user_url(uuid.uuid4()), headers=admin_headers)
 
-        assert response.status_code == 404
-        assert response.json()["error_code"] == "NOT_FOUND"
+        assert_error(response, 404, "NOT_FOUND")
 
     async def test_malformed_id_is_404(
         self, client: AsyncClient, admin_headers: dict[str, str]
@@ -563,8 +548,7 @@ class TestReadUser:
         # `{user_id:uuid}`: anything else names no resource, and `/users/me` stays its own path.
         response = await client.get(user_url("not-a-uuid"), headers=admin_headers)
 
-        assert response.status_code == 404
-        assert response.json()["error_code"] == "NOT_FOUND"
+        assert_error(response, 404, "NOT_FOUND")
 
     async def test_unsupported_method_on_me_is_405_not_a_user_id(
         self, client: AsyncClient, admin_headers: dict[str, str]
@@ -637,8 +621,7 @@ class TestUpdateUser:
 
         response = await client.get(ME, headers=target_headers)
 
-        assert response.status_code == 401
-        assert response.json()["error_code"] == "UNAUTHORIZED"
+        assert_error(response, 401, "UNAUTHORIZED")
         assert response.headers["WWW-Authenticate"] == "Bearer"
 
     async def test_inactive_user_cannot_log_in(
@@ -649,8 +632,7 @@ class TestUpdateUser:
 
         response = await login_response(client, target.email)
 
-        assert response.status_code == 401
-        assert response.json()["error_code"] == "INVALID_CREDENTIALS"
+        assert_error(response, 401, "INVALID_CREDENTIALS")
 
     async def test_reactivation_does_not_revive_old_tokens(
         self, client: AsyncClient, session: AsyncSession, admin_headers: dict[str, str]
@@ -661,8 +643,7 @@ class TestUpdateUser:
 
         response = await client.get(ME, headers=target_headers)
 
-        assert response.status_code == 401
-        assert response.json()["error_code"] == "UNAUTHORIZED"
+        assert_error(response, 401, "UNAUTHORIZED")
 
     async def test_reactivated_user_can_log_in_again(
         self, client: AsyncClient, session: AsyncSession, admin_headers: dict[str, str]
@@ -712,8 +693,7 @@ class TestUpdateUser:
 
         response = await client.patch(user_url(target.id), json=body, headers=admin_headers)
 
-        assert response.status_code == 422
-        assert response.json()["error_code"] == "VALIDATION_ERROR"
+        assert_error(response, 422, "VALIDATION_ERROR")
         await session.refresh(target)
         assert (target.email, target.hashed_password, target.full_name) == before
         assert (target.is_active, target.is_superuser, target.deleted_at) == (True, False, None)
@@ -725,8 +705,7 @@ class TestUpdateUser:
             user_url(uuid.uuid4()), json={"full_name": "Nobody"}, headers=admin_headers
         )
 
-        assert response.status_code == 404
-        assert response.json()["error_code"] == "NOT_FOUND"
+        assert_error(response, 404, "NOT_FOUND")
 
     async def test_deleted_user_is_404(
         self, client: AsyncClient, session: AsyncSession, admin_headers: dict[str, str]
@@ -738,8 +717,7 @@ class TestUpdateUser:
             user_url(target.id), json={"is_active": True}, headers=admin_headers
         )
 
-        assert response.status_code == 404
-        assert response.json()["error_code"] == "NOT_FOUND"
+        assert_error(response, 404, "NOT_FOUND")
 
     @pytest.mark.parametrize("body", [{"is_active": False}, {"is_superuser": False}])
     async def test_superuser_cannot_deactivate_or_demote_themselves(
@@ -753,8 +731,7 @@ class TestUpdateUser:
 
         response = await client.patch(user_url(me.id), json=body, headers=headers)
 
-        assert response.status_code == 403
-        assert response.json()["error_code"] == "FORBIDDEN"
+        assert_error(response, 403, "FORBIDDEN")
         await session.refresh(me)
         assert (me.is_active, me.is_superuser) == (True, True)
         assert (await client.get(USERS, headers=headers)).status_code == 200
@@ -783,8 +760,7 @@ class TestDeleteUser:
         assert response.status_code == 204
         assert response.content == b""
         missing = await client.get(user_url(target.id), headers=admin_headers)
-        assert missing.status_code == 404
-        assert missing.json()["error_code"] == "NOT_FOUND"
+        assert_error(missing, 404, "NOT_FOUND")
 
     async def test_is_a_soft_delete(
         self, client: AsyncClient, session: AsyncSession, admin_headers: dict[str, str]
@@ -805,8 +781,7 @@ class TestDeleteUser:
         await client.delete(user_url(target.id), headers=admin_headers)
 
         response = await client.get(ME, headers=target_headers)
-        assert response.status_code == 401
-        assert response.json()["error_code"] == "UNAUTHORIZED"
+        assert_error(response, 401, "UNAUTHORIZED")
 
     async def test_revokes_the_users_sessions(
         self, client: AsyncClient, session: AsyncSession, admin_headers: dict[str, str]
@@ -828,8 +803,7 @@ class TestDeleteUser:
 
         response = await login_response(client, target.email)
 
-        assert response.status_code == 401
-        assert response.json()["error_code"] == "INVALID_CREDENTIALS"
+        assert_error(response, 401, "INVALID_CREDENTIALS")
 
     async def test_the_email_can_register_again(
         self, client: AsyncClient, session: AsyncSession, admin_headers: dict[str, str]
@@ -865,8 +839,7 @@ class TestDeleteUser:
     ) -> None:
         response = await client.delete(user_url(uuid.uuid4()), headers=admin_headers)
 
-        assert response.status_code == 404
-        assert response.json()["error_code"] == "NOT_FOUND"
+        assert_error(response, 404, "NOT_FOUND")
 
     async def test_deleting_twice_is_404(
         self, client: AsyncClient, session: AsyncSession, admin_headers: dict[str, str]
@@ -876,8 +849,7 @@ class TestDeleteUser:
 
         response = await client.delete(user_url(target.id), headers=admin_headers)
 
-        assert response.status_code == 404
-        assert response.json()["error_code"] == "NOT_FOUND"
+        assert_error(response, 404, "NOT_FOUND")
 
     async def test_superuser_cannot_delete_themselves(
         self, client: AsyncClient, session: AsyncSession, admin: tuple[User, dict[str, str]]
@@ -886,8 +858,7 @@ class TestDeleteUser:
 
         response = await client.delete(user_url(me.id), headers=headers)
 
-        assert response.status_code == 403
-        assert response.json()["error_code"] == "FORBIDDEN"
+        assert_error(response, 403, "FORBIDDEN")
         await session.refresh(me)
         assert me.deleted_at is None
         assert (await client.get(ME, headers=headers)).status_code == 200
