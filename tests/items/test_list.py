@@ -11,17 +11,16 @@ from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.pagination import CursorCodec
-from app.users.models import User
 from tests.assertions import assert_error
 from tests.items.factories import create_item
-from tests.users.factories import create_user, signed_in
+from tests.users.factories import SignedIn, create_user, signed_in
 
 ITEMS = "/api/v1/items"
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-async def owner(client: AsyncClient, session: AsyncSession) -> tuple[User, dict[str, str]]:
+async def owner(client: AsyncClient, session: AsyncSession) -> SignedIn:
     return await signed_in(client, session)
 
 
@@ -45,7 +44,7 @@ async def walk_cursor(
 
 class TestFilters:
     async def test_search_is_case_insensitive_on_title_and_description(
-        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+        self, client: AsyncClient, session: AsyncSession, owner: SignedIn
     ) -> None:
         user, headers = owner
         by_title = await create_item(session, owner=user, title="Red Apple")
@@ -60,7 +59,7 @@ class TestFilters:
         }
 
     async def test_search_wildcards_are_literal(
-        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+        self, client: AsyncClient, session: AsyncSession, owner: SignedIn
     ) -> None:
         user, headers = owner
         literal = await create_item(session, owner=user, title="100% cotton")
@@ -71,7 +70,7 @@ class TestFilters:
         assert [row["id"] for row in response.json()["items"]] == [str(literal.id)]
 
     async def test_is_active_and_created_at_range(
-        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+        self, client: AsyncClient, session: AsyncSession, owner: SignedIn
     ) -> None:
         user, headers = owner
         inside = await create_item(session, owner=user, created_at=T0 + timedelta(days=1))
@@ -109,9 +108,7 @@ class TestFilters:
         assert {row["id"] for row in with_deleted.json()["items"]} == {str(live.id), str(gone.id)}
         assert with_deleted.json()["total"] == 2
 
-    async def test_unknown_filter_is_422(
-        self, client: AsyncClient, owner: tuple[User, dict[str, str]]
-    ) -> None:
+    async def test_unknown_filter_is_422(self, client: AsyncClient, owner: SignedIn) -> None:
         _user, headers = owner
 
         response = await client.get(ITEMS, params={"is_active": "maybe"}, headers=headers)
@@ -121,7 +118,7 @@ class TestFilters:
 
 class TestSorting:
     async def test_default_is_newest_first(
-        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+        self, client: AsyncClient, session: AsyncSession, owner: SignedIn
     ) -> None:
         user, headers = owner
         old = await create_item(session, owner=user, created_at=T0)
@@ -132,7 +129,7 @@ class TestSorting:
         assert [row["id"] for row in response.json()["items"]] == [str(new.id), str(old.id)]
 
     async def test_title_then_newest(
-        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+        self, client: AsyncClient, session: AsyncSession, owner: SignedIn
     ) -> None:
         user, headers = owner
         b = await create_item(session, owner=user, title="b", created_at=T0)
@@ -151,7 +148,7 @@ class TestSorting:
 
     @pytest.mark.parametrize("order_by", ["owner_id", "description", "-version", "title,title"])
     async def test_other_fields_are_422(
-        self, client: AsyncClient, owner: tuple[User, dict[str, str]], order_by: str
+        self, client: AsyncClient, owner: SignedIn, order_by: str
     ) -> None:
         _user, headers = owner
 
@@ -162,7 +159,7 @@ class TestSorting:
 
 class TestOffsetPaging:
     async def test_pages_with_total(
-        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+        self, client: AsyncClient, session: AsyncSession, owner: SignedIn
     ) -> None:
         user, headers = owner
         for n in range(5):
@@ -178,7 +175,7 @@ class TestOffsetPaging:
         assert last["next_cursor"] is None
 
     async def test_deleted_items_are_not_counted(
-        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+        self, client: AsyncClient, session: AsyncSession, owner: SignedIn
     ) -> None:
         user, headers = owner
         await create_item(session, owner=user)
@@ -192,7 +189,7 @@ class TestOffsetPaging:
         "params", [{"limit": 0}, {"limit": 101}, {"offset": -1}, {"offset": 2**63}]
     )
     async def test_out_of_range_is_422(
-        self, client: AsyncClient, owner: tuple[User, dict[str, str]], params: dict[str, int]
+        self, client: AsyncClient, owner: SignedIn, params: dict[str, int]
     ) -> None:
         _user, headers = owner
 
@@ -203,7 +200,7 @@ class TestOffsetPaging:
 
 class TestCursorPaging:
     async def test_visits_every_row_once_with_equal_sort_keys(
-        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+        self, client: AsyncClient, session: AsyncSession, owner: SignedIn
     ) -> None:
         user, headers = owner
         ids = {
@@ -217,7 +214,7 @@ class TestCursorPaging:
             assert set(seen) == ids
 
     async def test_rows_inserted_between_pages_are_not_duplicated(
-        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+        self, client: AsyncClient, session: AsyncSession, owner: SignedIn
     ) -> None:
         user, headers = owner
         for n in range(6):
@@ -234,7 +231,7 @@ class TestCursorPaging:
         assert seen[-1] == str(older.id)
 
     async def test_cursor_from_another_order_is_422(
-        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+        self, client: AsyncClient, session: AsyncSession, owner: SignedIn
     ) -> None:
         user, headers = owner
         for _ in range(3):
@@ -252,7 +249,7 @@ class TestCursorPaging:
 
     @pytest.mark.parametrize("cursor", ["garbage", "e30.AAAA", "x" * 3000])
     async def test_invalid_cursor_is_422(
-        self, client: AsyncClient, owner: tuple[User, dict[str, str]], cursor: str
+        self, client: AsyncClient, owner: SignedIn, cursor: str
     ) -> None:
         _user, headers = owner
 
@@ -293,7 +290,7 @@ class TestForgedCursor:
         self,
         client: AsyncClient,
         app: FastAPI,
-        owner: tuple[User, dict[str, str]],
+        owner: SignedIn,
         sort: str,
         values: list[list[object]],
     ) -> None:
@@ -311,7 +308,7 @@ class TestForgedCursor:
         client: AsyncClient,
         app: FastAPI,
         session: AsyncSession,
-        owner: tuple[User, dict[str, str]],
+        owner: SignedIn,
     ) -> None:
         user, headers = owner
         await create_item(session, owner=user, title="b")

@@ -11,16 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.idempotency.models import IdempotencyKey
 from app.items.models import Item
-from app.users.models import User
 from tests.assertions import assert_error
 from tests.items.factories import create_item
-from tests.users.factories import bearer, create_user, login, signed_in
+from tests.users.factories import SignedIn, bearer, create_user, login, signed_in
 
 ITEMS = "/api/v1/items"
 
 
 @pytest.fixture
-async def owner(client: AsyncClient, session: AsyncSession) -> tuple[User, dict[str, str]]:
+async def owner(client: AsyncClient, session: AsyncSession) -> SignedIn:
     return await signed_in(client, session)
 
 
@@ -31,7 +30,7 @@ async def item_count(session: AsyncSession, **where: object) -> int:
 
 class TestCreateItem:
     async def test_returns_201_with_location_and_etag(
-        self, client: AsyncClient, owner: tuple[User, dict[str, str]]
+        self, client: AsyncClient, owner: SignedIn
     ) -> None:
         user, headers = owner
 
@@ -52,7 +51,7 @@ class TestCreateItem:
         assert fetched.json() == body
 
     async def test_location_never_reflects_the_host_header(
-        self, client: AsyncClient, owner: tuple[User, dict[str, str]]
+        self, client: AsyncClient, owner: SignedIn
     ) -> None:
         headers = {**owner[1], "Host": "evil.example"}
 
@@ -72,7 +71,7 @@ class TestCreateItem:
         ],
     )
     async def test_mass_assignment_is_refused(
-        self, client: AsyncClient, owner: tuple[User, dict[str, str]], field: str, value: object
+        self, client: AsyncClient, owner: SignedIn, field: str, value: object
     ) -> None:
         _user, headers = owner
 
@@ -94,7 +93,7 @@ class TestCreateItem:
         ],
     )
     async def test_field_limits(
-        self, client: AsyncClient, owner: tuple[User, dict[str, str]], body: dict[str, object]
+        self, client: AsyncClient, owner: SignedIn, body: dict[str, object]
     ) -> None:
         _user, headers = owner
 
@@ -111,7 +110,7 @@ class TestCreateItem:
 
 class TestIdempotencyKey:
     async def test_replay_returns_the_first_response_without_a_second_insert(
-        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+        self, client: AsyncClient, session: AsyncSession, owner: SignedIn
     ) -> None:
         user, headers = owner
         keyed = {**headers, "Idempotency-Key": "order-42"}
@@ -130,7 +129,7 @@ class TestIdempotencyKey:
         assert await item_count(session, owner_id=user.id) == 1
 
     async def test_same_key_other_body_is_422(
-        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+        self, client: AsyncClient, session: AsyncSession, owner: SignedIn
     ) -> None:
         user, headers = owner
         keyed = {**headers, "Idempotency-Key": "k1"}
@@ -160,7 +159,7 @@ class TestIdempotencyKey:
         assert "Idempotent-Replayed" not in b.headers
 
     async def test_body_key_order_does_not_matter(
-        self, client: AsyncClient, owner: tuple[User, dict[str, str]]
+        self, client: AsyncClient, owner: SignedIn
     ) -> None:
         _user, headers = owner
         keyed = {**headers, "Idempotency-Key": "k2", "Content-Type": "application/json"}
@@ -177,7 +176,7 @@ class TestIdempotencyKey:
         app: FastAPI,
         client: AsyncClient,
         session: AsyncSession,
-        owner: tuple[User, dict[str, str]],
+        owner: SignedIn,
     ) -> None:
         user, headers = owner
         keyed = {**headers, "Idempotency-Key": "daily"}
@@ -199,7 +198,7 @@ class TestIdempotencyKey:
 
     @pytest.mark.parametrize("key", ["", "x" * 256, "has space"])
     async def test_malformed_key_is_422(
-        self, client: AsyncClient, owner: tuple[User, dict[str, str]], key: str
+        self, client: AsyncClient, owner: SignedIn, key: str
     ) -> None:
         _user, headers = owner
 
@@ -212,7 +211,7 @@ class TestIdempotencyKey:
 
 class TestGetItem:
     async def test_returns_the_item_with_etag(
-        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+        self, client: AsyncClient, session: AsyncSession, owner: SignedIn
     ) -> None:
         user, headers = owner
         item = await create_item(session, owner=user)
@@ -234,9 +233,7 @@ class TestGetItem:
 
         assert response.status_code == 200
 
-    async def test_unknown_id_is_404(
-        self, client: AsyncClient, owner: tuple[User, dict[str, str]]
-    ) -> None:
+    async def test_unknown_id_is_404(self, client: AsyncClient, owner: SignedIn) -> None:
         _user, headers = owner
 
         response = await client.get(f"{ITEMS}/{uuid.uuid4()}", headers=headers)
@@ -252,7 +249,7 @@ class TestGetItem:
 
 class TestUpdateItem:
     async def test_partial_update_bumps_version(
-        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+        self, client: AsyncClient, session: AsyncSession, owner: SignedIn
     ) -> None:
         user, headers = owner
         item = await create_item(session, owner=user, title="old", description="keep")
@@ -268,7 +265,7 @@ class TestUpdateItem:
         assert body["updated_at"] > body["created_at"]
 
     async def test_matching_if_match_succeeds(
-        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+        self, client: AsyncClient, session: AsyncSession, owner: SignedIn
     ) -> None:
         user, headers = owner
         item = await create_item(session, owner=user)
@@ -286,7 +283,7 @@ class TestUpdateItem:
         self,
         client: AsyncClient,
         session: AsyncSession,
-        owner: tuple[User, dict[str, str]],
+        owner: SignedIn,
         tag: str,
     ) -> None:
         user, headers = owner
@@ -301,7 +298,7 @@ class TestUpdateItem:
         assert current.json()["title"] == "kept"
 
     async def test_second_writer_with_the_same_etag_loses(
-        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+        self, client: AsyncClient, session: AsyncSession, owner: SignedIn
     ) -> None:
         user, headers = owner
         item = await create_item(session, owner=user)
@@ -317,7 +314,7 @@ class TestUpdateItem:
         assert (first.status_code, second.status_code) == (200, 412)
 
     async def test_wildcard_and_lists_of_tags(
-        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+        self, client: AsyncClient, session: AsyncSession, owner: SignedIn
     ) -> None:
         user, headers = owner
         item = await create_item(session, owner=user)
@@ -336,7 +333,7 @@ class TestUpdateItem:
         self,
         client: AsyncClient,
         session: AsyncSession,
-        owner: tuple[User, dict[str, str]],
+        owner: SignedIn,
         field: str,
     ) -> None:
         user, headers = owner
@@ -348,7 +345,7 @@ class TestUpdateItem:
         assert response.json()["errors"][0]["loc"] == ["body", field]
 
     async def test_optional_field_can_be_cleared(
-        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+        self, client: AsyncClient, session: AsyncSession, owner: SignedIn
     ) -> None:
         user, headers = owner
         item = await create_item(session, owner=user, description="text")
@@ -366,7 +363,7 @@ class TestUpdateItem:
         self,
         client: AsyncClient,
         session: AsyncSession,
-        owner: tuple[User, dict[str, str]],
+        owner: SignedIn,
         body: dict[str, object],
     ) -> None:
         user, headers = owner
@@ -379,7 +376,7 @@ class TestUpdateItem:
 
 class TestDeleteAndRestore:
     async def test_soft_delete_hides_the_item_until_restored(
-        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+        self, client: AsyncClient, session: AsyncSession, owner: SignedIn
     ) -> None:
         user, headers = owner
         item = await create_item(session, owner=user)
@@ -400,7 +397,7 @@ class TestDeleteAndRestore:
         assert await item_count(session, id=item.id) == 1
 
     async def test_patch_of_a_deleted_item_is_404(
-        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+        self, client: AsyncClient, session: AsyncSession, owner: SignedIn
     ) -> None:
         user, headers = owner
         item = await create_item(session, owner=user)
@@ -411,7 +408,7 @@ class TestDeleteAndRestore:
         assert response.status_code == 404
 
     async def test_delete_with_stale_if_match_is_412(
-        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+        self, client: AsyncClient, session: AsyncSession, owner: SignedIn
     ) -> None:
         user, headers = owner
         item = await create_item(session, owner=user)
@@ -421,7 +418,7 @@ class TestDeleteAndRestore:
         assert response.status_code == 412
 
     async def test_restoring_a_live_item_changes_nothing(
-        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+        self, client: AsyncClient, session: AsyncSession, owner: SignedIn
     ) -> None:
         user, headers = owner
         item = await create_item(session, owner=user)
@@ -514,7 +511,7 @@ class TestOwnership:
         "params", [{"owner_id": str(uuid.uuid4())}, {"include_deleted": "true"}]
     )
     async def test_superuser_only_filters_are_403_for_others(
-        self, client: AsyncClient, owner: tuple[User, dict[str, str]], params: dict[str, str]
+        self, client: AsyncClient, owner: SignedIn, params: dict[str, str]
     ) -> None:
         _user, headers = owner
 
@@ -525,7 +522,7 @@ class TestOwnership:
 
 class TestBulkUpsert:
     async def test_creates_and_updates_in_one_call(
-        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+        self, client: AsyncClient, session: AsyncSession, owner: SignedIn
     ) -> None:
         user, headers = owner
         existing = await create_item(session, owner=user, title="before")
@@ -554,7 +551,7 @@ class TestBulkUpsert:
         assert {row["owner_id"] for row in body["items"]} == {str(user.id)}
 
     async def test_a_thousand_rows(
-        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+        self, client: AsyncClient, session: AsyncSession, owner: SignedIn
     ) -> None:
         user, headers = owner
 
@@ -567,9 +564,7 @@ class TestBulkUpsert:
         assert response.json()["created"] == 1000
         assert await item_count(session, owner_id=user.id) == 1000
 
-    async def test_more_than_a_thousand_is_422(
-        self, client: AsyncClient, owner: tuple[User, dict[str, str]]
-    ) -> None:
+    async def test_more_than_a_thousand_is_422(self, client: AsyncClient, owner: SignedIn) -> None:
         _user, headers = owner
 
         response = await client.post(
@@ -579,7 +574,7 @@ class TestBulkUpsert:
         assert response.status_code == 422
 
     async def test_duplicate_ids_in_a_batch_are_422(
-        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+        self, client: AsyncClient, session: AsyncSession, owner: SignedIn
     ) -> None:
         user, headers = owner
         same = str(uuid.uuid4())
@@ -594,7 +589,7 @@ class TestBulkUpsert:
         assert await item_count(session, owner_id=user.id) == 0
 
     async def test_deleted_rows_are_skipped(
-        self, client: AsyncClient, session: AsyncSession, owner: tuple[User, dict[str, str]]
+        self, client: AsyncClient, session: AsyncSession, owner: SignedIn
     ) -> None:
         user, headers = owner
         item = await create_item(session, owner=user)

@@ -9,15 +9,14 @@ from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.openapi import NO_NUL_PATTERN
-from app.users.models import User
 from tests.assertions import assert_error
-from tests.users.factories import signed_in
+from tests.users.factories import SignedIn, signed_in
 
 ITEMS = "/api/v1/items"
 
 
 @pytest.fixture
-async def owner(client: AsyncClient, session: AsyncSession) -> tuple[User, dict[str, str]]:
+async def owner(client: AsyncClient, session: AsyncSession) -> SignedIn:
     return await signed_in(client, session)
 
 
@@ -29,16 +28,14 @@ def assert_validation_error(response_json: dict[str, object], loc: list[object])
 class TestNulCharacter:
     """PostgreSQL cannot store U+0000 in text; without validation it was a 500 there."""
 
-    async def test_in_a_body_string_is_422(
-        self, client: AsyncClient, owner: tuple[User, dict[str, str]]
-    ) -> None:
+    async def test_in_a_body_string_is_422(self, client: AsyncClient, owner: SignedIn) -> None:
         response = await client.post(ITEMS, json={"title": "a\x00b"}, headers=owner[1])
 
         assert response.status_code == 422
         assert_validation_error(response.json(), ["body", "title"])
 
     async def test_in_a_nested_body_string_is_422(
-        self, client: AsyncClient, owner: tuple[User, dict[str, str]]
+        self, client: AsyncClient, owner: SignedIn
     ) -> None:
         body = {"items": [{"title": "fine"}, {"title": "not\x00fine"}]}
 
@@ -46,9 +43,7 @@ class TestNulCharacter:
 
         assert response.status_code == 422
 
-    async def test_in_a_query_filter_is_422(
-        self, client: AsyncClient, owner: tuple[User, dict[str, str]]
-    ) -> None:
+    async def test_in_a_query_filter_is_422(self, client: AsyncClient, owner: SignedIn) -> None:
         response = await client.get(ITEMS, params={"search": "a\x00b"}, headers=owner[1])
 
         assert_error(response, 422, "VALIDATION_ERROR")
@@ -91,7 +86,7 @@ class TestNulCharacter:
 class TestNumbersAndInstants:
     @pytest.mark.parametrize("value", ["0.5", "1700000000", "2026-01-05T12:00:00"])
     async def test_a_filter_instant_must_be_iso_8601_with_an_offset(
-        self, client: AsyncClient, owner: tuple[User, dict[str, str]], value: str
+        self, client: AsyncClient, owner: SignedIn, value: str
     ) -> None:
         response = await client.get(ITEMS, params={"created_at__lt": value}, headers=owner[1])
 
@@ -105,7 +100,7 @@ class TestNumbersAndInstants:
         ],
     )
     async def test_an_instant_outside_the_utc_range_is_422(
-        self, client: AsyncClient, owner: tuple[User, dict[str, str]], params: dict[str, str]
+        self, client: AsyncClient, owner: SignedIn, params: dict[str, str]
     ) -> None:
         response = await client.get(ITEMS, params=params, headers=owner[1])
 
@@ -117,7 +112,7 @@ class TestNumbersAndInstants:
         [{"offset": str(2**64)}, {"limit": "1000000"}, {"offset": "-1"}, {"limit": "0"}],
     )
     async def test_out_of_range_paging_is_422(
-        self, client: AsyncClient, owner: tuple[User, dict[str, str]], params: dict[str, str]
+        self, client: AsyncClient, owner: SignedIn, params: dict[str, str]
     ) -> None:
         response = await client.get(ITEMS, params=params, headers=owner[1])
 
@@ -126,7 +121,7 @@ class TestNumbersAndInstants:
 
 class TestPaths:
     async def test_unsupported_method_on_a_static_sibling_of_an_id_path_is_405(
-        self, client: AsyncClient, owner: tuple[User, dict[str, str]]
+        self, client: AsyncClient, owner: SignedIn
     ) -> None:
         response = await client.patch(f"{ITEMS}/bulk", json={}, headers=owner[1])
 
@@ -134,7 +129,7 @@ class TestPaths:
         assert response.headers["allow"] == "POST"
 
     async def test_an_id_that_is_not_a_uuid_names_no_resource(
-        self, client: AsyncClient, owner: tuple[User, dict[str, str]]
+        self, client: AsyncClient, owner: SignedIn
     ) -> None:
         response = await client.get(f"{ITEMS}/not-a-uuid", headers=owner[1])
 

@@ -1,5 +1,6 @@
 """Users and signed-in clients for tests."""
 
+from typing import NamedTuple
 from uuid import uuid4
 
 from httpx import AsyncClient
@@ -56,9 +57,14 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def signed_in(
-    client: AsyncClient, session: AsyncSession, **fields: object
-) -> tuple[User, dict[str, str]]:
-    """A new user and the headers of one of their sessions."""
+class SignedIn(NamedTuple):
+    """A user and the bearer headers of one of their sessions."""
+
+    user: User
+    headers: dict[str, str]
+
+
+async def signed_in(client: AsyncClient, session: AsyncSession, **fields: object) -> SignedIn:
+    """A new user, signed in."""
     user = await create_user(session, **fields)  # type: ignore[arg-type]
-    return user, bearer(await login(client, user.email))
+    return SignedIn(user, bearer(await login(client, user.email)))
