@@ -1,0 +1,12 @@
+"""Reading sessions back in tests."""
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.sessions.models import UserSession
+from app.users.models import User
+
+
+async def stored_sessions(session: AsyncSession, user: User) -> list[UserSession]:
+    result = await session.execute(select(UserSession).where(UserSession.user_id == user.id))
+    return list(result.scalars())
