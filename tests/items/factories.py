@@ -3,6 +3,7 @@
 from datetime import datetime
 from uuid import uuid4
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.items.models import Item
@@ -31,3 +32,8 @@ async def create_item(
     session.add(item)
     await session.commit()
     return item
+
+
+async def item_count(session: AsyncSession, **where: object) -> int:
+    statement = select(func.count()).select_from(Item).filter_by(**where)
+    return int((await session.execute(statement)).scalar_one())

@@ -19,11 +19,6 @@ ITEMS = "/api/v1/items"
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-@pytest.fixture
-async def owner(client: AsyncClient, session: AsyncSession) -> SignedIn:
-    return await signed_in(client, session)
-
-
 async def walk_cursor(
     client: AsyncClient, headers: dict[str, str], params: dict[str, str | int]
 ) -> list[str]:

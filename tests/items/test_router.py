@@ -1,31 +1,16 @@
-"""Items over HTTP: CRUD, ETag/If-Match, soft delete, idempotency keys, bulk upsert, ownership."""
+"""Items over HTTP: CRUD, ETag/If-Match, soft delete and restore, ownership."""
 
 import uuid
-from datetime import UTC, datetime, timedelta
 
 import pytest
-from fastapi import FastAPI
 from httpx import AsyncClient
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.idempotency.models import IdempotencyKey
-from app.items.models import Item
 from tests.assertions import assert_error
-from tests.items.factories import create_item
+from tests.items.factories import create_item, item_count
 from tests.users.factories import SignedIn, bearer, create_user, login, signed_in
 
 ITEMS = "/api/v1/items"
-
-
-@pytest.fixture
-async def owner(client: AsyncClient, session: AsyncSession) -> SignedIn:
-    return await signed_in(client, session)
-
-
-async def item_count(session: AsyncSession, **where: object) -> int:
-    statement = select(func.count()).select_from(Item).filter_by(**where)
-    return int((await session.execute(statement)).scalar_one())
 
 
 class TestCreateItem:
@@ -106,107 +91,6 @@ class TestCreateItem:
 
         assert response.status_code == 401
         assert response.headers["WWW-Authenticate"] == "Bearer"
-
-
-class TestIdempotencyKey:
-    async def test_replay_returns_the_first_response_without_a_second_insert(
-        self, client: AsyncClient, session: AsyncSession, owner: SignedIn
-    ) -> None:
-        user, headers = owner
-        keyed = {**headers, "Idempotency-Key": "order-42"}
-
-        first = await client.post(ITEMS, json={"title": "once"}, headers=keyed)
-        await client.patch(
-            first.headers["Location"], json={"title": "changed since"}, headers=headers
-        )
-        second = await client.post(ITEMS, json={"title": "once"}, headers=keyed)
-
-        assert first.status_code == second.status_code == 201
-        assert second.json() == first.json()
-        assert second.headers["Location"] == first.headers["Location"]
-        assert second.headers["ETag"] == first.headers["ETag"]
-        assert second.headers["Idempotent-Replayed"] == "true"
-        assert await item_count(session, owner_id=user.id) == 1
-
-    async def test_same_key_other_body_is_422(
-        self, client: AsyncClient, session: AsyncSession, owner: SignedIn
-    ) -> None:
-        user, headers = owner
-        keyed = {**headers, "Idempotency-Key": "k1"}
-        await client.post(ITEMS, json={"title": "one"}, headers=keyed)
-
-        response = await client.post(ITEMS, json={"title": "two"}, headers=keyed)
-
-        assert response.status_code == 422
-        assert response.json()["errors"][0]["loc"] == ["header", "Idempotency-Key"]
-        assert await item_count(session, owner_id=user.id) == 1
-
-    async def test_keys_are_scoped_to_the_user(
-        self, client: AsyncClient, session: AsyncSession
-    ) -> None:
-        _alice, alice_headers = await signed_in(client, session)
-        bob, bob_headers = await signed_in(client, session)
-
-        a = await client.post(
-            ITEMS, json={"title": "t"}, headers={**alice_headers, "Idempotency-Key": "same"}
-        )
-        b = await client.post(
-            ITEMS, json={"title": "t"}, headers={**bob_headers, "Idempotency-Key": "same"}
-        )
-
-        assert a.json()["id"] != b.json()["id"]
-        assert b.json()["owner_id"] == str(bob.id)
-        assert "Idempotent-Replayed" not in b.headers
-
-    async def test_body_key_order_does_not_matter(
-        self, client: AsyncClient, owner: SignedIn
-    ) -> None:
-        _user, headers = owner
-        keyed = {**headers, "Idempotency-Key": "k2", "Content-Type": "application/json"}
-
-        first = await client.post(
-            ITEMS, content=b'{"title": "a", "description": "b"}', headers=keyed
-        )
-        second = await client.post(ITEMS, content=b'{"description":"b","title":"a"}', headers=keyed)
-
-        assert second.json()["id"] == first.json()["id"]
-
-    async def test_expired_key_is_cleaned_up_and_reusable(
-        self,
-        app: FastAPI,
-        client: AsyncClient,
-        session: AsyncSession,
-        owner: SignedIn,
-    ) -> None:
-        user, headers = owner
-        keyed = {**headers, "Idempotency-Key": "daily"}
-        first = await client.post(ITEMS, json={"title": "monday"}, headers=keyed)
-        later = datetime.now(UTC) + timedelta(hours=24, seconds=1)
-        app.state.clock = lambda: later
-        fresh_headers = bearer(await login(client, user.email))
-
-        second = await client.post(
-            ITEMS, json={"title": "tuesday"}, headers={**fresh_headers, "Idempotency-Key": "daily"}
-        )
-
-        assert second.status_code == 201
-        assert second.json()["id"] != first.json()["id"]
-        keys = await session.execute(
-            select(IdempotencyKey.fingerprint).where(IdempotencyKey.user_id == user.id)
-        )
-        assert len(keys.all()) == 1
-
-    @pytest.mark.parametrize("key", ["", "x" * 256, "has space"])
-    async def test_malformed_key_is_422(
-        self, client: AsyncClient, owner: SignedIn, key: str
-    ) -> None:
-        _user, headers = owner
-
-        response = await client.post(
-            ITEMS, json={"title": "t"}, headers={**headers, "Idempotency-Key": key}
-        )
-
-        assert response.status_code == 422
 
 
 class TestGetItem:
@@ -518,88 +402,6 @@ class TestOwnership:
         response = await client.get(ITEMS, params=params, headers=headers)
 
         assert_error(response, 403, "FORBIDDEN")
-
-
-class TestBulkUpsert:
-    async def test_creates_and_updates_in_one_call(
-        self, client: AsyncClient, session: AsyncSession, owner: SignedIn
-    ) -> None:
-        user, headers = owner
-        existing = await create_item(session, owner=user, title="before")
-        new_id = str(uuid.uuid4())
-
-        response = await client.post(
-            f"{ITEMS}/bulk",
-            json={
-                "items": [
-                    {"title": "fresh"},
-                    {"id": str(existing.id), "title": "after", "is_active": False},
-                    {"id": new_id, "title": "chosen id"},
-                ]
-            },
-            headers=headers,
-        )
-
-        assert response.status_code == 200
-        body = response.json()
-        assert (body["created"], body["updated"], body["skipped"]) == (2, 1, [])
-        titles = [row["title"] for row in body["items"]]
-        assert titles == ["fresh", "after", "chosen id"]
-        updated = body["items"][1]
-        assert (updated["version"], updated["is_active"]) == (2, False)
-        assert body["items"][2]["id"] == new_id
-        assert {row["owner_id"] for row in body["items"]} == {str(user.id)}
-
-    async def test_a_thousand_rows(
-        self, client: AsyncClient, session: AsyncSession, owner: SignedIn
-    ) -> None:
-        user, headers = owner
-
-        response = await client.post(
-            f"{ITEMS}/bulk",
-            json={"items": [{"title": f"row {n}"} for n in range(1000)]},
-            headers=headers,
-        )
-
-        assert response.json()["created"] == 1000
-        assert await item_count(session, owner_id=user.id) == 1000
-
-    async def test_more_than_a_thousand_is_422(self, client: AsyncClient, owner: SignedIn) -> None:
-        _user, headers = owner
-
-        response = await client.post(
-            f"{ITEMS}/bulk", json={"items": [{"title": "x"}] * 1001}, headers=headers
-        )
-
-        assert response.status_code == 422
-
-    async def test_duplicate_ids_in_a_batch_are_422(
-        self, client: AsyncClient, session: AsyncSession, owner: SignedIn
-    ) -> None:
-        user, headers = owner
-        same = str(uuid.uuid4())
-
-        response = await client.post(
-            f"{ITEMS}/bulk",
-            json={"items": [{"id": same, "title": "a"}, {"id": same, "title": "b"}]},
-            headers=headers,
-        )
-
-        assert response.status_code == 422
-        assert await item_count(session, owner_id=user.id) == 0
-
-    async def test_deleted_rows_are_skipped(
-        self, client: AsyncClient, session: AsyncSession, owner: SignedIn
-    ) -> None:
-        user, headers = owner
-        item = await create_item(session, owner=user)
-        await client.delete(f"{ITEMS}/{item.id}", headers=headers)
-
-        response = await client.post(
-            f"{ITEMS}/bulk", json={"items": [{"id": str(item.id), "title": "x"}]}, headers=headers
-        )
-
-        assert response.json()["skipped"] == [str(item.id)]
 
 
 class TestTokenReuse:

@@ -1,5 +1,6 @@
 """Users and signed-in clients for tests."""
 
+import uuid
 from typing import NamedTuple
 from uuid import uuid4
 
@@ -68,3 +69,7 @@ async def signed_in(client: AsyncClient, session: AsyncSession, **fields: object
     """A new user, signed in."""
     user = await create_user(session, **fields)  # type: ignore[arg-type]
     return SignedIn(user, bearer(await login(client, user.email)))
+
+
+def user_url(user_id: uuid.UUID | str) -> str:
+    return f"/api/v1/users/{user_id}"
