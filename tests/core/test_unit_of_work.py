@@ -2,12 +2,15 @@
 
 import uuid
 
+import pytest
 from httpx import AsyncClient
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from app.users.repository import UserRepository
 from tests.assertions import assert_error
 from tests.core.notes import Note
+from tests.users.factories import create_user, unique_email
 
 
 async def count_notes(engine: AsyncEngine, **where: object) -> int:
@@ -53,3 +56,38 @@ class TestUnitOfWork:
 
         assert response.status_code == 422
         assert await count_notes(engine) == 0
+
+
+class TestReleasingTheConnectionEarly:
+    """`Repository.release_connection` ends the transaction before a slow step (login's
+    password check); it refuses once the unit of work wrote, which it would roll back."""
+
+    async def test_after_reads_only_it_releases(self, session: AsyncSession) -> None:
+        repository = UserRepository(session)
+        await repository.get_by_email(unique_email())
+
+        await repository.release_connection()
+
+        assert not session.in_transaction()
+
+    async def test_after_an_update_statement_it_refuses(self, session: AsyncSession) -> None:
+        user = await create_user(session)
+        repository = UserRepository(session)
+        await repository.write(user, {"full_name": "written"})
+
+        with pytest.raises(RuntimeError, match="would roll back"):
+            await repository.release_connection()
+
+    async def test_after_a_flushed_insert_it_refuses(self, session: AsyncSession) -> None:
+        repository = UserRepository(session)
+        await repository.create(email=unique_email(), hashed_password="x")
+
+        with pytest.raises(RuntimeError, match="would roll back"):
+            await repository.release_connection()
+
+    async def test_with_an_unflushed_change_it_refuses(self, session: AsyncSession) -> None:
+        user = await create_user(session)
+        user.full_name = "pending"
+
+        with pytest.raises(RuntimeError, match="would roll back"):
+            await UserRepository(session).release_connection()

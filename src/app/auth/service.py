@@ -61,7 +61,7 @@ class AuthService:
         )
         for rule, key in keys:
             await self.limiter.ensure_allowed(rule, key)
-        user = await self.users.get_for_login(email)
+        user = await self.users.get_for_login_and_release_connection(email)
         valid, new_hash = await self.hasher.verify(password, user.hashed_password if user else None)
         if user is None or not valid or not user.is_active:
             for rule, key in keys:
@@ -78,8 +78,9 @@ class AuthService:
             raise InvalidInputError(f"New password {problem}", loc=("body", "new_password"))
         key = f"login:email:{user.email}"
         await self.limiter.ensure_allowed(self.limits.login_email, key)
-        # Nothing was written yet (a throttled `last_used_at` touch at most, which may go).
-        await self.users.release_connection()
+        # The connection stays checked out while hashing: authentication may have written the
+        # session's `last_used_at`, which releasing it would roll back. Password changes are
+        # rare and rate limited; logins, which write nothing first, release theirs.
         valid, _ = await self.hasher.verify(data.current_password, user.hashed_password)
         if not valid:
             await self.limiter.hit(self.limits.login_email, key)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     SmallInteger,
     and_,
     bindparam,
+    event,
     func,
     literal,
     literal_column,
@@ -30,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, ORMExecuteState, Session
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 from sqlalchemy.sql.dml import ReturningInsert
 from sqlalchemy.sql.elements import KeyedColumnElement
@@ -73,6 +74,27 @@ class UpsertResult(Generic[ModelT]):
 def _attr(entity: Base, name: str) -> Any:
     # The generic model type is only known to be a `Base`; mixin columns are read by name.
     return getattr(entity, name)
+
+
+# Set on a session once its transaction wrote anything (see `Repository.release_connection`).
+_WROTE = "app.wrote"
+
+
+@event.listens_for(Session, "after_flush")
+def _mark_flush(session: Session, _context: object) -> None:
+    session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _mark_write_statement(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _clear_write_mark(session: Session) -> None:
+    session.info.pop(_WROTE, None)
 
 
 # The range of each integer column type, for values that do not come through a schema.
@@ -152,12 +174,17 @@ class Repository(Generic[ModelT, CreateT, UpdateT]):
         return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def release_connection(self) -> None:
-        """End the transaction and hand the connection back to the pool.
+        """End the transaction early and hand the connection back to the pool: the one
+        deliberate break of one-transaction-per-request.
 
         For slow work that needs no database (password hashing), so that it cannot hold a
-        pool slot. Loaded objects stay usable (detached). Call it only before anything was
-        written in this request: unflushed and flushed changes are rolled back.
+        pool slot. Loaded objects stay usable (detached). Ending the transaction rolls back
+        what it wrote, so this refuses (a `RuntimeError`, a 500) once anything was written:
+        a write before it would otherwise be lost under a 2xx.
         """
+        session = self.session.sync_session
+        if session.info.get(_WROTE) or session.new or session.dirty or session.deleted:
+            raise RuntimeError("release_connection() would roll back this unit of work's writes")
         await self.session.close()
 
     async def count(self, statement: Select[Any]) -> int:

@@ -44,15 +44,13 @@ class UserService:
         result = await self.repository.upsert_many(rows, update_columns=("full_name",))
         return result.items
 
-    async def get_for_login(self, email: str) -> User | None:
-        """The user with this email, with the connection released for the password check."""
+    async def get_for_login_and_release_connection(self, email: str) -> User | None:
+        """The user with this email; the transaction then ends and the connection goes back to
+        the pool while the password is checked (see `Repository.release_connection`: it
+        refuses when this unit of work already wrote)."""
         user = await self.repository.get_by_email(email)
         await self.repository.release_connection()
         return user
-
-    async def release_connection(self) -> None:
-        """Hand the connection back before slow non-database work (see the repository)."""
-        await self.repository.release_connection()
 
     async def set_password_hash(self, user: User, hashed_password: str) -> None:
         await self.repository.write(user, {"hashed_password": hashed_password})
