@@ -73,7 +73,7 @@ class TestReleasingTheConnectionEarly:
     async def test_after_an_update_statement_it_refuses(self, session: AsyncSession) -> None:
         user = await create_user(session)
         repository = UserRepository(session)
-        await repository.write(user, {"full_name": "written"})
+        await repository.compare_and_set(user, {"full_name": "written"})
 
         with pytest.raises(RuntimeError, match="would roll back"):
             await repository.release_connection()

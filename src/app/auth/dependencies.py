@@ -3,12 +3,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.auth.service import AuthLimits, AuthService
-from app.sessions.dependencies import SessionServiceDep
+from app.sessions.dependencies import UserSessionServiceDep
 from app.users.dependencies import UserServiceDep
 
 
 async def get_auth_service(
-    request: Request, users: UserServiceDep, sessions: SessionServiceDep
+    request: Request, users: UserServiceDep, user_sessions: UserSessionServiceDep
 ) -> AuthService:
     state = request.app.state
     limits = AuthLimits(
@@ -18,7 +18,7 @@ async def get_auth_service(
     )
     return AuthService(
         users=users,
-        sessions=sessions,
+        user_sessions=user_sessions,
         hasher=state.password_hasher,
         limiter=state.rate_limiter,
         limits=limits,

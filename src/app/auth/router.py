@@ -14,7 +14,7 @@ from app.core.errors import (
     error_responses,
 )
 from app.core.request import ClientInfoDep
-from app.sessions.dependencies import CurrentSession
+from app.sessions.dependencies import CurrentUserSession
 from app.users.models import User
 from app.users.schemas import UserCreate, UserRead
 
@@ -36,8 +36,8 @@ async def register(data: UserCreate, auth: AuthServiceDep, client: ClientInfoDep
 @router.post("/login", response_model=TokenResponse, responses=login_errors)
 async def login(data: LoginRequest, auth: AuthServiceDep, client: ClientInfoDep) -> TokenResponse:
     """Exchange email and password for a bearer token."""
-    session, token = await auth.login(data.email, data.password, client=client)
-    return TokenResponse(access_token=token, expires_at=session.expires_at)
+    user_session, token = await auth.login(data.email, data.password, client=client)
+    return TokenResponse(access_token=token, expires_at=user_session.expires_at)
 
 
 @router.post("/token", response_model=TokenResponse, responses=login_errors)
@@ -47,8 +47,8 @@ async def login_form(
     client: ClientInfoDep,
 ) -> TokenResponse:
     """The OAuth2 password flow (form-encoded `username` = email), for Swagger UI's Authorize."""
-    session, token = await auth.login(form.username, form.password, client=client)
-    return TokenResponse(access_token=token, expires_at=session.expires_at)
+    user_session, token = await auth.login(form.username, form.password, client=client)
+    return TokenResponse(access_token=token, expires_at=user_session.expires_at)
 
 
 @router.post(
@@ -57,7 +57,7 @@ async def login_form(
     responses=error_responses(UnauthorizedError, RateLimitedError),
 )
 async def change_password(
-    data: PasswordChange, current: CurrentSession, auth: AuthServiceDep
+    data: PasswordChange, current: CurrentUserSession, auth: AuthServiceDep
 ) -> None:
     """Change the password; every other session of the user is revoked."""
     await auth.change_password(current, data)

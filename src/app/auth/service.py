@@ -6,7 +6,7 @@ from app.core.ratelimit import RateLimiter
 from app.core.request import ClientInfo
 from app.core.security import PasswordHasher, password_problem
 from app.sessions.models import UserSession
-from app.sessions.service import SessionService
+from app.sessions.service import UserSessionService
 from app.users.models import User
 from app.users.schemas import UserCreate, normalise_email
 from app.users.service import UserService
@@ -28,13 +28,13 @@ class AuthService:
         self,
         *,
         users: UserService,
-        sessions: SessionService,
+        user_sessions: UserSessionService,
         hasher: PasswordHasher,
         limiter: RateLimiter,
         limits: AuthLimits,
     ):
         self.users = users
-        self.sessions = sessions
+        self.user_sessions = user_sessions
         self.hasher = hasher
         self.limiter = limiter
         self.limits = limits
@@ -69,7 +69,7 @@ class AuthService:
             raise InvalidCredentialsError()
         if new_hash is not None:
             await self.users.set_password_hash(user, new_hash)
-        return await self.sessions.start(user.id, client=client)
+        return await self.user_sessions.start(user.id, client=client)
 
     async def change_password(self, current: UserSession, data: PasswordChange) -> None:
         """New password; every other session of the user is revoked."""
@@ -88,4 +88,4 @@ class AuthService:
                 "Current password is incorrect", loc=("body", "current_password")
             )
         await self.users.set_password_hash(user, await self.hasher.hash(data.new_password))
-        await self.sessions.revoke_all(user.id, keep=current.id)
+        await self.user_sessions.revoke_all(user.id, keep=current.id)

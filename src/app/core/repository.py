@@ -239,17 +239,19 @@ class Repository(Generic[ModelT, CreateT, UpdateT]):
         if not values:
             stale = expected_version is not None and expected_version != _attr(entity, "version")
             return None if stale else entity
-        return await self.write(entity, values, expected_version=expected_version)
+        return await self.compare_and_set(entity, values, expected_version=expected_version)
 
     async def soft_delete(
         self, entity: ModelT, *, expected_version: int | None = None
     ) -> ModelT | None:
-        return await self.write(entity, {"deleted_at": utcnow()}, expected_version=expected_version)
+        return await self.compare_and_set(
+            entity, {"deleted_at": utcnow()}, expected_version=expected_version
+        )
 
     async def restore(self, entity: ModelT) -> ModelT | None:
-        return await self.write(entity, {"deleted_at": None})
+        return await self.compare_and_set(entity, {"deleted_at": None})
 
-    async def write(
+    async def compare_and_set(
         self, entity: ModelT, values: Mapping[str, Any], *, expected_version: int | None = None
     ) -> ModelT | None:
         """`UPDATE … WHERE id = … [AND version = …] RETURNING *`: one atomic compare-and-set."""

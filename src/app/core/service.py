@@ -36,7 +36,7 @@ class Service(Generic[ModelT, CreateT, UpdateT]):
         self.repository = repository
         self.require_if_match = require_if_match
 
-    def found(self, entity: ModelT | None) -> ModelT:
+    def found_or_404(self, entity: ModelT | None) -> ModelT:
         if entity is None:
             raise NotFoundError(self.not_found_message)
         return entity
@@ -51,8 +51,8 @@ class Service(Generic[ModelT, CreateT, UpdateT]):
             raise PreconditionFailedError()
         return version
 
-    def written(self, entity: ModelT | None, expected: int | None) -> ModelT:
+    def written_or_412(self, entity: ModelT | None, expected: int | None) -> ModelT:
         """The row a compare-and-set wrote; when nothing matched it changed since or is gone."""
         if entity is None and expected is not None:
             raise PreconditionFailedError()
-        return self.found(entity)
+        return self.found_or_404(entity)

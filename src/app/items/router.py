@@ -29,7 +29,7 @@ router = APIRouter(prefix="/items", tags=["items"], responses=error_responses(Un
 by_id_errors = error_responses(NotFoundError)
 write_errors = error_responses(NotFoundError, PreconditionFailedError, PreconditionRequiredError)
 
-IdempotencyKey = Annotated[
+IdempotencyKeyHeader = Annotated[
     str | None,
     Header(
         min_length=1,
@@ -59,7 +59,7 @@ async def create_item(
     service: ItemServiceDep,
     request: Request,
     response: Response,
-    idempotency_key: IdempotencyKey = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Item:
     """Create an item; `Location` and `ETag` name the new version."""
     created = await service.create(user, data, idempotency_key=idempotency_key)

@@ -53,7 +53,7 @@ class ItemService(Service[Item, ItemCreate, ItemUpdate]):
         return Created(item)
 
     async def get(self, user: User, item_id: uuid.UUID, *, include_deleted: bool = False) -> Item:
-        return self.found(
+        return self.found_or_404(
             await self.repository.get_visible(
                 item_id, self._owner_scope(user), include_deleted=include_deleted
             )
@@ -65,18 +65,20 @@ class ItemService(Service[Item, ItemCreate, ItemUpdate]):
         item = await self.get(user, item_id)
         expected = self.expected_version(item.version, if_match)
         updated = await self.repository.update(item, data, expected_version=expected)
-        return self.written(updated, expected)
+        return self.written_or_412(updated, expected)
 
     async def delete(self, user: User, item_id: uuid.UUID, *, if_match: IfMatch | None) -> None:
         item = await self.get(user, item_id)
         expected = self.expected_version(item.version, if_match)
-        self.written(await self.repository.soft_delete(item, expected_version=expected), expected)
+        self.written_or_412(
+            await self.repository.soft_delete(item, expected_version=expected), expected
+        )
 
     async def restore(self, user: User, item_id: uuid.UUID) -> Item:
         item = await self.get(user, item_id, include_deleted=True)
         if not item.is_deleted:
             return item
-        return self.written(await self.repository.restore(item), None)
+        return self.written_or_412(await self.repository.restore(item), None)
 
     async def list_page(
         self, user: User, filters: ItemFilter, params: PageParams, *, include_deleted: bool

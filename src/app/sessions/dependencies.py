@@ -11,8 +11,8 @@ from app.core.errors import BadRequestError, ForbiddenError
 from app.core.models import utcnow
 from app.core.request import Clock, ClockDep
 from app.sessions.models import UserSession
-from app.sessions.repository import SessionRepository
-from app.sessions.service import SessionPolicy, SessionService
+from app.sessions.repository import UserSessionRepository
+from app.sessions.service import UserSessionPolicy, UserSessionService
 from app.users.models import User
 
 
@@ -34,36 +34,36 @@ class SingleBearer(OAuth2PasswordBearer):
 bearer = SingleBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def build_session_service(
+def build_user_session_service(
     session: AsyncSession, settings: Settings, clock: Clock = utcnow
-) -> SessionService:
-    policy = SessionPolicy(
+) -> UserSessionService:
+    policy = UserSessionPolicy(
         lifetime=settings.session_lifetime,
         idle_timeout=settings.session_idle_timeout,
         touch_interval=settings.session_touch_interval,
     )
-    return SessionService(SessionRepository(session), policy=policy, clock=clock)
+    return UserSessionService(UserSessionRepository(session), policy=policy, clock=clock)
 
 
-async def get_session_service(
+async def get_user_session_service(
     request: Request, session: SessionDep, clock: ClockDep
-) -> SessionService:
-    return build_session_service(session, request.app.state.settings, clock)
+) -> UserSessionService:
+    return build_user_session_service(session, request.app.state.settings, clock)
 
 
-SessionServiceDep = Annotated[SessionService, Depends(get_session_service)]
+UserSessionServiceDep = Annotated[UserSessionService, Depends(get_user_session_service)]
 
 
-async def get_current_session(
-    sessions: SessionServiceDep, token: Annotated[str | None, Depends(bearer)]
+async def get_current_user_session(
+    sessions: UserSessionServiceDep, token: Annotated[str | None, Depends(bearer)]
 ) -> UserSession:
     return await sessions.authenticate(token)
 
 
-CurrentSession = Annotated[UserSession, Depends(get_current_session)]
+CurrentUserSession = Annotated[UserSession, Depends(get_current_user_session)]
 
 
-async def get_current_user(current: CurrentSession) -> User:
+async def get_current_user(current: CurrentUserSession) -> User:
     return current.user
 
 

@@ -28,7 +28,7 @@ VALID_BY_TOKEN_HASH = (
 )
 
 
-class SessionRepository(Repository[UserSession, BaseModel, BaseModel]):
+class UserSessionRepository(Repository[UserSession, BaseModel, BaseModel]):
     model = UserSession
 
     async def get_valid_by_token_hash(

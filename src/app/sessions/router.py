@@ -5,28 +5,30 @@ import uuid
 from fastapi import APIRouter, status
 
 from app.core.errors import NotFoundError, UnauthorizedError, error_responses
-from app.sessions.dependencies import CurrentSession, SessionServiceDep
+from app.sessions.dependencies import CurrentUserSession, UserSessionServiceDep
 from app.sessions.schemas import SessionRead
 
 router = APIRouter(prefix="/auth", tags=["auth"], responses=error_responses(UnauthorizedError))
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(current: CurrentSession, sessions: SessionServiceDep) -> None:
+async def logout(current: CurrentUserSession, user_sessions: UserSessionServiceDep) -> None:
     """Revoke the token of this request."""
-    await sessions.revoke(current.user_id, current.id)
+    await user_sessions.revoke(current.user_id, current.id)
 
 
 @router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT)
-async def logout_all(current: CurrentSession, sessions: SessionServiceDep) -> None:
+async def logout_all(current: CurrentUserSession, user_sessions: UserSessionServiceDep) -> None:
     """Revoke every session of the signed-in user, this one included."""
-    await sessions.revoke_all(current.user_id)
+    await user_sessions.revoke_all(current.user_id)
 
 
 @router.get("/sessions", response_model=list[SessionRead])
-async def list_sessions(current: CurrentSession, sessions: SessionServiceDep) -> list[SessionRead]:
+async def list_sessions(
+    current: CurrentUserSession, user_sessions: UserSessionServiceDep
+) -> list[SessionRead]:
     """The signed-in user's active sessions; `current` marks the one of this request."""
-    live = await sessions.list_live(current.user_id)
+    live = await user_sessions.list_live(current.user_id)
     return [
         SessionRead.model_validate(item).model_copy(update={"current": item.id == current.id})
         for item in live
@@ -39,7 +41,7 @@ async def list_sessions(current: CurrentSession, sessions: SessionServiceDep) ->
     responses=error_responses(NotFoundError),
 )
 async def revoke_session(
-    session_id: uuid.UUID, current: CurrentSession, sessions: SessionServiceDep
+    session_id: uuid.UUID, current: CurrentUserSession, user_sessions: UserSessionServiceDep
 ) -> None:
     """Revoke one of the signed-in user's sessions; another user's session id is a 404."""
-    await sessions.revoke(current.user_id, session_id)
+    await user_sessions.revoke(current.user_id, session_id)

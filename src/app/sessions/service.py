@@ -6,20 +6,22 @@ from app.core.errors import NotFoundError, UnauthorizedError
 from app.core.request import ClientInfo, Clock
 from app.core.security import hash_token, new_token
 from app.sessions.models import UserSession
-from app.sessions.repository import SessionRepository
+from app.sessions.repository import UserSessionRepository
 
 
 @dataclass(frozen=True)
-class SessionPolicy:
+class UserSessionPolicy:
     lifetime: timedelta
     idle_timeout: timedelta
     touch_interval: timedelta
 
 
-class SessionService:
+class UserSessionService:
     """Issues, checks and revokes opaque bearer tokens backed by `user_sessions` rows."""
 
-    def __init__(self, repository: SessionRepository, *, policy: SessionPolicy, clock: Clock):
+    def __init__(
+        self, repository: UserSessionRepository, *, policy: UserSessionPolicy, clock: Clock
+    ):
         self.repository = repository
         self.policy = policy
         self.clock = clock
@@ -29,7 +31,7 @@ class SessionService:
         now = self.clock()
         await self.repository.delete_dead(user_id, now=now, idle_since=self._idle_since(now))
         token = new_token()
-        session = await self.repository.create(
+        user_session = await self.repository.create(
             user_id=user_id,
             token_hash=hash_token(token),
             created_at=now,
@@ -38,21 +40,21 @@ class SessionService:
             user_agent=client.user_agent,
             ip=client.ip,
         )
-        return session, token
+        return user_session, token
 
     async def authenticate(self, token: str | None) -> UserSession:
         """The session for a bearer token, with its user; `last_used_at` at most once a minute."""
         if not token:
             raise UnauthorizedError()
         now = self.clock()
-        session = await self.repository.get_valid_by_token_hash(
+        user_session = await self.repository.get_valid_by_token_hash(
             hash_token(token), now=now, idle_since=self._idle_since(now)
         )
-        if session is None:
+        if user_session is None:
             raise UnauthorizedError("Invalid or expired token")
-        if now - session.last_used_at >= self.policy.touch_interval:
-            await self.repository.touch(session, now)
-        return session
+        if now - user_session.last_used_at >= self.policy.touch_interval:
+            await self.repository.touch(user_session, now)
+        return user_session
 
     async def list_live(self, user_id: uuid.UUID) -> list[UserSession]:
         now = self.clock()

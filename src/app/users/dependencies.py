@@ -5,18 +5,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.core.db import SessionDep
-from app.sessions.dependencies import SessionServiceDep, build_session_service
+from app.sessions.dependencies import UserSessionServiceDep, build_user_session_service
 from app.users.repository import UserRepository
 from app.users.service import UserService
 
 
 def build_user_service(session: AsyncSession, settings: Settings) -> UserService:
     """For code outside a request (the CLI)."""
-    return UserService(UserRepository(session), sessions=build_session_service(session, settings))
+    return UserService(
+        UserRepository(session), user_sessions=build_user_session_service(session, settings)
+    )
 
 
-async def get_user_service(session: SessionDep, sessions: SessionServiceDep) -> UserService:
-    return UserService(UserRepository(session), sessions=sessions)
+async def get_user_service(
+    session: SessionDep, user_sessions: UserSessionServiceDep
+) -> UserService:
+    return UserService(UserRepository(session), user_sessions=user_sessions)
 
 
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]

@@ -3,7 +3,7 @@ from collections.abc import Sequence
 
 from app.core.errors import ForbiddenError, NotFoundError
 from app.core.pagination import PageParams, PageResult
-from app.sessions.service import SessionService
+from app.sessions.service import UserSessionService
 from app.users.filters import UserFilter
 from app.users.models import User
 from app.users.repository import UserRepository
@@ -13,9 +13,9 @@ from app.users.schemas import UserAdminUpdate, UserUpdateMe
 class UserService:
     """User records. Deactivating or deleting a user revokes all of their sessions."""
 
-    def __init__(self, repository: UserRepository, *, sessions: SessionService):
+    def __init__(self, repository: UserRepository, *, user_sessions: UserSessionService):
         self.repository = repository
-        self.sessions = sessions
+        self.user_sessions = user_sessions
 
     async def create(
         self,
@@ -53,7 +53,7 @@ class UserService:
         return user
 
     async def set_password_hash(self, user: User, hashed_password: str) -> None:
-        await self.repository.write(user, {"hashed_password": hashed_password})
+        await self.repository.compare_and_set(user, {"hashed_password": hashed_password})
 
     async def update_me(self, user: User, data: UserUpdateMe) -> User:
         return await self._write(user, data.model_dump(exclude_unset=True))
@@ -71,7 +71,7 @@ class UserService:
             await self._confirm_superuser(actor)
         updated = await self._write(user, values)
         if values.get("is_active") is False:
-            await self.sessions.revoke_all(user.id)
+            await self.user_sessions.revoke_all(user.id)
         return updated
 
     async def delete(self, actor: User, user_id: uuid.UUID) -> None:
@@ -81,7 +81,7 @@ class UserService:
             raise ForbiddenError("You cannot delete yourself")
         await self._confirm_superuser(actor)
         await self.repository.soft_delete(user)
-        await self.sessions.revoke_all(user.id)
+        await self.user_sessions.revoke_all(user.id)
 
     async def _confirm_superuser(self, actor: User) -> None:
         """Before taking a user's access away: the actor is still an active superuser, checked
@@ -93,7 +93,7 @@ class UserService:
     async def _write(self, user: User, values: dict[str, object]) -> User:
         if not values:
             return user
-        updated = await self.repository.write(user, values)
+        updated = await self.repository.compare_and_set(user, values)
         if updated is None:
             raise NotFoundError("User not found")
         return updated
