@@ -11,6 +11,8 @@ from app.core.security import PasswordHasher
 from app.users.models import User
 
 DEFAULT_PASSWORD = "correct horse battery"
+# What a user looks like in every response: never a password hash.
+USER_FIELDS = {"id", "email", "full_name", "is_active", "is_superuser", "created_at", "updated_at"}
 _hasher: PasswordHasher | None = None
 
 

@@ -9,18 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.users.models import User
 from tests.assertions import assert_error
-from tests.users.factories import create_user, signed_in, user_url
+from tests.users.factories import USER_FIELDS, create_user, signed_in, user_url
 
 USERS = "/api/v1/users"
-USER_FIELDS = {
-    "id",
-    "email",
-    "full_name",
-    "is_active",
-    "is_superuser",
-    "created_at",
-    "updated_at",
-}
 
 
 def tagged_email(tag: str, local: str = "") -> str:

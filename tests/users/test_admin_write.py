@@ -12,6 +12,7 @@ from app.users.models import User
 from tests.assertions import assert_error
 from tests.users.factories import (
     DEFAULT_PASSWORD,
+    USER_FIELDS,
     SignedIn,
     bearer,
     create_user,
@@ -24,15 +25,6 @@ ME = "/api/v1/users/me"
 USERS = "/api/v1/users"
 LOGIN = "/api/v1/auth/login"
 REGISTER = "/api/v1/auth/register"
-USER_FIELDS = {
-    "id",
-    "email",
-    "full_name",
-    "is_active",
-    "is_superuser",
-    "created_at",
-    "updated_at",
-}
 
 
 async def login_response(client: AsyncClient, email: str) -> Response:

@@ -7,18 +7,9 @@ from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.assertions import assert_error
-from tests.users.factories import create_user, login, signed_in
+from tests.users.factories import USER_FIELDS, create_user, login, signed_in
 
 ME = "/api/v1/users/me"
-USER_FIELDS = {
-    "id",
-    "email",
-    "full_name",
-    "is_active",
-    "is_superuser",
-    "created_at",
-    "updated_at",
-}
 
 
 class TestReadMe:

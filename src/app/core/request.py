@@ -5,7 +5,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
+
+from app.core.etag import IfMatch, parse_if_match
 
 Clock = Callable[[], datetime]
 MAX_USER_AGENT = 500
@@ -37,5 +39,25 @@ async def get_clock(request: Request) -> Clock:
     return clock
 
 
+async def get_if_match(
+    if_match: Annotated[
+        str | None,
+        Header(description="The current `ETag`: the write fails with 412 if it changed since."),
+    ] = None,
+) -> IfMatch | None:
+    """`If-Match`, parsed once at the edge: None when absent."""
+    return parse_if_match(if_match)
+
+
 ClientInfoDep = Annotated[ClientInfo, Depends(get_client_info)]
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Retries with the same key and body return the first response.",
+    ),
+]
+IfMatchDep = Annotated[IfMatch | None, Depends(get_if_match)]
 ClockDep = Annotated[Clock, Depends(get_clock)]

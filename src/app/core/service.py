@@ -1,19 +1,51 @@
 """The base of feature services: the rules every entity shares, free of SQL and HTTP."""
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Generic
+from typing import Any, ClassVar, Generic, Protocol, cast
 
-from app.core.errors import NotFoundError, PreconditionFailedError, PreconditionRequiredError
+from pydantic import BaseModel
+
+from app.core.entity_repository import EntityRepository, ListQuery
+from app.core.errors import (
+    ForbiddenError,
+    NotFoundError,
+    PreconditionFailedError,
+    PreconditionRequiredError,
+)
 from app.core.etag import IfMatch
+from app.core.idempotency import IdempotencyStore, IdempotentRequest, fingerprint
+from app.core.models import SoftDeleteMixin, VersionMixin
+from app.core.pagination import PageParams, PageResult
 from app.core.repository import CreateT, ModelT, Repository, UpdateT
+
+
+class Caller(Protocol):
+    """Who calls a service: the signed-in user (core knows no feature's model)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def is_superuser(self) -> bool: ...
+
+
+class BulkRequest(Protocol):
+    """A bulk upsert's body: rows with an optional `id`."""
+
+    @property
+    def items(self) -> Sequence[BaseModel]: ...
 
 
 @dataclass(frozen=True)
 class Created(Generic[ModelT]):
-    """A created entity; `replayed` when it is the stored first response to a retried request."""
+    """A created entity, or the stored first response to a retried request (`replayed`),
+    answered as it was stored."""
 
-    entity: ModelT
+    body: ModelT | dict[str, Any]
+    id: uuid.UUID
+    version: int
     replayed: bool = False
 
 
@@ -56,3 +88,133 @@ class Service(Generic[ModelT, CreateT, UpdateT]):
         if entity is None and expected is not None:
             raise PreconditionFailedError()
         return self.found_or_404(entity)
+
+
+class EntityService(Service[ModelT, CreateT, UpdateT]):
+    """What every entity the API serves does alike, once: owner scoping (others' rows are 404,
+    superusers reach all), idempotent create, reads, compare-and-set update, delete and restore
+    with `If-Match`, lists with superuser-only filters, bulk upsert.
+
+    A feature's service names its messages, idempotency scope and read schema, and adds the
+    rules of its own; `owner_scope` is the hook for another notion of whose rows are whose.
+    """
+
+    idempotency_scope: ClassVar[str]
+    read_schema: ClassVar[type[BaseModel]]
+
+    def __init__(
+        self,
+        repository: EntityRepository[ModelT, CreateT, UpdateT],
+        *,
+        idempotency: IdempotencyStore,
+        require_if_match: bool = False,
+    ):
+        super().__init__(repository, require_if_match=require_if_match)
+        self.repository: EntityRepository[ModelT, CreateT, UpdateT] = repository
+        self.idempotency = idempotency
+
+    def owner_scope(self, caller: Caller) -> uuid.UUID | None:
+        """The owner whose rows `caller` reaches, or None for every row (superusers, and
+        entities without owners)."""
+        if caller.is_superuser or not self.repository.owned:
+            return None
+        return caller.id
+
+    async def create(
+        self, caller: Caller, data: CreateT, *, idempotency_key: str | None = None
+    ) -> Created[ModelT]:
+        if idempotency_key is None:
+            return _created(await self._insert(caller, data))
+        request = IdempotentRequest(
+            user_id=caller.id,
+            scope=self.idempotency_scope,
+            key=idempotency_key,
+            body_fingerprint=fingerprint(data.model_dump(mode="json")),
+        )
+        stored = await self.idempotency.replay(request)
+        if stored is not None:
+            return Created(
+                stored, id=uuid.UUID(str(stored["id"])), version=stored["version"], replayed=True
+            )
+        entity = await self._insert(caller, data)
+        snapshot = self.read_schema.model_validate(entity).model_dump(mode="json")
+        await self.idempotency.record(request, snapshot)
+        return _created(entity)
+
+    async def get(
+        self, caller: Caller, entity_id: uuid.UUID, *, include_deleted: bool = False
+    ) -> ModelT:
+        scope = self.owner_scope(caller)
+        entity = await self.repository.get_visible(
+            entity_id, scope, include_deleted=include_deleted
+        )
+        return self.found_or_404(entity)
+
+    async def update(
+        self, caller: Caller, entity_id: uuid.UUID, data: UpdateT, *, if_match: IfMatch | None
+    ) -> ModelT:
+        entity = await self.get(caller, entity_id)
+        expected = self.expected_version(_version(entity), if_match)
+        updated = await self.repository.update(entity, data, expected_version=expected)
+        return self.written_or_412(updated, expected)
+
+    async def delete(
+        self, caller: Caller, entity_id: uuid.UUID, *, if_match: IfMatch | None
+    ) -> None:
+        entity = await self.get(caller, entity_id)
+        expected = self.expected_version(_version(entity), if_match)
+        deleted = await self.repository.soft_delete(entity, expected_version=expected)
+        self.written_or_412(deleted, expected)
+
+    async def restore(self, caller: Caller, entity_id: uuid.UUID) -> ModelT:
+        entity = await self.get(caller, entity_id, include_deleted=True)
+        if not cast(SoftDeleteMixin, entity).is_deleted:
+            return entity
+        return self.written_or_412(await self.repository.restore(entity), None)
+
+    async def list_page(
+        self, caller: Caller, filters: ListQuery, params: PageParams, *, include_deleted: bool
+    ) -> PageResult[ModelT]:
+        by_owner = getattr(filters, "owner_id", None) is not None
+        if not caller.is_superuser and (include_deleted or by_owner):
+            raise ForbiddenError(
+                "owner_id and include_deleted are for superusers"
+                if self.repository.owned
+                else "include_deleted is for superusers"
+            )
+        scope = self.owner_scope(caller)
+        return await self.repository.list_filtered(
+            scope, filters, params, include_deleted=include_deleted
+        )
+
+    async def bulk_upsert(self, caller: Caller, data: BulkRequest) -> BulkOutcome[ModelT]:
+        """One `INSERT … ON CONFLICT` per batch; a deleted row, or another user's, is skipped."""
+        rows = [row.model_dump() for row in data.items]
+        for row in rows:
+            row["id"] = row.get("id") or uuid.uuid4()
+        owner = caller.id if self.repository.owned else None
+        result = await self.repository.upsert_rows(owner, rows)
+        written = {_id(entity): entity for entity in result.items}
+        return BulkOutcome(
+            created=result.created,
+            updated=result.updated,
+            skipped=[row["id"] for row in rows if row["id"] not in written],
+            items=[written[row["id"]] for row in rows if row["id"] in written],
+        )
+
+    async def _insert(self, caller: Caller, data: CreateT) -> ModelT:
+        owner = {"owner_id": caller.id} if self.repository.owned else {}
+        return await self.repository.create(data, **owner)
+
+
+def _created(entity: ModelT) -> Created[ModelT]:
+    return Created(entity, id=_id(entity), version=_version(entity))
+
+
+def _id(entity: Any) -> uuid.UUID:
+    identifier: uuid.UUID = entity.id
+    return identifier
+
+
+def _version(entity: ModelT) -> int:
+    return cast(VersionMixin, entity).version

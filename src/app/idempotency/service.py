@@ -1,12 +1,8 @@
-import hashlib
-import uuid
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import orjson
-
 from app.core.errors import ConflictError, InvalidInputError
+from app.core.idempotency import IdempotentRequest
 from app.core.request import Clock
 from app.idempotency.repository import IdempotencyRepository
 
@@ -14,23 +10,9 @@ KEY_LIFETIME = timedelta(hours=24)
 HEADER_LOC = ("header", "Idempotency-Key")
 
 
-def fingerprint(body: Any) -> str:
-    """SHA-256 of the request body in canonical JSON (key order and spacing do not matter)."""
-    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
-
-
-@dataclass(frozen=True)
-class IdempotentRequest:
-    """Who sent which key for which operation, and a fingerprint of the body."""
-
-    user_id: uuid.UUID
-    scope: str
-    key: str
-    body_fingerprint: str
-
-
 class IdempotencyService:
-    """Makes a retried request return the first response instead of acting twice."""
+    """Makes a retried request return the first response instead of acting twice (the
+    `IdempotencyStore` of the entity services)."""
 
     def __init__(self, repository: IdempotencyRepository, *, clock: Clock):
         self.repository = repository

@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from app.core.errors import (
     ConflictError,
@@ -14,10 +14,10 @@ from app.core.errors import (
     UnauthorizedError,
     error_responses,
 )
-from app.core.etag import etag, parse_if_match
+from app.core.etag import etag
 from app.core.filters import filter_params
 from app.core.pagination import PageParamsDep, PageResult
-from app.core.request import location
+from app.core.request import IdempotencyKeyHeader, IfMatchDep, location
 from app.core.service import BulkOutcome
 from app.items.dependencies import ItemServiceDep
 from app.items.filters import ItemFilter
@@ -29,22 +29,9 @@ router = APIRouter(prefix="/items", tags=["items"], responses=error_responses(Un
 by_id_errors = error_responses(NotFoundError)
 write_errors = error_responses(NotFoundError, PreconditionFailedError, PreconditionRequiredError)
 
-IdempotencyKeyHeader = Annotated[
-    str | None,
-    Header(
-        min_length=1,
-        max_length=255,
-        pattern=r"^[\x21-\x7e]+$",
-        description="Retries with the same key and body return the first response.",
-    ),
-]
-IfMatchHeader = Annotated[
-    str | None, Header(description="The item's ETag: the write fails with 412 if it changed.")
-]
 
-
-def _tag(response: Response, item: Item) -> None:
-    response.headers["ETag"] = etag(item.version)
+def _tag(response: Response, version: int) -> None:
+    response.headers["ETag"] = etag(version)
 
 
 @router.post(
@@ -60,14 +47,14 @@ async def create_item(
     request: Request,
     response: Response,
     idempotency_key: IdempotencyKeyHeader = None,
-) -> Item:
+) -> Item | dict[str, object]:
     """Create an item; `Location` and `ETag` name the new version."""
     created = await service.create(user, data, idempotency_key=idempotency_key)
-    response.headers["Location"] = location(request, "get_item", item_id=created.entity.id)
+    response.headers["Location"] = location(request, "get_item", item_id=created.id)
     if created.replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    _tag(response, created.entity)
-    return created.entity
+    _tag(response, created.version)
+    return created.body
 
 
 @router.get("", response_model=ItemPage, responses=error_responses(ForbiddenError))
@@ -96,7 +83,7 @@ async def get_item(
 ) -> Item:
     """One item, with its `ETag`."""
     item = await service.get(user, item_id)
-    _tag(response, item)
+    _tag(response, item.version)
     return item
 
 
@@ -107,20 +94,20 @@ async def update_item(
     user: CurrentUser,
     service: ItemServiceDep,
     response: Response,
-    if_match: IfMatchHeader = None,
+    if_match: IfMatchDep,
 ) -> Item:
     """Partial update; `version` goes up by one. With `If-Match`, 412 if it changed since."""
-    item = await service.update(user, item_id, data, if_match=parse_if_match(if_match))
-    _tag(response, item)
+    item = await service.update(user, item_id, data, if_match=if_match)
+    _tag(response, item.version)
     return item
 
 
 @router.delete("/{item_id:uuid}", status_code=status.HTTP_204_NO_CONTENT, responses=write_errors)
 async def delete_item(
-    item_id: uuid.UUID, user: CurrentUser, service: ItemServiceDep, if_match: IfMatchHeader = None
+    item_id: uuid.UUID, user: CurrentUser, service: ItemServiceDep, if_match: IfMatchDep
 ) -> None:
     """Soft delete: the item disappears from reads until restored."""
-    await service.delete(user, item_id, if_match=parse_if_match(if_match))
+    await service.delete(user, item_id, if_match=if_match)
 
 
 @router.post("/{item_id:uuid}/restore", response_model=ItemRead, responses=by_id_errors)
@@ -129,5 +116,5 @@ async def restore_item(
 ) -> Item:
     """Bring back a soft-deleted item."""
     item = await service.restore(user, item_id)
-    _tag(response, item)
+    _tag(response, item.version)
     return item

@@ -1,0 +1,72 @@
+"""The repository of an entity the API serves: rows optionally owned by a user, read through
+filters and pages, written in bulk. A feature's repository names its model and what an upsert
+may change; the SQL is here, once."""
+
+import uuid
+from collections.abc import Sequence
+from typing import Any, ClassVar, Protocol
+
+from sqlalchemy import Select
+
+from app.core.pagination import PageParams, PageResult, SortKey
+from app.core.repository import CreateT, ModelT, Repository, UpdateT, UpsertResult
+
+
+class ListQuery(Protocol):
+    """A list's filters (a feature's `ListFilter`)."""
+
+    def filter(self, query: Any) -> Any: ...
+
+    def sort_keys(self) -> tuple[SortKey, ...]: ...
+
+
+class EntityRepository(Repository[ModelT, CreateT, UpdateT]):
+    """Rows of an entity; owned when its model has an `owner_id` column.
+
+    `owner_id` arguments scope reads and writes to one owner's rows; None means every row
+    (superusers, and every caller of an entity that has no owner).
+    """
+
+    upsert_columns: ClassVar[tuple[str, ...]]
+
+    @property
+    def owned(self) -> bool:
+        return "owner_id" in self.model.__table__.columns
+
+    def visible(
+        self, owner_id: uuid.UUID | None, *, include_deleted: bool = False
+    ) -> Select[tuple[ModelT]]:
+        statement = self.select(include_deleted=include_deleted)
+        if owner_id is not None:
+            statement = statement.where(self.column("owner_id") == owner_id)
+        return statement
+
+    async def get_visible(
+        self, entity_id: uuid.UUID, owner_id: uuid.UUID | None, *, include_deleted: bool = False
+    ) -> ModelT | None:
+        statement = self.visible(owner_id, include_deleted=include_deleted)
+        statement = statement.where(self.column("id") == entity_id)
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def list_filtered(
+        self,
+        owner_id: uuid.UUID | None,
+        filters: ListQuery,
+        params: PageParams,
+        *,
+        include_deleted: bool,
+    ) -> PageResult[ModelT]:
+        statement = filters.filter(self.visible(owner_id, include_deleted=include_deleted))
+        return await self.list_page(statement, params=params, sort=filters.sort_keys())
+
+    async def upsert_rows(
+        self, owner_id: uuid.UUID | None, rows: Sequence[dict[str, Any]]
+    ) -> UpsertResult[ModelT]:
+        """Creates new rows (owned by `owner_id`); updates existing live ones, only where
+        `owner_id` owns them."""
+        if owner_id is None:
+            return await self.upsert_many(rows, update_columns=self.upsert_columns)
+        owned = [{**row, "owner_id": owner_id} for row in rows]
+        return await self.upsert_many(
+            owned, update_columns=self.upsert_columns, match_on=("owner_id",)
+        )
