@@ -23,9 +23,8 @@ from app.core.models import (
     UUIDPrimaryKeyMixin,
     VersionMixin,
 )
-from app.core.pagination import PageParamsDep, SortKey, parse_order_by
 from app.core.repository import Repository
-from app.core.schemas import Page, RequestSchema, ResponseSchema
+from app.core.schemas import RequestSchema, ResponseSchema
 
 
 class NotesBase(Base):
@@ -73,10 +72,6 @@ class NoteRead(ResponseSchema):
     version: int
 
 
-class NotePage(Page[NoteRead]):
-    pass
-
-
 class NoteRepository(Repository[Note, NoteCreate, NoteUpdate]):
     model = Note
     already_exists_message = "Note code already taken"
@@ -87,7 +82,6 @@ async def get_repository(session: SessionDep) -> NoteRepository:
 
 
 RepositoryDep = Annotated[NoteRepository, Depends(get_repository)]
-SORTABLE = ("created_at", "title", "rank")
 router = APIRouter(prefix="/test-notes")
 
 
@@ -100,18 +94,6 @@ async def create_note(data: NoteCreate, repository: RepositoryDep) -> Note:
 async def create_note_then_fail(data: NoteCreate, repository: RepositoryDep) -> Note:
     await repository.create(data)
     raise RuntimeError("boom: SELECT secret FROM internals")
-
-
-@router.get("", response_model=NotePage)
-async def list_notes(
-    repository: RepositoryDep, page: PageParamsDep, order_by: str | None = None
-) -> object:
-    sort = parse_order_by(
-        order_by.split(",") if order_by else None,
-        allowed=SORTABLE,
-        default=(SortKey("created_at", descending=True),),
-    )
-    return await repository.list_page(repository.select(), params=page, sort=sort)
 
 
 @router.get("/{note_id}", response_model=NoteRead)

@@ -7,12 +7,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.core.errors import AlreadyExistsError
-from app.core.pagination import CursorCodec, PageParams, SortKey
+from app.core.pagination import PageRequest, SortKey
 from app.core.repository import MAX_BIND_PARAMS
 from tests.core import notes
 from tests.core.notes import Note, NoteCreate, NoteRepository, NoteUpdate
-
-CODEC = CursorCodec("test")
 
 
 @pytest.fixture
@@ -28,14 +26,14 @@ async def add_notes(repository: NoteRepository, count: int, **values: object) ->
 async def walk(
     repository: NoteRepository, sort: tuple[SortKey, ...], limit: int
 ) -> AsyncIterator[Note]:
-    params = PageParams(limit=limit, codec=CODEC)
+    request = PageRequest(sort, limit=limit)
     while True:
-        page = await repository.list_page(repository.select(), params=params, sort=sort)
+        page = await repository.list_page(repository.select(), request)
         for note in page.items:
             yield note
-        if page.next_cursor is None:
+        if page.next_keys is None:
             return
-        params = PageParams(limit=limit, cursor=CODEC.decode(page.next_cursor), codec=CODEC)
+        request = PageRequest(sort, limit=limit, after=page.next_keys)
 
 
 class TestSoftDelete:
@@ -118,22 +116,18 @@ class TestKeysetPaging:
         seen = [note async for note in walk(repository, sort, limit=4)]
 
         assert len(seen) == len({note.id for note in seen}) == 22
-        reference = await repository.list_page(
-            repository.select(), params=PageParams(limit=100), sort=sort
-        )
+        reference = await repository.list_page(repository.select(), PageRequest(sort, limit=100))
         assert [note.id for note in seen] == [note.id for note in reference.items]
 
     async def test_offset_mode_reports_total(self, repository: NoteRepository) -> None:
         await add_notes(repository, 5)
 
         page = await repository.list_page(
-            repository.select(),
-            params=PageParams(limit=2, offset=2, codec=CODEC),
-            sort=(SortKey("rank"),),
+            repository.select(), PageRequest((SortKey("rank"),), limit=2, offset=2)
         )
 
         assert (len(page.items), page.offset, page.total) == (2, 2, 5)
-        assert page.next_cursor is not None
+        assert page.next_keys is not None
 
 
 class TestUpsertMany:

@@ -8,16 +8,14 @@ from typing import Any, ClassVar, Protocol
 
 from sqlalchemy import Select
 
-from app.core.pagination import PageParams, PageResult, SortKey
+from app.core.pagination import PageRequest, PageResult
 from app.core.repository import CreateT, ModelT, Repository, UpdateT, UpsertResult
 
 
-class ListQuery(Protocol):
+class RowFilter(Protocol):
     """A list's filters (a feature's `ListFilter`)."""
 
     def filter(self, query: Any) -> Any: ...
-
-    def sort_keys(self) -> tuple[SortKey, ...]: ...
 
 
 class EntityRepository(Repository[ModelT, CreateT, UpdateT]):
@@ -51,13 +49,13 @@ class EntityRepository(Repository[ModelT, CreateT, UpdateT]):
     async def list_filtered(
         self,
         owner_id: uuid.UUID | None,
-        filters: ListQuery,
-        params: PageParams,
+        filters: RowFilter,
+        page: PageRequest,
         *,
         include_deleted: bool,
     ) -> PageResult[ModelT]:
         statement = filters.filter(self.visible(owner_id, include_deleted=include_deleted))
-        return await self.list_page(statement, params=params, sort=filters.sort_keys())
+        return await self.list_page(statement, page)
 
     async def upsert_rows(
         self, owner_id: uuid.UUID | None, rows: Sequence[dict[str, Any]]

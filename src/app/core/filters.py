@@ -1,16 +1,37 @@
-"""The base of every list filter (fastapi-filter), with a safe `search`."""
+"""Lists at the HTTP edge: the base of every filter (fastapi-filter) with a safe `search`, and
+the one dependency that settles a list request (filters, sort, page, cursor) before any service
+runs."""
 
 import inspect
-from typing import Any, ClassVar
+import math
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi_filter import FilterDepends
 from fastapi_filter.contrib.sqlalchemy import Filter
 from pydantic import field_validator
-from sqlalchemy import Select, or_
+from sqlalchemy import BigInteger, Enum, Integer, Select, SmallInteger, or_
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.types import TypeDecorator
 
-from app.core.pagination import SortKey, parse_order_by
+from app.core.errors import InvalidInputError
+from app.core.pagination import (
+    CURSOR_LOC,
+    CursorCodec,
+    CursorValue,
+    PageParamsDep,
+    PageRequest,
+    PageResult,
+    SortKey,
+    parse_order_by,
+)
 from app.core.schemas import refuse_nul
+
+FilterT = TypeVar("FilterT", bound="ListFilter")
+T = TypeVar("T")
 
 
 def escape_like(value: str) -> str:
@@ -60,3 +81,80 @@ def filter_params(filter_class: type[ListFilter]) -> Any:
 
     filters.__signature__ = inspect.signature(parse)  # type: ignore[attr-defined]
     return Depends(filters)
+
+
+@dataclass(frozen=True)
+class ListQuery(Generic[FilterT]):
+    """A list request settled at the edge: every 422 (a filter, `order_by`, the page bounds, a
+    cursor that is forged, stale or of the wrong types) was answered before a service ran."""
+
+    filters: FilterT
+    page: PageRequest
+    codec: CursorCodec
+
+    def signed(self, result: PageResult[T]) -> PageResult[T]:
+        """The page with its `next_cursor`: the last row's keys, signed."""
+        if result.next_keys is None:
+            return result
+        return replace(result, next_cursor=self.codec.encode(self.page.sort, result.next_keys))
+
+
+def list_query(filter_class: type[ListFilter]) -> Any:
+    """The dependency of a list route: `Annotated[ListQuery[ItemFilter], list_query(ItemFilter)]`.
+    Its query parameters are the filter's and the page's, as OpenAPI shows them."""
+    model = filter_class.Constants.model
+
+    async def resolve(
+        request: Request,
+        filters: Annotated[Any, filter_params(filter_class)],
+        paging: PageParamsDep,
+    ) -> ListQuery[Any]:
+        codec: CursorCodec = request.app.state.cursor_codec
+        page = PageRequest(filters.sort_keys(), limit=paging.limit, offset=paging.offset)
+        if paging.cursor is not None:
+            page = replace(page, after=_cursor_values(codec, paging.cursor, page, model))
+        return ListQuery(filters, page, codec)
+
+    return Depends(resolve)
+
+
+def _cursor_values(
+    codec: CursorCodec, token: str, page: PageRequest, model: Any
+) -> tuple[CursorValue, ...]:
+    cursor = codec.decode(token)
+    if not cursor.made_for(page.sort):
+        raise InvalidInputError("The cursor was made for another order_by", loc=CURSOR_LOC)
+    columns = [getattr(model, key.field) for key in page.keys]
+    # A cursor signed with a leaked or default key could carry anything: each value must be
+    # what its column holds, or the driver fails (a 500) instead of the client (a 422).
+    if len(cursor.values) != len(columns) or not all(map(_fits, columns, cursor.values)):
+        raise InvalidInputError("Invalid cursor", loc=CURSOR_LOC)
+    return cursor.values
+
+
+# The range of each integer column type, for values that do not come through a schema.
+_INTEGER_BITS = ((SmallInteger, 16), (BigInteger, 64), (Integer, 32))
+
+
+def _fits(column: InstrumentedAttribute[Any], value: object) -> bool:
+    """Whether `value` is of the Python type, and within the range, that `column` stores."""
+    kind = column.type
+    if isinstance(kind, TypeDecorator):
+        kind = kind.impl_instance
+    if value is None:
+        return bool(column.nullable)
+    if isinstance(kind, Enum):
+        return isinstance(value, str) and value in kind.enums
+    expected = kind.python_type
+    if isinstance(value, bool) != (expected is bool) or not isinstance(value, expected):
+        return False
+    if isinstance(value, datetime):
+        return expected is datetime and (value.tzinfo is not None) == bool(kind.timezone)
+    if isinstance(value, date):
+        return expected is date
+    if isinstance(value, float | Decimal):
+        return math.isfinite(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        bits = next((bits for integer, bits in _INTEGER_BITS if isinstance(kind, integer)), 64)
+        return -(1 << (bits - 1)) <= value < 1 << (bits - 1)
+    return True

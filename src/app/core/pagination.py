@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeAlias, TypeVar
 
 import orjson
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query
 
 from app.core.errors import InvalidInputError
 
@@ -84,6 +84,9 @@ class Cursor:
     sort: str
     values: tuple[CursorValue, ...]
 
+    def made_for(self, sort: Sequence[SortKey]) -> bool:
+        return self.sort == _sort_spec(sort)
+
 
 class CursorCodec:
     """Encodes cursors as base64url JSON with a truncated HMAC, so clients cannot forge them."""
@@ -118,42 +121,57 @@ class CursorCodec:
         return hmac.new(self._key, payload, hashlib.sha256).digest()[:16]
 
 
+@dataclass(frozen=True)
+class PageRequest:
+    """A page as a repository is asked for it, settled at the HTTP edge: the client's sort keys,
+    the size, and either an offset or the keys of the row to continue after (already checked
+    against the columns they compare with)."""
+
+    sort: tuple[SortKey, ...]
+    limit: int = DEFAULT_LIMIT
+    offset: int | None = None
+    after: tuple[CursorValue, ...] | None = None
+
+    @property
+    def keys(self) -> tuple[SortKey, ...]:
+        """The sort keys with `id` last, in the direction of the last key: no ties."""
+        last = self.sort[-1].descending if self.sort else False
+        return (*self.sort, SortKey("id", descending=last))
+
+
 @dataclass
 class PageResult(Generic[T]):
-    """What a repository returns for a list; rendered by `core.schemas.Page`."""
+    """What a repository returns for a list; rendered by `core.schemas.Page`.
+
+    `next_keys` are the last row's sort keys when more rows follow; the edge turns them into
+    the signed `next_cursor` (the repository knows no signing key).
+    """
 
     items: list[T]
     limit: int
     offset: int | None
     total: int | None
-    next_cursor: str | None
+    next_keys: tuple[CursorValue, ...] | None = None
+    next_cursor: str | None = None
 
 
 @dataclass(frozen=True)
 class PageParams:
-    """`limit` plus either `offset` (with a total) or a decoded `cursor` (keyset)."""
+    """`limit` plus either `offset` (with a total) or an opaque `cursor` (keyset), as sent."""
 
     limit: int = DEFAULT_LIMIT
     offset: int | None = None
-    cursor: Cursor | None = None
-    codec: CursorCodec | None = None
-
-    def check_cursor(self, sort: Sequence[SortKey]) -> None:
-        if self.cursor is not None and self.cursor.sort != _sort_spec(sort):
-            raise InvalidInputError("The cursor was made for another order_by", loc=CURSOR_LOC)
+    cursor: str | None = None
 
 
 async def get_page_params(
-    request: Request,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     offset: Annotated[int | None, Query(ge=0, le=MAX_OFFSET)] = None,
     cursor: Annotated[str | None, Query(max_length=2048, description="From `next_cursor`")] = None,
 ) -> PageParams:
     if offset is not None and cursor is not None:
         raise InvalidInputError("Give either offset or cursor, not both", loc=CURSOR_LOC)
-    codec: CursorCodec = request.app.state.cursor_codec
-    decoded = codec.decode(cursor) if cursor is not None else None
-    return PageParams(limit=limit, offset=offset, cursor=decoded, codec=codec)
+    return PageParams(limit=limit, offset=offset, cursor=cursor)
 
 
 PageParamsDep = Annotated[PageParams, Depends(get_page_params)]

@@ -7,7 +7,7 @@ from typing import Any, ClassVar, Generic, Protocol, cast
 
 from pydantic import BaseModel
 
-from app.core.entity_repository import EntityRepository, ListQuery
+from app.core.entity_repository import EntityRepository, RowFilter
 from app.core.errors import (
     ForbiddenError,
     NotFoundError,
@@ -17,7 +17,7 @@ from app.core.errors import (
 from app.core.etag import IfMatch
 from app.core.idempotency import IdempotencyStore, IdempotentRequest, fingerprint
 from app.core.models import SoftDeleteMixin, VersionMixin
-from app.core.pagination import PageParams, PageResult
+from app.core.pagination import PageRequest, PageResult
 from app.core.repository import CreateT, ModelT, Repository, UpdateT
 
 
@@ -173,7 +173,7 @@ class EntityService(Service[ModelT, CreateT, UpdateT]):
         return self.written_or_412(await self.repository.restore(entity), None)
 
     async def list_page(
-        self, caller: Caller, filters: ListQuery, params: PageParams, *, include_deleted: bool
+        self, caller: Caller, filters: RowFilter, page: PageRequest, *, include_deleted: bool
     ) -> PageResult[ModelT]:
         by_owner = getattr(filters, "owner_id", None) is not None
         if not caller.is_superuser and (include_deleted or by_owner):
@@ -184,7 +184,7 @@ class EntityService(Service[ModelT, CreateT, UpdateT]):
             )
         scope = self.owner_scope(caller)
         return await self.repository.list_filtered(
-            scope, filters, params, include_deleted=include_deleted
+            scope, filters, page, include_deleted=include_deleted
         )
 
     async def bulk_upsert(self, caller: Caller, data: BulkRequest) -> BulkOutcome[ModelT]:

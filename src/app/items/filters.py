@@ -1,7 +1,7 @@
 import uuid
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from app.core.filters import ListFilter
+from app.core.filters import ListFilter, ListQuery, list_query
 from app.core.schemas import UTCDatetime
 from app.items.models import Item
 
@@ -21,3 +21,6 @@ class ItemFilter(ListFilter):
     class Constants(ListFilter.Constants):
         model = Item
         search_model_fields = ["title", "description"]  # noqa: RUF012 - fastapi-filter API
+
+
+ItemListQuery = Annotated[ListQuery[ItemFilter], list_query(ItemFilter)]

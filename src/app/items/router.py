@@ -15,12 +15,11 @@ from app.core.errors import (
     error_responses,
 )
 from app.core.etag import etag
-from app.core.filters import filter_params
-from app.core.pagination import PageParamsDep, PageResult
+from app.core.pagination import PageResult
 from app.core.request import IdempotencyKeyHeader, IfMatchDep, location
 from app.core.service import BulkOutcome
 from app.items.dependencies import ItemServiceDep
-from app.items.filters import ItemFilter
+from app.items.filters import ItemListQuery
 from app.items.models import Item
 from app.items.schemas import ItemBulk, ItemBulkResult, ItemCreate, ItemPage, ItemRead, ItemUpdate
 from app.sessions.dependencies import CurrentUser
@@ -61,12 +60,12 @@ async def create_item(
 async def list_items(
     user: CurrentUser,
     service: ItemServiceDep,
-    page: PageParamsDep,
-    filters: Annotated[ItemFilter, filter_params(ItemFilter)],
+    query: ItemListQuery,
     include_deleted: Annotated[bool, Query(description="Superusers only")] = False,
 ) -> PageResult[Item]:
     """The caller's items (everyone's for superusers), filtered, sorted and paged."""
-    return await service.list_page(user, filters, page, include_deleted=include_deleted)
+    page = await service.list_page(user, query.filters, query.page, include_deleted=include_deleted)
+    return query.signed(page)
 
 
 @router.post("/bulk", response_model=ItemBulkResult)

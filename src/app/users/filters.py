@@ -1,6 +1,6 @@
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from app.core.filters import ListFilter
+from app.core.filters import ListFilter, ListQuery, list_query
 from app.users.models import User
 
 
@@ -16,3 +16,6 @@ class UserFilter(ListFilter):
     class Constants(ListFilter.Constants):
         model = User
         search_model_fields = ["email", "full_name"]  # noqa: RUF012 - fastapi-filter API
+
+
+UserListQuery = Annotated[ListQuery[UserFilter], list_query(UserFilter)]

@@ -2,7 +2,7 @@ import uuid
 
 from sqlalchemy import select
 
-from app.core.pagination import PageParams, PageResult
+from app.core.pagination import PageRequest, PageResult
 from app.core.repository import Repository
 from app.users.filters import UserFilter
 from app.users.models import User
@@ -17,9 +17,8 @@ class UserRepository(Repository[User, UserCreate, UserAdminUpdate]):
         statement = self.select().where(User.email == email)
         return (await self.session.execute(statement)).scalar_one_or_none()
 
-    async def list_filtered(self, filters: UserFilter, params: PageParams) -> PageResult[User]:
-        statement = filters.filter(self.select())
-        return await self.list_page(statement, params=params, sort=filters.sort_keys())
+    async def list_filtered(self, filters: UserFilter, page: PageRequest) -> PageResult[User]:
+        return await self.list_page(filters.filter(self.select()), page)
 
     async def lock_active_superuser_ids(self) -> set[uuid.UUID]:
         """The live, active superusers, their rows locked until the transaction ends.

@@ -1,16 +1,14 @@
 """The signed-in user's profile, and user administration for superusers."""
 
 import uuid
-from typing import Annotated
 
 from fastapi import APIRouter, status
 
 from app.core.errors import ForbiddenError, NotFoundError, UnauthorizedError, error_responses
-from app.core.filters import filter_params
-from app.core.pagination import PageParamsDep, PageResult
+from app.core.pagination import PageResult
 from app.sessions.dependencies import CurrentUser, Superuser
 from app.users.dependencies import UserServiceDep
-from app.users.filters import UserFilter
+from app.users.filters import UserListQuery
 from app.users.models import User
 from app.users.schemas import UserAdminUpdate, UserPage, UserRead, UserUpdateMe
 
@@ -32,13 +30,10 @@ async def update_me(data: UserUpdateMe, user: CurrentUser, users: UserServiceDep
 
 @router.get("", response_model=UserPage, responses=admin_errors)
 async def list_users(
-    _admin: Superuser,
-    users: UserServiceDep,
-    page: PageParamsDep,
-    filters: Annotated[UserFilter, filter_params(UserFilter)],
+    _admin: Superuser, users: UserServiceDep, query: UserListQuery
 ) -> PageResult[User]:
     """Users, filtered and paged (superusers only)."""
-    return await users.list_page(filters, page)
+    return query.signed(await users.list_page(query.filters, query.page))
 
 
 @router.get(

@@ -2,7 +2,7 @@ import uuid
 from collections.abc import Sequence
 
 from app.core.errors import ForbiddenError, NotFoundError
-from app.core.pagination import PageParams, PageResult
+from app.core.pagination import PageRequest, PageResult
 from app.sessions.service import UserSessionService
 from app.users.filters import UserFilter
 from app.users.models import User
@@ -58,8 +58,8 @@ class UserService:
     async def update_me(self, user: User, data: UserUpdateMe) -> User:
         return await self._write(user, data.model_dump(exclude_unset=True))
 
-    async def list_page(self, filters: UserFilter, params: PageParams) -> PageResult[User]:
-        return await self.repository.list_filtered(filters, params)
+    async def list_page(self, filters: UserFilter, page: PageRequest) -> PageResult[User]:
+        return await self.repository.list_filtered(filters, page)
 
     async def update(self, actor: User, user_id: uuid.UUID, data: UserAdminUpdate) -> User:
         user = await self.get(user_id)
