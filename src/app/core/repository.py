@@ -3,7 +3,7 @@
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic
 
 from pydantic import BaseModel
 from sqlalchemy import (
@@ -28,14 +28,16 @@ from sqlalchemy.orm import InstrumentedAttribute, ORMExecuteState, Session
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 from sqlalchemy.sql.dml import ReturningInsert
 from sqlalchemy.sql.elements import KeyedColumnElement
+from typing_extensions import TypeVar
 
 from app.core.errors import AlreadyExistsError
 from app.core.models import Base, SoftDeleteMixin, VersionMixin, utcnow
 from app.core.pagination import PageRequest, PageResult, SortKey
 
 ModelT = TypeVar("ModelT", bound=Base)
-CreateT = TypeVar("CreateT", bound=BaseModel)
-UpdateT = TypeVar("UpdateT", bound=BaseModel)
+# A repository that takes no schemas (`Repository[UserSession]`) writes from keyword values.
+CreateT = TypeVar("CreateT", bound=BaseModel, default=BaseModel)
+UpdateT = TypeVar("UpdateT", bound=BaseModel, default=BaseModel)
 
 # Both drivers cap bind parameters per statement near 32767 (SQLite >= 3.32, asyncpg).
 MAX_BIND_PARAMS = 32_000

@@ -2,14 +2,13 @@ import hashlib
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel
 from sqlalchemy import delete, select, text
 
 from app.core.repository import Repository
 from app.idempotency.models import IdempotencyKey
 
 
-class IdempotencyRepository(Repository[IdempotencyKey, BaseModel, BaseModel]):
+class IdempotencyRepository(Repository[IdempotencyKey]):
     model = IdempotencyKey
 
     async def try_lock(self, user_id: uuid.UUID, scope: str, key: str) -> bool:

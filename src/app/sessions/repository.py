@@ -1,7 +1,6 @@
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import contains_eager
 
@@ -28,7 +27,7 @@ VALID_BY_TOKEN_HASH = (
 )
 
 
-class UserSessionRepository(Repository[UserSession, BaseModel, BaseModel]):
+class UserSessionRepository(Repository[UserSession]):
     model = UserSession
 
     async def get_valid_by_token_hash(
