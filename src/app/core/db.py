@@ -1,9 +1,9 @@
 """Engine, session factory and the per-request unit of work."""
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import event
@@ -18,6 +18,7 @@ from sqlalchemy.pool import PoolResetState
 
 from app.core.config import Settings
 from app.core.pool import FairAsyncQueuePool
+from app.core.request import Clock, ClockDep
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 SAFE_METHODS = frozenset({"GET", "HEAD"})
@@ -163,3 +164,17 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+ServiceT = TypeVar("ServiceT")
+
+
+def service_dependency(
+    build: Callable[[AsyncSession, Settings, Clock], ServiceT],
+) -> Callable[..., Awaitable[ServiceT]]:
+    """The dependency giving a request the service `build` makes from its unit of work, the
+    settings and the clock: the same `build` serves code outside a request (CLI, seeding)."""
+
+    async def dependency(request: Request, session: SessionDep, clock: ClockDep) -> ServiceT:
+        return build(session, request.app.state.settings, clock)
+
+    return dependency

@@ -1,10 +1,10 @@
 """The repository of an entity the API serves: rows optionally owned by a user, read through
-filters and pages, written in bulk. A feature's repository names its model and what an upsert
-may change; the SQL is here, once."""
+filters and pages, written in bulk. A feature's repository names its model; the SQL is here,
+once."""
 
 import uuid
 from collections.abc import Sequence
-from typing import Any, ClassVar, Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import Select
 
@@ -24,8 +24,6 @@ class EntityRepository(Repository[ModelT, CreateT, UpdateT]):
     `owner_id` arguments scope reads and writes to one owner's rows; None means every row
     (superusers, and every caller of an entity that has no owner).
     """
-
-    upsert_columns: ClassVar[tuple[str, ...]]
 
     @property
     def owned(self) -> bool:
@@ -61,10 +59,9 @@ class EntityRepository(Repository[ModelT, CreateT, UpdateT]):
         self, owner_id: uuid.UUID | None, rows: Sequence[dict[str, Any]]
     ) -> UpsertResult[ModelT]:
         """Creates new rows (owned by `owner_id`); updates existing live ones, only where
-        `owner_id` owns them."""
+        `owner_id` owns them, in the columns the rows carry."""
+        columns = tuple(name for name in next(iter(rows), {}) if name not in ("id", "owner_id"))
         if owner_id is None:
-            return await self.upsert_many(rows, update_columns=self.upsert_columns)
+            return await self.upsert_many(rows, update_columns=columns)
         owned = [{**row, "owner_id": owner_id} for row in rows]
-        return await self.upsert_many(
-            owned, update_columns=self.upsert_columns, match_on=("owner_id",)
-        )
+        return await self.upsert_many(owned, update_columns=columns, match_on=("owner_id",))

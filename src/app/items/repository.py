@@ -5,4 +5,3 @@ from app.items.schemas import ItemCreate, ItemUpdate
 
 class ItemRepository(EntityRepository[Item, ItemCreate, ItemUpdate]):
     model = Item
-    upsert_columns = ("title", "description", "is_active")

@@ -4,10 +4,7 @@ from app.items.schemas import ItemCreate, ItemRead, ItemUpdate
 
 
 class ItemService(EntityService[Item, ItemCreate, ItemUpdate]):
-    """Items belong to their owner: anyone else gets 404 (superusers see all).
-
-    Updates and deletes are compare-and-set on `version` when the client sends `If-Match`.
-    """
+    """Items belong to their owner: anyone else gets 404 (superusers see all)."""
 
     not_found_message = "Item not found"
     idempotency_scope = "items.create"

@@ -63,7 +63,7 @@ def _context(spec: EntitySpec) -> dict[str, object]:
     kinds = spec.kinds
     filtered = kinds & {"bool", "enum", "int", "float", "decimal", "date", "datetime"}
     enum_names = [f"{spec.name}{_pascal(f.name)}" for f in spec.fields if f.kind == "enum"]
-    sqlalchemy_names = ["Index", "text"]
+    sqlalchemy_names = ["Index"] if any(f.unique for f in spec.fields) else []
     for kind, name in (
         ("str", "String"),
         ("text", "Text"),

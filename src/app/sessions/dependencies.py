@@ -1,15 +1,15 @@
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
 from app.core.config import Settings
-from app.core.db import SessionDep
+from app.core.db import service_dependency
 from app.core.errors import BadRequestError, ForbiddenError
 from app.core.models import utcnow
-from app.core.request import Clock, ClockDep
+from app.core.request import Clock
 from app.sessions.models import UserSession
 from app.sessions.repository import UserSessionRepository
 from app.sessions.service import UserSessionPolicy, UserSessionService
@@ -45,10 +45,7 @@ def build_user_session_service(
     return UserSessionService(UserSessionRepository(session), policy=policy, clock=clock)
 
 
-async def get_user_session_service(
-    request: Request, session: SessionDep, clock: ClockDep
-) -> UserSessionService:
-    return build_user_session_service(session, request.app.state.settings, clock)
+get_user_session_service = service_dependency(build_user_session_service)
 
 
 UserSessionServiceDep = Annotated[UserSessionService, Depends(get_user_session_service)]
