@@ -33,6 +33,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--items", type=int, default=10_000, help="seeded items per user")
     parser.add_argument("--workers", type=int, default=1, help="the app's worker processes")
+    parser.add_argument(
+        "--redis",
+        default="redis://127.0.0.1:6379/12",
+        help="the app's REDIS_URL (its auth cache needs one); empty for none",
+    )
     parser.add_argument("--timeout", type=int, default=15, help="wrk's per-request timeout (s)")
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--name", default=date.today().isoformat(), help="report file name")
@@ -57,6 +62,7 @@ def main(argv: list[str]) -> None:
             workers=args.workers,
             timeout=args.timeout,
             workdir=Path(workdir),
+            redis_url=args.redis,
         )
         runs = Bench(options).run()
     save(runs, args.output / f"{args.name}.json")

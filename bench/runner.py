@@ -63,6 +63,8 @@ class Options:
     workers: int
     timeout: int
     workdir: Path
+    # The app's Redis (its auth cache needs one); empty runs it without.
+    redis_url: str = ""
 
 
 @dataclass
@@ -199,7 +201,7 @@ class Bench:
             return start_floor(free_port(), with_database(self.options.server_url, database), log)
         database_url = with_database(self.options.server_url, database, driver="+asyncpg")
         workers = ("--workers", str(self.options.workers)) if self.options.workers > 1 else ()
-        return start_app(free_port(), database_url, log, *workers)
+        return start_app(free_port(), database_url, log, *workers, REDIS_URL=self.options.redis_url)
 
     def timed(
         self, server: Server, app: str, scenario: Scenario, connections: int, repeat: int

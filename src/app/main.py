@@ -14,6 +14,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.middleware.cors import CORSMiddleware
 
 from app.api import api_router
+from app.core.auth_cache import running_auth_cache
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_read_sessionmaker, create_sessionmaker
 from app.core.handlers import register_exception_handlers
@@ -61,7 +62,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     gc.collect()
     gc.freeze()
     try:
-        yield
+        async with running_auth_cache(settings, redis, app.state.metrics) as revocations:
+            app.state.revocations = revocations
+            yield
     finally:
         if redis is not None:
             await redis.aclose()

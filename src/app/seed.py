@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core.auth_cache import revoke_elsewhere
 from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.security import PasswordHasher
@@ -152,6 +153,7 @@ async def seed(
             async with sessionmaker.begin() as session:
                 chunk = rows[start : start + batch]
                 owners += await build_user_service(session, settings).upsert_many(chunk)
+            await revoke_elsewhere(settings, session)
             advance(len(chunk))
         created, updated = await _seed_items(
             sessionmaker,

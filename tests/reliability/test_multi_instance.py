@@ -1,15 +1,20 @@
 """Two `app serve` processes on different ports sharing PostgreSQL and Redis behave as one
-service: tokens, logouts, rate-limit counts and If-Match races are shared."""
+service: tokens, logouts, rate-limit counts and If-Match races are shared, and a change of
+access on one is seen by the other's auth cache at once."""
 
 import asyncio
-from collections.abc import AsyncIterator
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
 from redis.asyncio import Redis
 
 from tests.conftest import throwaway_database
-from tests.live import LiveServer, start_server
+from tests.live import TEST_ENVIRONMENT, LiveServer, start_server
 from tests.reliability.test_outage import needs_postgres
 from tests.users.factories import unique_email
 
@@ -18,28 +23,69 @@ pytestmark = needs_postgres
 # A Redis database of its own, emptied afterwards.
 REDIS_URL = "redis://127.0.0.1:6379/14"
 PASSWORD = "shared password"
+# How soon the other instance must see a change of access, from the write's response.
+REVOCATION_LATENCY = 0.1
+
+
+@pytest.fixture(scope="module")
+async def shared_database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    async with throwaway_database(tmp_path_factory.mktemp("shared")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 async def instances(
-    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path_factory: pytest.TempPathFactory, shared_database_url: str
 ) -> AsyncIterator[tuple[LiveServer, LiveServer]]:
-    """Started once for the module (each start costs seconds); tests use fresh emails."""
+    """Started once for the module (each start costs seconds); tests use fresh emails. The
+    auth cache is on (Redis is set)."""
     folder = tmp_path_factory.mktemp("instances")
     settings = {"REDIS_URL": REDIS_URL, "RATE_LIMIT_LOGIN_EMAIL": "3/minute"}
     redis = Redis.from_url(REDIS_URL)
-    async with throwaway_database(folder) as database_url:
-        servers = (
-            start_server(database_url, folder, **settings),
-            start_server(database_url, folder, **settings),
-        )
-        try:
-            yield servers
-        finally:
-            for server in servers:
-                server.kill()
-            await redis.flushdb()
-            await redis.aclose()
+    servers = (
+        start_server(shared_database_url, folder, **settings),
+        start_server(shared_database_url, folder, **settings),
+    )
+    try:
+        yield servers
+    finally:
+        for server in servers:
+            server.kill()
+        await redis.flushdb()
+        await redis.aclose()
+
+
+def test_deactivation_on_one_instance_is_seen_by_the_other_within_100_ms(
+    instances: tuple[LiveServer, LiveServer], admin: dict[str, str]
+) -> None:
+    first, second = instances
+    headers = sign_in(first, unique_email())
+    user_id = httpx.get(f"{first.base_url}/api/v1/users/me", headers=headers).json()["id"]
+    cached_on(second, headers)
+
+    url = f"{first.base_url}/api/v1/users/{user_id}"
+    assert httpx.patch(url, json={"is_active": False}, headers=admin).status_code == 200
+
+    assert seconds_until(lambda: me(second, headers) == 401) < REVOCATION_LATENCY
+
+
+def test_password_change_on_one_instance_is_seen_by_the_other_within_100_ms(
+    instances: tuple[LiveServer, LiveServer],
+) -> None:
+    first, second = instances
+    email = unique_email()
+    headers = sign_in(first, email)
+    credentials = {"email": email, "password": PASSWORD}
+    response = httpx.post(f"{second.base_url}/api/v1/auth/login", json=credentials)
+    elsewhere = {"Authorization": f"Bearer {response.json()['access_token']}"}
+    cached_on(second, elsewhere)
+
+    change = {"current_password": PASSWORD, "new_password": "a brand new passphrase"}
+    url = f"{first.base_url}/api/v1/auth/password"
+    assert httpx.post(url, json=change, headers=headers).status_code == 204
+
+    assert seconds_until(lambda: me(second, elsewhere) == 401) < REVOCATION_LATENCY
+    assert me(second, headers) == 200
 
 
 def sign_in(server: LiveServer, email: str) -> dict[str, str]:
@@ -51,6 +97,34 @@ def sign_in(server: LiveServer, email: str) -> dict[str, str]:
 
 def me(server: LiveServer, headers: dict[str, str]) -> int:
     return httpx.get(f"{server.base_url}/api/v1/users/me", headers=headers).status_code
+
+
+@pytest.fixture(scope="module")
+def admin(instances: tuple[LiveServer, LiveServer], shared_database_url: str) -> dict[str, str]:
+    email = unique_email()
+    command = ["users", "create-superuser", "--email", email, "--password", PASSWORD]
+    subprocess.run(
+        [sys.executable, "-m", "app", *command],
+        env={**os.environ, **TEST_ENVIRONMENT, "DATABASE_URL": shared_database_url},
+        check=True,
+        capture_output=True,
+    )
+    credentials = {"email": email, "password": PASSWORD}
+    response = httpx.post(f"{instances[0].base_url}/api/v1/auth/login", json=credentials)
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def seconds_until(condition: Callable[[], bool], limit: float = 1.0) -> float:
+    """How long `condition` took to hold (it is asked at once, then again until `limit`)."""
+    start = time.monotonic()
+    while not condition():
+        assert time.monotonic() - start < limit, f"not seen within {limit} s"
+    return time.monotonic() - start
+
+
+def cached_on(server: LiveServer, headers: dict[str, str]) -> None:
+    """Two lookups on `server`: the second is answered from its cache."""
+    assert [me(server, headers), me(server, headers)] == [200, 200]
 
 
 def test_a_token_from_one_instance_works_on_the_other(

@@ -135,6 +135,15 @@ class Settings(BaseSettings):
         default=timedelta(minutes=1),
         description="`last_used_at` is written at most this often per session",
     )
+    auth_cache_ttl: timedelta = Field(
+        default=timedelta(seconds=10),
+        description="How long each process may reuse a token's lookup; 0 turns the cache off. "
+        "Needs `REDIS_URL`: revocations reach every process over Redis pub/sub, and the cache "
+        "is off while that subscription is down",
+    )
+    auth_cache_size: int = Field(
+        default=10_000, ge=1, description="Token lookups each process keeps at most"
+    )
 
     password_hash_time_cost: int = Field(
         default=3, ge=1, description="Argon2id passes (RFC 9106 low-memory profile)"

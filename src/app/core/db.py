@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import PoolResetState
 
+from app.core.auth_cache import revoked_by
 from app.core.config import Settings
 from app.core.pool import FairAsyncQueuePool
 from app.core.request import Clock, ClockDep
@@ -161,6 +162,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.rollback()
             raise
         await session.commit()
+        revoked = revoked_by(session)
+        if revoked and state.revocations is not None:
+            await state.revocations.revoke(revoked)
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

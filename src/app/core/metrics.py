@@ -51,6 +51,11 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.auth_cache_publish_failures = Counter(
+            "auth_cache_publish_failures_total",
+            "Revocations Redis did not take: other processes may reuse a lookup until its TTL",
+            registry=self.registry,
+        )
         self.pool = PoolCollector(get_pool)
         self.registry.register(self.pool)
 

@@ -1,17 +1,18 @@
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
+from app.core.auth_cache import AuthCache
 from app.core.config import Settings
-from app.core.db import service_dependency
+from app.core.db import SessionDep
 from app.core.errors import BadRequestError, ForbiddenError
 from app.core.models import utcnow
-from app.core.request import Clock
+from app.core.request import Clock, ClockDep
 from app.sessions.models import UserSession
-from app.sessions.repository import UserSessionRepository
+from app.sessions.repository import SessionSnapshot, UserSessionRepository
 from app.sessions.service import UserSessionPolicy, UserSessionService
 from app.users.models import User
 
@@ -35,17 +36,26 @@ bearer = SingleBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
 def build_user_session_service(
-    session: AsyncSession, settings: Settings, clock: Clock = utcnow
+    session: AsyncSession,
+    settings: Settings,
+    clock: Clock = utcnow,
+    cache: AuthCache[SessionSnapshot] | None = None,
 ) -> UserSessionService:
     policy = UserSessionPolicy(
         lifetime=settings.session_lifetime,
         idle_timeout=settings.session_idle_timeout,
         touch_interval=settings.session_touch_interval,
     )
-    return UserSessionService(UserSessionRepository(session), policy=policy, clock=clock)
+    repository = UserSessionRepository(session)
+    return UserSessionService(repository, policy=policy, clock=clock, cache=cache)
 
 
-get_user_session_service = service_dependency(build_user_session_service)
+async def get_user_session_service(
+    request: Request, session: SessionDep, clock: ClockDep
+) -> UserSessionService:
+    state = request.app.state
+    cache = state.revocations.cache if state.revocations else None
+    return build_user_session_service(session, state.settings, clock, cache)
 
 
 UserSessionServiceDep = Annotated[UserSessionService, Depends(get_user_session_service)]

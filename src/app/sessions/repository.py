@@ -1,9 +1,13 @@
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, delete, select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy import bindparam, delete, inspect, select
+from sqlalchemy.orm import contains_eager, make_transient_to_detached
 
+from app.core.auth_cache import revoke_after_commit
 from app.core.repository import Repository
 from app.sessions.models import UserSession
 
@@ -27,7 +31,32 @@ VALID_BY_TOKEN_HASH = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class SessionSnapshot:
+    """A session and its user as loaded, tied to no unit of work: what the auth cache keeps."""
+
+    session: Mapping[str, Any]
+    user: Mapping[str, Any]
+
+    @property
+    def user_id(self) -> uuid.UUID:
+        user_id: uuid.UUID = self.session["user_id"]
+        return user_id
+
+    @property
+    def expires_at(self) -> datetime:
+        expires_at: datetime = self.session["expires_at"]
+        return expires_at
+
+    @property
+    def last_used_at(self) -> datetime:
+        last_used_at: datetime = self.session["last_used_at"]
+        return last_used_at
+
+
 class UserSessionRepository(Repository[UserSession]):
+    """Deleting a session revokes its user's cached token lookups."""
+
     model = UserSession
 
     async def get_valid_by_token_hash(
@@ -36,6 +65,20 @@ class UserSessionRepository(Repository[UserSession]):
         """The live session for this token, with its (active, not deleted) user loaded."""
         values = {"token_hash": token_hash, "now": now, "idle_since": idle_since}
         return (await self.session.execute(VALID_BY_TOKEN_HASH, values)).scalar_one_or_none()
+
+    @staticmethod
+    def snapshot(user_session: UserSession) -> SessionSnapshot:
+        return SessionSnapshot(_columns(user_session), _columns(user_session.user))
+
+    def adopt(self, snapshot: SessionSnapshot) -> UserSession:
+        """The snapshot's session and user as objects of this unit of work, as though just
+        loaded, without a statement: each request changes its own copies."""
+        user = User(**snapshot.user)
+        user_session = UserSession(**snapshot.session, user=user)
+        make_transient_to_detached(user)
+        make_transient_to_detached(user_session)
+        self.session.add(user_session)
+        return user_session
 
     async def touch(self, user_session: UserSession, now: datetime) -> None:
         user_session.last_used_at = now
@@ -61,13 +104,17 @@ class UserSessionRepository(Repository[UserSession]):
             UserSession.id == session_id, UserSession.user_id == user_id
         )
         result = await self.session.execute(statement)
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        if not result.rowcount:  # type: ignore[attr-defined]
+            return False
+        revoke_after_commit(self.session, user_id)
+        return True
 
     async def delete_all(self, user_id: uuid.UUID, *, keep: uuid.UUID | None = None) -> None:
         statement = delete(UserSession).where(UserSession.user_id == user_id)
         if keep is not None:
             statement = statement.where(UserSession.id != keep)
         await self.session.execute(statement)
+        revoke_after_commit(self.session, user_id)
 
     async def delete_dead(self, user_id: uuid.UUID, *, now: datetime, idle_since: datetime) -> None:
         """Housekeeping at login: the user's expired and idle sessions go."""
@@ -76,3 +123,9 @@ class UserSessionRepository(Repository[UserSession]):
             (UserSession.expires_at <= now) | (UserSession.last_used_at <= idle_since),
         )
         await self.session.execute(statement)
+
+
+def _columns(entity: Any) -> dict[str, Any]:
+    return {
+        column.key: getattr(entity, column.key) for column in inspect(entity).mapper.column_attrs
+    }

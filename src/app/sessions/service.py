@@ -2,11 +2,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from app.core.auth_cache import AuthCache
 from app.core.errors import NotFoundError, UnauthorizedError
 from app.core.request import ClientInfo, Clock
 from app.core.security import hash_token, new_token
 from app.sessions.models import UserSession
-from app.sessions.repository import UserSessionRepository
+from app.sessions.repository import SessionSnapshot, UserSessionRepository
 
 
 @dataclass(frozen=True)
@@ -17,14 +18,24 @@ class UserSessionPolicy:
 
 
 class UserSessionService:
-    """Issues, checks and revokes opaque bearer tokens backed by `user_sessions` rows."""
+    """Issues, checks and revokes opaque bearer tokens backed by `user_sessions` rows.
+
+    With a `cache`, a token's lookup is reused until its `last_used_at` is due to be written;
+    the repositories revoke it when access changes.
+    """
 
     def __init__(
-        self, repository: UserSessionRepository, *, policy: UserSessionPolicy, clock: Clock
+        self,
+        repository: UserSessionRepository,
+        *,
+        policy: UserSessionPolicy,
+        clock: Clock,
+        cache: AuthCache[SessionSnapshot] | None = None,
     ):
         self.repository = repository
         self.policy = policy
         self.clock = clock
+        self.cache = cache
 
     async def start(self, user_id: uuid.UUID, *, client: ClientInfo) -> tuple[UserSession, str]:
         """A new session and its token; the token is returned once and never stored."""
@@ -47,14 +58,34 @@ class UserSessionService:
         if not token:
             raise UnauthorizedError()
         now = self.clock()
+        token_hash = hash_token(token)
+        cached = self.cache.get(token_hash) if self.cache else None
+        if cached is not None and self._reusable(cached, now):
+            return self.repository.adopt(cached)
+        as_of = self.cache.clock() if self.cache else 0.0
         user_session = await self.repository.get_valid_by_token_hash(
-            hash_token(token), now=now, idle_since=self._idle_since(now)
+            token_hash, now=now, idle_since=self._idle_since(now)
         )
         if user_session is None:
             raise UnauthorizedError("Invalid or expired token")
-        if now - user_session.last_used_at >= self.policy.touch_interval:
+        if self._touch_due(user_session.last_used_at, now):
             await self.repository.touch(user_session, now)
+        elif self.cache:
+            snapshot = self.repository.snapshot(user_session)
+            self.cache.put(token_hash, user_session.user_id, snapshot, as_of=as_of)
         return user_session
+
+    def _reusable(self, snapshot: SessionSnapshot, now: datetime) -> bool:
+        """Whether a cached lookup may answer: the session has not expired, gone idle or come
+        due for its `last_used_at` write (then the database answers, and records the use)."""
+        return (
+            now < snapshot.expires_at
+            and now - snapshot.last_used_at < self.policy.idle_timeout
+            and not self._touch_due(snapshot.last_used_at, now)
+        )
+
+    def _touch_due(self, last_used_at: datetime, now: datetime) -> bool:
+        return now - last_used_at >= self.policy.touch_interval
 
     async def list_live(self, user_id: uuid.UUID) -> list[UserSession]:
         now = self.clock()

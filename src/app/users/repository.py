@@ -1,17 +1,38 @@
 import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import select
 
+from app.core.auth_cache import revoke_after_commit
 from app.core.pagination import PageRequest, PageResult
-from app.core.repository import Repository
+from app.core.repository import Repository, UpsertResult
 from app.users.filters import UserFilter
 from app.users.models import User
 from app.users.schemas import UserAdminUpdate, UserCreate
 
 
 class UserRepository(Repository[User, UserCreate, UserAdminUpdate]):
+    """Every write to an existing user also revokes the cached token lookups of that user."""
+
     model = User
     already_exists_message = "A user with this email already exists"
+
+    async def compare_and_set(
+        self, entity: User, values: Mapping[str, Any], *, expected_version: int | None = None
+    ) -> User | None:
+        revoke_after_commit(self.session, entity.id)
+        return await super().compare_and_set(entity, values, expected_version=expected_version)
+
+    async def upsert_many(
+        self,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        update_columns: Sequence[str],
+        match_on: Sequence[str] = (),
+    ) -> UpsertResult[User]:
+        revoke_after_commit(self.session, *(row["id"] for row in rows if row.get("id")))
+        return await super().upsert_many(rows, update_columns=update_columns, match_on=match_on)
 
     async def get_by_email(self, email: str) -> User | None:
         statement = self.select().where(User.email == email)

@@ -1,0 +1,220 @@
+"""A per-process cache of token lookups that never outlives a revocation.
+
+An entry (a token's session and user) lives `AUTH_CACHE_TTL` at most. A write that ends or
+changes a user's access names the user in its unit of work; once that commits, the user's
+entries are revoked in this process and, over Redis pub/sub, in every other. Revocation is by
+time: an entry counts only when the lookup that produced it started after the user's latest
+revocation, so a lookup racing a write can never put back what the write revoked. The cache is
+on only while the subscription is live: when it is lost, the cache is flushed and stays off
+until it is back, and nothing read meanwhile is kept.
+"""
+
+import asyncio
+import contextlib
+import math
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import structlog
+from cachetools import TTLCache
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+from app.core.metrics import Metrics
+from app.core.redis import create_redis
+
+logger = structlog.get_logger(__name__)
+
+V = TypeVar("V")
+_REVOKED = "revoked_user_ids"
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry(Generic[V]):
+    owner: uuid.UUID
+    value: V
+    as_of: float
+
+
+class AuthCache(Generic[V]):
+    """Entries keyed by token hash, owned by a user; off until `enable()`."""
+
+    def __init__(self, *, ttl: float, size: int, clock: Callable[[], float] = time.monotonic):
+        self.ttl = ttl
+        self.clock = clock
+        self.enabled = False
+        self._entries: TTLCache[str, _Entry[V]] = TTLCache(maxsize=size, ttl=ttl, timer=clock)
+        self._revoked: dict[uuid.UUID, float] = {}
+        self._flushed_at = clock()
+
+    def get(self, key: str) -> V | None:
+        entry = self._entries.get(key) if self.enabled else None
+        if entry is None:
+            return None
+        if not self._current(entry):
+            self._entries.pop(key, None)
+            return None
+        return entry.value
+
+    def put(self, key: str, owner: uuid.UUID, value: V, *, as_of: float) -> None:
+        """Keep `value`, read by a lookup that started at `as_of` (from `clock`)."""
+        entry = _Entry(owner, value, as_of)
+        if self.enabled and self._current(entry):
+            self._entries[key] = entry
+
+    def revoke(self, owners: Iterable[uuid.UUID]) -> None:
+        now = self.clock()
+        for owner in owners:
+            self._revoked[owner] = now
+        if len(self._revoked) > len(self._entries) + 1024:
+            # A revocation older than the TTL can only concern entries that have expired.
+            self._revoked = {o: t for o, t in self._revoked.items() if now - t < self.ttl}
+
+    def enable(self) -> None:
+        # Revocations published while off were missed: nothing read before now may be kept.
+        self.flush()
+        self.enabled = True
+
+    def disable(self) -> None:
+        self.enabled = False
+        self.flush()
+
+    def flush(self) -> None:
+        self._entries.clear()
+        self._flushed_at = self.clock()
+
+    def _current(self, entry: _Entry[V]) -> bool:
+        return (
+            entry.as_of > self._flushed_at
+            and entry.as_of > self._revoked.get(entry.owner, -math.inf)
+            and self.clock() - entry.as_of < self.ttl
+        )
+
+
+class RevocationBus:
+    """Revokes users' entries here and, through Redis pub/sub, in every process; keeps the
+    cache on only while subscribed, checked by a ping every `heartbeat` seconds."""
+
+    def __init__(
+        self,
+        cache: AuthCache[Any],
+        redis: Redis,
+        metrics: Metrics,
+        *,
+        heartbeat: float = 1.0,
+        retry: float = 1.0,
+    ):
+        self.cache = cache
+        self.redis = redis
+        self.metrics = metrics
+        self.heartbeat = heartbeat
+        self.retry = retry
+        # Pub/sub ignores database numbers: apps sharing a server by database stay apart.
+        self.channel = (
+            f"app:auth-cache:revoke:{redis.connection_pool.connection_kwargs.get('db', 0)}"
+        )
+
+    async def revoke(self, owners: set[uuid.UUID]) -> None:
+        self.cache.revoke(owners)
+        try:
+            await publish(self.redis, owners)
+        except RedisError as error:
+            # The other processes keep what they cached for at most the TTL.
+            self.metrics.auth_cache_publish_failures.inc()
+            logger.warning("auth_cache_publish_failed", error=type(error).__name__)
+
+    async def run(self) -> None:
+        """Subscribe, apply what arrives, and on any failure turn the cache off and retry."""
+        while True:
+            try:
+                await self._listen()
+            except (RedisError, OSError, TimeoutError) as error:
+                logger.warning("auth_cache_subscription_lost", error=type(error).__name__)
+            finally:
+                self.cache.disable()
+            await asyncio.sleep(self.retry)
+
+    async def _listen(self) -> None:
+        async with self.redis.pubsub() as pubsub:
+            await pubsub.subscribe(self.channel)
+            last_seen = pinged = time.monotonic()
+            while True:
+                message = await pubsub.get_message(timeout=self.heartbeat)
+                now = time.monotonic()
+                if message is not None:
+                    last_seen = now
+                    self._apply(message)
+                if now - last_seen > 3 * self.heartbeat:
+                    raise TimeoutError("no answer from Redis")
+                if now - pinged >= self.heartbeat:
+                    await pubsub.ping()
+                    pinged = now
+
+    def _apply(self, message: dict[str, object]) -> None:
+        if message["type"] == "subscribe":
+            self.cache.enable()
+            logger.info("auth_cache_on")
+        elif message["type"] == "message":
+            data = message["data"]
+            text = data.decode() if isinstance(data, bytes) else str(data)
+            self.cache.revoke(uuid.UUID(owner) for owner in text.split())
+
+
+def channel(redis: Redis) -> str:
+    # Pub/sub ignores database numbers: apps sharing a server by database stay apart.
+    return f"app:auth-cache:revoke:{redis.connection_pool.connection_kwargs.get('db', 0)}"
+
+
+async def publish(redis: Redis, owners: Iterable[uuid.UUID]) -> None:
+    await redis.publish(channel(redis), " ".join(str(owner) for owner in owners))
+
+
+async def revoke_elsewhere(settings: Settings, session: AsyncSession) -> None:
+    """For code outside a request (the CLI), once `session` committed: the running processes
+    revoke what it changed."""
+    revoked = revoked_by(session)
+    redis = create_redis(settings)
+    if redis is None or not revoked:
+        return
+    try:
+        await publish(redis, revoked)
+    finally:
+        await redis.aclose()
+
+
+@contextlib.asynccontextmanager
+async def running_auth_cache(
+    settings: Settings, redis: Redis | None, metrics: Metrics
+) -> AsyncIterator[RevocationBus | None]:
+    """The process's cache and its subscription for as long as the app runs; none without
+    Redis (other processes' revocations could not reach it) or with `AUTH_CACHE_TTL=0`."""
+    ttl = settings.auth_cache_ttl.total_seconds()
+    if redis is None or ttl <= 0:
+        yield None
+        return
+    cache: AuthCache[Any] = AuthCache(ttl=ttl, size=settings.auth_cache_size)
+    bus = RevocationBus(cache, redis, metrics)
+    task = asyncio.create_task(bus.run(), name="auth-cache-subscription")
+    try:
+        yield bus
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def revoke_after_commit(session: AsyncSession, *user_ids: uuid.UUID) -> None:
+    """Name users whose access this unit of work changes; their cached lookups are revoked
+    once it commits (`get_session`, or `revoked_by` for code outside a request)."""
+    session.info.setdefault(_REVOKED, set()).update(user_ids)
+
+
+def revoked_by(session: AsyncSession) -> set[uuid.UUID]:
+    """The users this unit of work named, forgotten as they are handed out."""
+    revoked: set[uuid.UUID] = session.info.pop(_REVOKED, set())
+    return revoked
