@@ -155,16 +155,28 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     sessionmaker: async_sessionmaker[AsyncSession] = state.sessionmaker
     if request.method in SAFE_METHODS and state.read_sessionmaker is not None:
         sessionmaker = state.read_sessionmaker
-    async with sessionmaker() as session:
-        try:
-            yield session
-        except BaseException:
-            await session.rollback()
-            raise
-        await session.commit()
-        revoked = revoked_by(session)
-        if revoked and state.revocations is not None:
-            await state.revocations.revoke(revoked)
+    session = sessionmaker()
+    try:
+        yield session
+    except BaseException:
+        await _end(session, commit=False)
+        raise
+    await _end(session, commit=True)
+    revoked = revoked_by(session)
+    if revoked and state.revocations is not None:
+        await state.revocations.revoke(revoked)
+
+
+async def _end(session: AsyncSession, *, commit: bool) -> None:
+    """Commit or roll back, then close. A unit of work that never began a transaction (a
+    request answered from caches) has nothing to end: it costs no call into SQLAlchemy's
+    async machinery."""
+    if not session.in_transaction():
+        return
+    try:
+        await (session.commit() if commit else session.rollback())
+    finally:
+        await session.close()
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -12,7 +12,7 @@ from app.core.errors import BadRequestError, ForbiddenError
 from app.core.models import utcnow
 from app.core.request import Clock, ClockDep
 from app.sessions.models import UserSession
-from app.sessions.repository import SessionSnapshot, UserSessionRepository
+from app.sessions.repository import UserSessionRepository
 from app.sessions.service import UserSessionPolicy, UserSessionService
 from app.users.models import User
 
@@ -39,7 +39,7 @@ def build_user_session_service(
     session: AsyncSession,
     settings: Settings,
     clock: Clock = utcnow,
-    cache: AuthCache[SessionSnapshot] | None = None,
+    cache: AuthCache[UserSession] | None = None,
 ) -> UserSessionService:
     policy = UserSessionPolicy(
         lifetime=settings.session_lifetime,

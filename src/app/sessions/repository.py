@@ -1,6 +1,4 @@
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -31,29 +29,6 @@ VALID_BY_TOKEN_HASH = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class SessionSnapshot:
-    """A session and its user as loaded, tied to no unit of work: what the auth cache keeps."""
-
-    session: Mapping[str, Any]
-    user: Mapping[str, Any]
-
-    @property
-    def user_id(self) -> uuid.UUID:
-        user_id: uuid.UUID = self.session["user_id"]
-        return user_id
-
-    @property
-    def expires_at(self) -> datetime:
-        expires_at: datetime = self.session["expires_at"]
-        return expires_at
-
-    @property
-    def last_used_at(self) -> datetime:
-        last_used_at: datetime = self.session["last_used_at"]
-        return last_used_at
-
-
 class UserSessionRepository(Repository[UserSession]):
     """Deleting a session revokes its user's cached token lookups."""
 
@@ -67,18 +42,14 @@ class UserSessionRepository(Repository[UserSession]):
         return (await self.session.execute(VALID_BY_TOKEN_HASH, values)).scalar_one_or_none()
 
     @staticmethod
-    def snapshot(user_session: UserSession) -> SessionSnapshot:
-        return SessionSnapshot(_columns(user_session), _columns(user_session.user))
-
-    def adopt(self, snapshot: SessionSnapshot) -> UserSession:
-        """The snapshot's session and user as objects of this unit of work, as though just
-        loaded, without a statement: each request changes its own copies."""
-        user = User(**snapshot.user)
-        user_session = UserSession(**snapshot.session, user=user)
+    def detached_copy(user_session: UserSession) -> UserSession:
+        """A copy of the session and its user as loaded, in no unit of work: what the auth
+        cache shares between requests, which read it and write through repositories."""
+        user = User(**_columns(user_session.user))
+        copy = UserSession(**_columns(user_session), user=user)
         make_transient_to_detached(user)
-        make_transient_to_detached(user_session)
-        self.session.add(user_session)
-        return user_session
+        make_transient_to_detached(copy)
+        return copy
 
     async def touch(self, user_session: UserSession, now: datetime) -> None:
         user_session.last_used_at = now

@@ -7,7 +7,7 @@ from app.core.errors import NotFoundError, UnauthorizedError
 from app.core.request import ClientInfo, Clock
 from app.core.security import hash_token, new_token
 from app.sessions.models import UserSession
-from app.sessions.repository import SessionSnapshot, UserSessionRepository
+from app.sessions.repository import UserSessionRepository
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,9 @@ class UserSessionService:
     """Issues, checks and revokes opaque bearer tokens backed by `user_sessions` rows.
 
     With a `cache`, a token's lookup is reused until its `last_used_at` is due to be written;
-    the repositories revoke it when access changes.
+    the repositories revoke it when access changes. A reused session and user are shared by
+    the requests that reuse them: read them, and write through the repositories (which issue
+    their own statements), never by assigning to them.
     """
 
     def __init__(
@@ -30,7 +32,7 @@ class UserSessionService:
         *,
         policy: UserSessionPolicy,
         clock: Clock,
-        cache: AuthCache[SessionSnapshot] | None = None,
+        cache: AuthCache[UserSession] | None = None,
     ):
         self.repository = repository
         self.policy = policy
@@ -61,7 +63,7 @@ class UserSessionService:
         token_hash = hash_token(token)
         cached = self.cache.get(token_hash) if self.cache else None
         if cached is not None and self._reusable(cached, now):
-            return self.repository.adopt(cached)
+            return cached
         as_of = self.cache.clock() if self.cache else 0.0
         user_session = await self.repository.get_valid_by_token_hash(
             token_hash, now=now, idle_since=self._idle_since(now)
@@ -71,17 +73,17 @@ class UserSessionService:
         if self._touch_due(user_session.last_used_at, now):
             await self.repository.touch(user_session, now)
         elif self.cache:
-            snapshot = self.repository.snapshot(user_session)
-            self.cache.put(token_hash, user_session.user_id, snapshot, as_of=as_of)
+            copy = self.repository.detached_copy(user_session)
+            self.cache.put(token_hash, user_session.user_id, copy, as_of=as_of)
         return user_session
 
-    def _reusable(self, snapshot: SessionSnapshot, now: datetime) -> bool:
+    def _reusable(self, cached: UserSession, now: datetime) -> bool:
         """Whether a cached lookup may answer: the session has not expired, gone idle or come
         due for its `last_used_at` write (then the database answers, and records the use)."""
         return (
-            now < snapshot.expires_at
-            and now - snapshot.last_used_at < self.policy.idle_timeout
-            and not self._touch_due(snapshot.last_used_at, now)
+            now < cached.expires_at
+            and now - cached.last_used_at < self.policy.idle_timeout
+            and not self._touch_due(cached.last_used_at, now)
         )
 
     def _touch_due(self, last_used_at: datetime, now: datetime) -> bool:
