@@ -40,9 +40,13 @@ class EntityRepository(Repository[ModelT, CreateT, UpdateT]):
     async def get_visible(
         self, entity_id: uuid.UUID, owner_id: uuid.UUID | None, *, include_deleted: bool = False
     ) -> ModelT | None:
-        statement = self.visible(owner_id, include_deleted=include_deleted)
-        statement = statement.where(self.column("id") == entity_id)
-        return (await self.session.execute(statement)).scalar_one_or_none()
+        statement = self.by_id(include_deleted=include_deleted, owned=owner_id is not None)
+        values = (
+            {"entity_id": entity_id}
+            if owner_id is None
+            else {"entity_id": entity_id, "owner_id": owner_id}
+        )
+        return (await self.session.execute(statement, values)).scalar_one_or_none()
 
     async def list_filtered(
         self,

@@ -102,6 +102,9 @@ def is_unique_violation(exc: IntegrityError) -> bool:
     }
 
 
+_BY_ID: dict[tuple[type[Any], bool, bool], Select[Any]] = {}
+
+
 class Repository(Generic[ModelT, CreateT, UpdateT]):
     """Holds the session, builds composable selects, flushes and never commits.
 
@@ -133,11 +136,25 @@ class Repository(Generic[ModelT, CreateT, UpdateT]):
             statement = statement.where(self.column("deleted_at").is_(None))
         return statement
 
+    def by_id(self, *, include_deleted: bool = False, owned: bool = False) -> Select[tuple[ModelT]]:
+        """`… WHERE id = :entity_id [AND owner_id = :owner_id]`, built once per shape: every
+        read by id runs it, and SQLAlchemy then neither rebuilds it nor recomputes its cache
+        key per request."""
+        key = (self.model, include_deleted, owned)
+        statement = _BY_ID.get(key)
+        if statement is None:
+            statement = self.select(include_deleted=include_deleted)
+            statement = statement.where(self.column("id") == bindparam("entity_id"))
+            if owned:
+                statement = statement.where(self.column("owner_id") == bindparam("owner_id"))
+            _BY_ID[key] = statement
+        return statement
+
     async def get(self, entity_id: uuid.UUID, *, include_deleted: bool = False) -> ModelT | None:
-        statement = self.select(include_deleted=include_deleted).where(
-            self.column("id") == entity_id
-        )
-        return (await self.session.execute(statement)).scalar_one_or_none()
+        statement = self.by_id(include_deleted=include_deleted)
+        return (
+            await self.session.execute(statement, {"entity_id": entity_id})
+        ).scalar_one_or_none()
 
     async def release_connection(self) -> None:
         """End the transaction early and hand the connection back to the pool: the one
