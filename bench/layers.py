@@ -10,6 +10,7 @@ CPU time per request. No HTTP and no load generator: the figures are the app's o
 """
 
 import argparse
+import asyncio
 import logging
 import os
 import tempfile
@@ -44,12 +45,12 @@ CORE_AUTH = (
 )
 LAYERS = (
     ("/probe/nothing", "an endpoint with no dependency, through every middleware"),
-    ("/probe/session", "+ the unit-of-work session (opened, committed, closed)"),
-    ("/probe/select", "+ one SELECT 1 on it"),
+    ("/probe/session", "+ the unit-of-work session, unused (nothing begins or ends)"),
+    ("/probe/select", "+ one SELECT 1 on it (connection, commit, close)"),
     ("/probe/raw", "the auth query instead, as raw asyncpg on its connection"),
     ("/probe/core", "... as SQLAlchemy Core"),
     ("/probe/orm", "... as the ORM query of the repository"),
-    ("/probe/user", "+ the session service and the CurrentUser dependencies"),
+    ("/probe/user", "+ the session service and CurrentUser, from the auth cache"),
     ("/api/v1/users/me", "GET /users/me as served"),
 )
 
@@ -134,13 +135,14 @@ async def call(app: FastAPI, path: str, token: str) -> None:
         raise RuntimeError(f"{path} answered {statuses}")
 
 
-async def measure(database_url: str, token: str, requests: int, log: Path) -> None:
-    os.environ.update({**APP_ENVIRONMENT, "DATABASE_URL": database_url})
+async def measure(database_url: str, token: str, requests: int, log: Path, redis: str) -> None:
+    os.environ.update({**APP_ENVIRONMENT, "DATABASE_URL": database_url, "REDIS_URL": redis})
     app = create_app(Settings())
     # The access log is written as when serving (`python -m bench` sends it to a file too).
     logging.getLogger().handlers[0].setStream(log.open("w"))  # type: ignore[attr-defined]
     app.router.routes[:0] = probes(token).routes  # first: probe routing stays cheap
     async with app.router.lifespan_context(app):
+        await asyncio.sleep(0.5)  # the auth cache's subscription
         for path, title in LAYERS:
             for _ in range(requests // 10):
                 await call(app, path, token)
@@ -155,13 +157,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.layers")
     parser.add_argument("--requests", type=int, default=2000, help="per layer")
     parser.add_argument("--server", default="postgresql://root@127.0.0.1:5432/test")
+    parser.add_argument(
+        "--redis", default="redis://127.0.0.1:6379/12", help="REDIS_URL; '' turns the cache off"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="layers-") as workdir:
         bench = Bench.seeding_only(args.server, Path(workdir), items=100)
         with bench.seeded():
             database_url = with_database(args.server, bench.template, driver="+asyncpg")
             log = Path(workdir) / "app.log"
-            uvloop.run(measure(database_url, bench.token, args.requests, log))
+            uvloop.run(measure(database_url, bench.token, args.requests, log, args.redis))
 
 
 if __name__ == "__main__":
