@@ -19,7 +19,7 @@ from sqlalchemy.pool import PoolResetState
 from app.core.auth_cache import revoked_by
 from app.core.config import Settings
 from app.core.pool import FairAsyncQueuePool
-from app.core.request import Clock, ClockDep
+from app.core.request import Clock
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 SAFE_METHODS = frozenset({"GET", "HEAD"})
@@ -190,7 +190,8 @@ def service_dependency(
     """The dependency giving a request the service `build` makes from its unit of work, the
     settings and the clock: the same `build` serves code outside a request (CLI, seeding)."""
 
-    async def dependency(request: Request, session: SessionDep, clock: ClockDep) -> ServiceT:
-        return build(session, request.app.state.settings, clock)
+    async def dependency(request: Request, session: SessionDep) -> ServiceT:
+        state = request.app.state
+        return build(session, state.settings, state.clock)
 
     return dependency

@@ -1,4 +1,5 @@
-"""Request-scoped facts every feature may need: who is calling from where, and what time it is."""
+"""Request-scoped facts every feature may need: who is calling from where, and the headers of
+conditional and retried requests. The app's clock is `app.state.clock` (tests move it)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,12 +34,6 @@ def location(request: Request, route_name: str, **path_params: Any) -> str:
     return f"{request.scope.get('root_path', '')}{path}"
 
 
-async def get_clock(request: Request) -> Clock:
-    """The app's clock (`utcnow`); tests replace `app.state.clock` to move time."""
-    clock: Clock = request.app.state.clock
-    return clock
-
-
 async def get_if_match(
     if_match: Annotated[
         str | None,
@@ -60,4 +55,3 @@ IdempotencyKeyHeader = Annotated[
     ),
 ]
 IfMatchDep = Annotated[IfMatch | None, Depends(get_if_match)]
-ClockDep = Annotated[Clock, Depends(get_clock)]

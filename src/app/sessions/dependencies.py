@@ -10,7 +10,7 @@ from app.core.config import Settings
 from app.core.db import SessionDep
 from app.core.errors import BadRequestError, ForbiddenError
 from app.core.models import utcnow
-from app.core.request import Clock, ClockDep
+from app.core.request import Clock
 from app.sessions.models import UserSession
 from app.sessions.repository import UserSessionRepository
 from app.sessions.service import UserSessionPolicy, UserSessionService
@@ -50,12 +50,12 @@ def build_user_session_service(
     return UserSessionService(repository, policy=policy, clock=clock, cache=cache)
 
 
-async def get_user_session_service(
-    request: Request, session: SessionDep, clock: ClockDep
-) -> UserSessionService:
+async def get_user_session_service(request: Request, session: SessionDep) -> UserSessionService:
+    # Every authenticated request resolves this: the app's clock and cache are read here
+    # rather than through further dependencies.
     state = request.app.state
     cache = state.revocations.cache if state.revocations else None
-    return build_user_session_service(session, state.settings, clock, cache)
+    return build_user_session_service(session, state.settings, state.clock, cache)
 
 
 UserSessionServiceDep = Annotated[UserSessionService, Depends(get_user_session_service)]
