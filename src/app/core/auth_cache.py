@@ -122,7 +122,7 @@ class RevocationBus:
     async def revoke(self, owners: set[uuid.UUID]) -> None:
         self.cache.revoke(owners)
         try:
-            await publish(self.redis, owners)
+            await self.redis.publish(self.channel, _message(owners))
         except RedisError as error:
             # The other processes keep what they cached for at most the TTL.
             self.metrics.auth_cache_publish_failures.inc()
@@ -170,8 +170,8 @@ def channel(redis: Redis) -> str:
     return f"app:auth-cache:revoke:{redis.connection_pool.connection_kwargs.get('db', 0)}"
 
 
-async def publish(redis: Redis, owners: Iterable[uuid.UUID]) -> None:
-    await redis.publish(channel(redis), " ".join(str(owner) for owner in owners))
+def _message(owners: Iterable[uuid.UUID]) -> str:
+    return " ".join(str(owner) for owner in owners)
 
 
 async def revoke_elsewhere(settings: Settings, session: AsyncSession) -> None:
@@ -182,7 +182,7 @@ async def revoke_elsewhere(settings: Settings, session: AsyncSession) -> None:
     if redis is None or not revoked:
         return
     try:
-        await publish(redis, revoked)
+        await redis.publish(channel(redis), _message(revoked))
     finally:
         await redis.aclose()
 

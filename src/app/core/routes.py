@@ -62,6 +62,8 @@ class EntityRoutes:
     query: object
 
     def create(self) -> None:
+        get_route, id_name = f"get_{self.name}", self.id_name
+
         async def create(
             data: BaseModel,
             caller: Caller,
@@ -71,9 +73,7 @@ class EntityRoutes:
             idempotency_key: str | None,
         ) -> Any:
             created = await service.create(caller, data, idempotency_key=idempotency_key)
-            response.headers["Location"] = location(
-                request, f"get_{self.name}", **{self.id_name: created.id}
-            )
+            response.headers["Location"] = location(request, get_route, **{id_name: created.id})
             if created.replayed:
                 response.headers["Idempotent-Replayed"] = "true"
             _tag(response, created.version)
@@ -256,9 +256,11 @@ class EntityRoutes:
         """Route `handler` under `name`, with `parameters` as the signature FastAPI reads (the
         path parameter is named after the entity; the handler knows it as `entity_id`)."""
 
+        id_name = self.id_name
+
         async def endpoint(**values: Any) -> Any:
-            if self.id_name in values:
-                values["entity_id"] = values.pop(self.id_name)
+            if id_name in values:
+                values["entity_id"] = values.pop(id_name)
             return await handler(**values)
 
         cast(Any, endpoint).__signature__ = inspect.Signature(parameters)
