@@ -13,7 +13,7 @@ from fastapi.telemetry import TelemetryConfig
 from fastapi_offline import FastAPIOffline
 from starlette.middleware.cors import CORSMiddleware
 
-from app.api import api_router
+from app.api import include_api
 from app.core.auth_cache import running_auth_cache
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_read_sessionmaker, create_sessionmaker
@@ -108,7 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     register_exception_handlers(app)
     app.include_router(ops_router)
-    app.include_router(api_router)
+    include_api(app)
     _add_middleware(app, settings)
     install_openapi(app)
     return app

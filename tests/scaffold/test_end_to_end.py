@@ -169,5 +169,5 @@ class TestGeneratedFeature:
         assert passed(result), result.stdout + result.stderr
         api = (generated.root / "src/app/api.py").read_text()
         assert api.count("import router as tags_router") == 1
-        assert api.count("include_router(tags_router)") == 1
+        assert api.count("include(tags_router)") == 1
         assert set((generated.root / "src/app/migrations/versions").glob("*.py")) == migrations

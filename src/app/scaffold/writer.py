@@ -65,11 +65,11 @@ def _write(path: Path, text: str) -> Path:
 
 
 def _register_router(api: Path, spec: EntitySpec) -> None:
-    """One import and one `include_router` line; running it again changes nothing."""
+    """One import and one `include` line; running it again changes nothing."""
     source = api.read_text()
     name = f"{spec.plural}_router"
     import_line = f"from app.{spec.plural}.router import router as {name}\n"
-    include_line = f"api_router.include_router({name})\n"
+    include_line = f"    include({name})\n"
     if import_line not in source:
         last_import = list(re.finditer(r"^from app\..*\n", source, re.MULTILINE))[-1]
         source = source[: last_import.end()] + import_line + source[last_import.end() :]
