@@ -26,7 +26,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from typer.testing import CliRunner
 
+from app.cli import cli
 from app.core.config import Settings
 from app.core.db import create_engine
 from app.core.migrations import alembic_config
@@ -215,6 +217,14 @@ async def fresh_database_url(tmp_path: Path) -> AsyncIterator[str]:
     """An empty database of the suite's kind, for migration and process tests."""
     async with throwaway_database(tmp_path / "fresh") as url:
         yield url
+
+
+@pytest.fixture
+def migrated(fresh_database_url: str) -> str:
+    """`fresh_database_url` upgraded to head through the CLI."""
+    result = CliRunner().invoke(cli, ["db", "upgrade"], env={"DATABASE_URL": fresh_database_url})
+    assert result.exit_code == 0, result.output
+    return fresh_database_url
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from app.auth.router import router as auth_router
 from app.core.errors import COMMON_ERROR_RESPONSES
 from app.items.router import router as items_router
+from app.roles.router import router as roles_router
 from app.sessions.router import router as sessions_router
 from app.users.router import router as users_router
 
@@ -19,3 +20,4 @@ def include_api(app: FastAPI) -> None:
     include(sessions_router)
     include(users_router)
     include(items_router)
+    include(roles_router)

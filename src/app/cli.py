@@ -19,6 +19,7 @@ from app.core.metrics import MULTIPROCESS_DIR
 from app.core.migrations import alembic_config
 from app.core.server import raise_open_file_limit
 from app.items.schemas import MAX_BULK
+from app.roles.cli import roles_cli
 from app.scaffold.spec import ScaffoldError, parse_entity
 from app.scaffold.writer import existing_features, generate
 from app.seed import DEMO_PASSWORD, seed
@@ -30,6 +31,7 @@ cli = typer.Typer(
 db = typer.Typer(help="Database migrations (Alembic).", no_args_is_help=True)
 cli.add_typer(db, name="db")
 cli.add_typer(users_cli, name="users")
+cli.add_typer(roles_cli, name="roles")
 new = typer.Typer(help="Generate code.", no_args_is_help=True)
 cli.add_typer(new, name="new")
 

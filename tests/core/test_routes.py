@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.routes import EntityRoutes
 from app.items.dependencies import ItemServiceDep, get_item_service
 from app.items.filters import ItemListQuery
+from app.items.permissions import ITEMS_READ, ITEMS_WRITE
 from app.items.router import schemas
-from app.sessions.dependencies import CurrentUser, get_current_user
+from app.sessions.dependencies import CurrentUser, require
 from tests.users.factories import signed_in
 
 STANDARD = {
@@ -27,7 +28,14 @@ STANDARD = {
 
 def gadget_routes(router: APIRouter) -> EntityRoutes:
     return EntityRoutes(
-        router, "gadget", "gadgets", get_item_service, get_current_user, schemas, ItemListQuery
+        router,
+        "gadget",
+        "gadgets",
+        get_item_service,
+        schemas,
+        ItemListQuery,
+        read=require(ITEMS_READ),
+        write=require(ITEMS_WRITE),
     )
 
 
@@ -64,7 +72,8 @@ class TestEntityRoutes:
         assert operations(app) == STANDARD
         get = app.openapi()["paths"]["/api/v1/gadgets/{gadget_id}"]["get"]
         assert [p["name"] for p in get["parameters"]] == ["gadget_id"]
-        assert get["description"] == "One gadget, with its `ETag`."
+        assert get["description"].startswith("One gadget, with its `ETag`.")
+        assert get["description"].endswith("Requires the permission `items:read`.")
 
     async def test_a_route_replaced_by_the_features_own_handler(
         self, app: FastAPI, client: AsyncClient, session: AsyncSession

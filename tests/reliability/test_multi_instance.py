@@ -187,3 +187,30 @@ async def test_concurrent_if_match_updates_across_instances_have_one_winner(
     winner = next(response for response in responses if response.status_code == 200)
     assert final.json()["title"] == winner.json()["title"]
     assert final.json()["version"] == 2
+
+
+@pytest.mark.parametrize("change", ["role emptied", "role taken back"])
+def test_a_role_change_on_one_instance_is_seen_by_the_other_within_100_ms(
+    instances: tuple[LiveServer, LiveServer], admin: dict[str, str], change: str
+) -> None:
+    first, second = instances
+    headers = sign_in(first, unique_email())
+    user_id = httpx.get(f"{first.base_url}/api/v1/users/me", headers=headers).json()["id"]
+    auditor = {"name": f"auditor-{user_id[:8]}", "permissions": ["users:admin"]}
+    role = httpx.post(f"{first.base_url}/api/v1/roles", json=auditor, headers=admin).json()
+    holding = f"{first.base_url}/api/v1/users/{user_id}/roles/{role['id']}"
+    assert httpx.put(holding, headers=admin).status_code == 204
+    assert [users_listed(second, headers) for _ in range(2)] == [200, 200]
+
+    if change == "role emptied":
+        url = f"{first.base_url}/api/v1/roles/{role['id']}"
+        assert httpx.patch(url, json={"permissions": []}, headers=admin).status_code == 200
+    else:
+        assert httpx.delete(holding, headers=admin).status_code == 204
+
+    assert seconds_until(lambda: users_listed(second, headers) == 403) < REVOCATION_LATENCY
+    assert me(second, headers) == 200
+
+
+def users_listed(server: LiveServer, headers: dict[str, str]) -> int:
+    return httpx.get(f"{server.base_url}/api/v1/users", headers=headers).status_code

@@ -8,8 +8,10 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from httpx import AsyncClient
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.roles.models import Role
 from app.users.models import User
 from tests.conftest import REPO_ROOT
 from tests.live import LiveServerFactory
@@ -17,30 +19,43 @@ from tests.users.factories import signed_in
 
 PATH_PARAMETER = re.compile(r"\{(\w+)\}")
 # Answers another user gets for someone else's resource: it does not exist for them, or the
-# route is for superusers only.
-NOT_YOURS = {"item_id": 404, "session_id": 404, "user_id": 403}
+# route needs a permission the `user` role does not grant.
+NOT_YOURS = {"item_id": 404, "session_id": 404, "user_id": 403, "role_id": 403}
 
-Resource = Callable[[AsyncClient, User, dict[str, str]], Awaitable[str]]
+Resource = Callable[[AsyncClient, AsyncSession, User, dict[str, str]], Awaitable[str]]
 
 
-async def own_item(client: AsyncClient, _user: User, headers: dict[str, str]) -> str:
+async def own_item(
+    client: AsyncClient, _session: AsyncSession, _user: User, headers: dict[str, str]
+) -> str:
     response = await client.post("/api/v1/items", json={"title": "mine"}, headers=headers)
     return str(response.json()["id"])
 
 
-async def own_session(client: AsyncClient, _user: User, headers: dict[str, str]) -> str:
+async def own_session(
+    client: AsyncClient, _session: AsyncSession, _user: User, headers: dict[str, str]
+) -> str:
     (session, *_) = (await client.get("/api/v1/auth/sessions", headers=headers)).json()
     return str(session["id"])
 
 
-async def own_user(_client: AsyncClient, user: User, _headers: dict[str, str]) -> str:
+async def own_user(
+    _client: AsyncClient, _session: AsyncSession, user: User, _headers: dict[str, str]
+) -> str:
     return str(user.id)
+
+
+async def held_role(
+    _client: AsyncClient, session: AsyncSession, _user: User, _headers: dict[str, str]
+) -> str:
+    return str(await session.scalar(select(Role.id).where(Role.name == "user")))
 
 
 RESOURCES: dict[str, Resource] = {
     "item_id": own_item,
     "session_id": own_session,
     "user_id": own_user,
+    "role_id": held_role,
 }
 
 
@@ -81,21 +96,21 @@ async def test_idor_matrix(client: AsyncClient, session: AsyncSession, app: Fast
     for method, path, parameter in id_routes(app):
         if parameter not in RESOURCES:
             continue
-        resource_id = await RESOURCES[parameter](client, owner, owner_headers)
+        concrete = path
+        for name in PATH_PARAMETER.findall(path):
+            resource_id = await RESOURCES[name](client, session, owner, owner_headers)
+            concrete = concrete.replace(f"{{{name}}}", resource_id)
         body: dict[str, Any] | None = {} if method in {"PATCH", "PUT"} else None
-        response = await client.request(
-            method,
-            path.replace(f"{{{parameter}}}", resource_id),
-            json=body,
-            headers=intruder_headers,
-        )
+        response = await client.request(method, concrete, json=body, headers=intruder_headers)
         answers[f"{method} {path}"] = response.status_code
         assert response.status_code == NOT_YOURS[parameter], f"{method} {path}"
 
     # The owner's things are untouched: their session still works, their items are all there.
     assert (await client.get("/api/v1/users/me", headers=owner_headers)).status_code == 200
+    assert (await client.get("/api/v1/users/me", headers=owner_headers)).json()["roles"] == ["user"]
     items = (await client.get("/api/v1/items", headers=owner_headers)).json()
-    assert items["total"] == sum(parameter == "item_id" for *_, parameter in id_routes(app))
+    item_routes = [path for _, path, parameter in id_routes(app) if parameter == "item_id"]
+    assert items["total"] == len(item_routes)
     assert all(item["version"] == 1 for item in items["items"])
     assert len(answers) >= 8
 

@@ -43,7 +43,8 @@ DEFINES = {
     "repository.py": "class ItemRepository(EntityRepository[Item, ItemCreate, ItemUpdate]):",
     "service.py": "class ItemService(EntityService[Item, ItemCreate, ItemUpdate]):",
     "dependencies.py": "ItemServiceDep = Annotated[ItemService, Depends(get_item_service)]",
-    "router.py": 'router = APIRouter(prefix="/items"',
+    "permissions.py": 'ITEMS_READ = declare("items:read", "Read your items")',
+    "router.py": 'router = APIRouter(\n    prefix="/items"',
 }
 
 

@@ -5,14 +5,25 @@ from typing import NamedTuple
 from uuid import uuid4
 
 from httpx import AsyncClient
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.security import PasswordHasher
+from app.roles.models import ADMIN, USER, Role, UserRole
 from app.users.models import User
 
 DEFAULT_PASSWORD = "correct horse battery"
 # What a user looks like in every response: never a password hash.
-USER_FIELDS = {"id", "email", "full_name", "is_active", "is_superuser", "created_at", "updated_at"}
+USER_FIELDS = {
+    "id",
+    "email",
+    "full_name",
+    "is_active",
+    "is_superuser",
+    "roles",
+    "created_at",
+    "updated_at",
+}
 _hasher: PasswordHasher | None = None
 
 
@@ -35,17 +46,23 @@ async def create_user(
     full_name: str | None = None,
     is_active: bool = True,
     is_superuser: bool = False,
+    roles: tuple[str, ...] = (USER,),
     hashed_password: str | None = None,
 ) -> User:
+    """A user holding `roles` (and `admin` for a superuser)."""
     user = User(
         email=email or unique_email(),
         hashed_password=hashed_password or await hash_password(password),
         full_name=full_name,
         is_active=is_active,
-        is_superuser=is_superuser,
     )
     session.add(user)
+    await session.flush()
+    names = {*roles, *([ADMIN] if is_superuser else [])}
+    role_ids = await session.scalars(select(Role.id).where(Role.name.in_(names)))
+    session.add_all(UserRole(user_id=user.id, role_id=role_id) for role_id in role_ids)
     await session.commit()
+    await session.refresh(user)
     return user
 
 

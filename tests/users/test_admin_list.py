@@ -63,7 +63,7 @@ class TestSuperuserOnly:
             method, USERS + path.format(id=target.id), json=body, headers=headers
         )
 
-        assert_error(response, 403, "FORBIDDEN")
+        assert_error(response, 403, "PERMISSION_DENIED")
         await session.refresh(target)
         assert (target.is_active, target.is_superuser, target.deleted_at) == (True, False, None)
 
@@ -93,7 +93,7 @@ class TestSuperuserOnly:
 
         response = await client.get(USERS, headers=other_headers)
 
-        assert_error(response, 403, "FORBIDDEN")
+        assert_error(response, 403, "PERMISSION_DENIED")
 
 
 class TestListUsers:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from typer.testing import CliRunner
 
 from app.cli import cli
@@ -56,19 +57,19 @@ def create_superuser(database_url: str, *arguments: str, stdin: str | None = Non
 def stored_users(database_url: str) -> list[StoredUser]:
     async def read() -> list[StoredUser]:
         engine = create_engine(Settings(_env_file=None, database_url=database_url))
-        async with engine.connect() as connection:
-            rows = (await connection.execute(select(User.__table__))).mappings().all()
+        async with AsyncSession(engine) as session:
+            users = (await session.scalars(select(User))).all()
         await engine.dispose()
         return [
             StoredUser(
-                email=row["email"],
-                full_name=row["full_name"],
-                hashed_password=row["hashed_password"],
-                is_active=row["is_active"],
-                is_superuser=row["is_superuser"],
-                is_deleted=row["deleted_at"] is not None,
+                email=user.email,
+                full_name=user.full_name,
+                hashed_password=user.hashed_password,
+                is_active=user.is_active,
+                is_superuser=user.is_superuser,
+                is_deleted=user.deleted_at is not None,
             )
-            for row in rows
+            for user in users
         ]
 
     return asyncio.run(read())
@@ -96,14 +97,6 @@ def log_in_and_list_users(database_url: str, email: str, password: str) -> tuple
             return login.status_code, listed.status_code
 
     return asyncio.run(run())
-
-
-@pytest.fixture
-def migrated(fresh_database_url: str) -> str:
-    """An empty database upgraded to head through the same CLI."""
-    outcome = run_cli(fresh_database_url, "db", "upgrade")
-    assert outcome.exit_code == 0, outcome.output
-    return fresh_database_url
 
 
 class TestCreateSuperuser:

@@ -6,9 +6,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from httpx import AsyncClient, Response
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.roles.models import Role, UserRole
 from app.users.models import User
 from tests.users.factories import DEFAULT_PASSWORD, bearer, login, unique_email
 
@@ -42,8 +43,9 @@ async def superusers(
             "/api/v1/auth/register", json={"email": email, "password": DEFAULT_PASSWORD}
         )
         async with engine.begin() as connection:
+            admin = select(Role.id).where(Role.name == "admin").scalar_subquery()
             await connection.execute(
-                update(User).where(User.email == email).values(is_superuser=True)
+                insert(UserRole).values(user_id=uuid.UUID(registered.json()["id"]), role_id=admin)
             )
         return registered.json()["id"], bearer(await login(committing_client, email))
 
@@ -57,9 +59,11 @@ async def active_superusers(engine: AsyncEngine, ids: list[str]) -> int:
         count = await connection.scalar(
             select(func.count())
             .select_from(User)
+            .join(UserRole, UserRole.user_id == User.id)
+            .join(Role, Role.id == UserRole.role_id)
             .where(
                 User.id.in_([uuid.UUID(user_id) for user_id in ids]),
-                User.is_superuser,
+                Role.name == "admin",
                 User.is_active,
                 User.deleted_at.is_(None),
             )

@@ -9,13 +9,16 @@ from app.auth.schemas import LoginRequest, PasswordChange, TokenForm, TokenRespo
 from app.core.errors import (
     AlreadyExistsError,
     InvalidCredentialsError,
+    PermissionDeniedError,
     RateLimitedError,
     UnauthorizedError,
     error_responses,
 )
 from app.core.request import ClientInfoDep
-from app.sessions.dependencies import CurrentUserSession
+from app.sessions.dependencies import require_session
+from app.sessions.models import UserSession
 from app.users.models import User
+from app.users.permissions import ACCOUNT_MANAGE
 from app.users.schemas import UserCreate, UserRead
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -54,10 +57,12 @@ async def login_form(
 @router.post(
     "/password",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=error_responses(UnauthorizedError, RateLimitedError),
+    responses=error_responses(UnauthorizedError, PermissionDeniedError, RateLimitedError),
 )
 async def change_password(
-    data: PasswordChange, current: CurrentUserSession, auth: AuthServiceDep
+    data: PasswordChange,
+    current: Annotated[UserSession, require_session(ACCOUNT_MANAGE)],
+    auth: AuthServiceDep,
 ) -> None:
     """Change the password; every other session of the user is revoked."""
     await auth.change_password(current, data)

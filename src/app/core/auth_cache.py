@@ -32,6 +32,8 @@ logger = structlog.get_logger(__name__)
 
 V = TypeVar("V")
 _REVOKED = "revoked_user_ids"
+# Revoking it revokes every entry: a change to a role reaches all of its holders.
+EVERYONE = uuid.UUID(int=0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,8 @@ class AuthCache(Generic[V]):
     def revoke(self, owners: Iterable[uuid.UUID]) -> None:
         now = self.clock()
         for owner in owners:
+            if owner == EVERYONE:
+                self.flush()
             self._revoked[owner] = now
         if len(self._revoked) > len(self._entries) + 1024:
             # A revocation older than the TTL can only concern entries that have expired.
@@ -114,10 +118,7 @@ class RevocationBus:
         self.metrics = metrics
         self.heartbeat = heartbeat
         self.retry = retry
-        # Pub/sub ignores database numbers: apps sharing a server by database stay apart.
-        self.channel = (
-            f"app:auth-cache:revoke:{redis.connection_pool.connection_kwargs.get('db', 0)}"
-        )
+        self.channel = channel(redis)
 
     async def revoke(self, owners: set[uuid.UUID]) -> None:
         self.cache.revoke(owners)

@@ -66,6 +66,16 @@ class ForbiddenError(AppError):
     default_detail = "Not allowed"
 
 
+class PermissionDeniedError(ForbiddenError):
+    """The caller is signed in, but none of their roles grants what the route needs."""
+
+    error_code = "PERMISSION_DENIED"
+    default_detail = "Permission denied"
+
+    def __init__(self, permission: str):
+        super().__init__(f"Missing permission: {permission}")
+
+
 class NotFoundError(AppError):
     status_code = 404
     error_code = "NOT_FOUND"

@@ -5,6 +5,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from app.core.permissions import declared
+
 # Strings are refused when they hold U+0000 (see `app.core.schemas.refuse_nul`).
 NO_NUL_PATTERN = "^[^\\u0000]*$"
 _SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
@@ -17,10 +19,34 @@ def install_openapi(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            document_nul_refusal(generate())
+            document = generate()
+            document_nul_refusal(document)
+            document_permissions(document)
         return app.openapi_schema  # type: ignore[return-value]  # set by generate()
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def document_permissions(document: dict[str, Any]) -> None:
+    """Every permission as an OAuth2 scope of the bearer scheme, and on each operation a line
+    naming the permission its security requirement lists."""
+    scopes = {name: permission.description for name, permission in declared().items()}
+    for scheme in document.get("components", {}).get("securitySchemes", {}).values():
+        for flow in scheme.get("flows", {}).values():
+            flow["scopes"] = scopes
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            needed = sorted(
+                {
+                    scope
+                    for requirement in operation.get("security", ())
+                    for scheme_scopes in requirement.values()
+                    for scope in scheme_scopes
+                }
+            )
+            if needed:
+                line = f"Requires the permission {', '.join(f'`{name}`' for name in needed)}."
+                operation["description"] = f"{operation.get('description', '')}\n\n{line}".strip()
 
 
 def document_nul_refusal(document: dict[str, Any]) -> None:

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from typing import Annotated, Any, cast
 
 from annotated_types import MaxLen
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, params, status
 from pydantic import BaseModel
 
 from app.core.errors import (
     ConflictError,
     ForbiddenError,
     NotFoundError,
+    PermissionDeniedError,
     PreconditionFailedError,
     PreconditionRequiredError,
     error_responses,
@@ -49,17 +50,19 @@ class EntityRoutes:
 
     Handler names, which are the OpenAPI operation ids, follow the entity: `create_item`,
     `list_items`, `bulk_upsert_items`, `get_item`, `update_item`, `delete_item`, `restore_item`.
-    `service` and `caller` are the dependencies that give the feature's service and the
-    signed-in user; `query` is the feature's `<Entity>ListQuery`.
+    `service` is the dependency that gives the feature's service, `query` the feature's
+    `<Entity>ListQuery`; `read` and `write` give the caller of the reading and the writing routes
+    (`require("items:read")`, `require("items:write")`).
     """
 
     router: APIRouter
     name: str
     plural: str
     service: Callable[..., Awaitable[AnyEntityService]]
-    caller: Callable[..., Awaitable[Caller]]
     schemas: EntitySchemas
     query: object
+    read: params.Depends
+    write: params.Depends
 
     def create(self) -> None:
         get_route, id_name = f"get_{self.name}", self.id_name
@@ -85,7 +88,7 @@ class EntityRoutes:
             "",
             f"create_{self.name}",
             f"Create {self.one}; `Location` and `ETag` name the new version.",
-            [self._body(self.schemas.create), *self._who, _request, _response, _idempotency_key],
+            [self._body(self.schemas.create), *self._writer, _request, _response, _idempotency_key],
             status_code=status.HTTP_201_CREATED,
             response_model=self.schemas.read,
             responses=error_responses(ConflictError),
@@ -107,9 +110,9 @@ class EntityRoutes:
             "",
             f"list_{self.plural}",
             f"{scope if self.owned else self.words.capitalize()}, filtered, sorted and paged.",
-            [*self._who, _param("query", self.query), _include_deleted],
+            [*self._reader, _param("query", self.query), _include_deleted],
             response_model=self.schemas.page,
-            responses=error_responses(ForbiddenError),
+            responses=error_responses(ForbiddenError, PermissionDeniedError),
         )
 
     def bulk_upsert(self) -> None:
@@ -124,7 +127,7 @@ class EntityRoutes:
             f"bulk_upsert_{self.plural}",
             f"Create or update up to {_max_rows(self.schemas.bulk)} {self.words} in one "
             f"statement{skipped}.",
-            [self._body(self.schemas.bulk), *self._who],
+            [self._body(self.schemas.bulk), *self._writer],
             response_model=self.schemas.bulk_result,
         )
 
@@ -140,7 +143,7 @@ class EntityRoutes:
             self.by_id,
             f"get_{self.name}",
             f"One {self.noun}, with its `ETag`.",
-            [self._id, *self._who, _response],
+            [self._id, *self._reader, _response],
             response_model=self.schemas.read,
             responses=BY_ID_ERRORS,
         )
@@ -164,7 +167,7 @@ class EntityRoutes:
             self.by_id,
             f"update_{self.name}",
             "Partial update; `version` goes up by one. With `If-Match`, 412 if it changed since.",
-            [self._id, self._body(self.schemas.update), *self._who, _response, _if_match],
+            [self._id, self._body(self.schemas.update), *self._writer, _response, _if_match],
             response_model=self.schemas.read,
             responses=WRITE_ERRORS,
         )
@@ -181,7 +184,7 @@ class EntityRoutes:
             self.by_id,
             f"delete_{self.name}",
             f"Soft delete: the {self.noun} disappears from reads until restored.",
-            [self._id, *self._who, _if_match],
+            [self._id, *self._writer, _if_match],
             status_code=status.HTTP_204_NO_CONTENT,
             response_model=None,
             responses=WRITE_ERRORS,
@@ -199,7 +202,7 @@ class EntityRoutes:
             f"{self.by_id}/restore",
             f"restore_{self.name}",
             f"Bring back a soft-deleted {self.noun}.",
-            [self._id, *self._who, _response],
+            [self._id, *self._writer, _response],
             response_model=self.schemas.read,
             responses=BY_ID_ERRORS,
         )
@@ -233,9 +236,16 @@ class EntityRoutes:
         return _param(self.id_name, uuid.UUID)
 
     @property
-    def _who(self) -> tuple[inspect.Parameter, inspect.Parameter]:
+    def _reader(self) -> tuple[inspect.Parameter, inspect.Parameter]:
+        return self._who(self.read)
+
+    @property
+    def _writer(self) -> tuple[inspect.Parameter, inspect.Parameter]:
+        return self._who(self.write)
+
+    def _who(self, caller: params.Depends) -> tuple[inspect.Parameter, inspect.Parameter]:
         return (
-            _param("caller", Annotated[Caller, Depends(self.caller)]),
+            _param("caller", Annotated[Caller, caller]),
             _param("service", Annotated[AnyEntityService, Depends(self.service)]),
         )
 

@@ -45,10 +45,28 @@ def run_migrations(connection: Connection) -> None:
         render_item=render_item,
         process_revision_directives=context.config.attributes.get("process_revision_directives"),
     )
-    with context.begin_transaction():
-        if connection.dialect.name == "postgresql":
-            connection.execute(text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})"))
-        context.run_migrations()
+    sqlite = connection.dialect.name == "sqlite" and not connection.in_transaction()
+    if sqlite:
+        # Batch mode rebuilds a table to alter it, and dropping the old copy would cascade to
+        # every row that references it (a user's sessions and items). The pragma only takes
+        # effect outside a transaction.
+        _pragma(connection, "foreign_keys=OFF")
+    try:
+        with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                connection.execute(text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})"))
+            context.run_migrations()
+            if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
+                raise RuntimeError("the migration left rows whose references are broken")
+    finally:
+        if sqlite:
+            _pragma(connection, "foreign_keys=ON")
+
+
+def _pragma(connection: Connection, pragma: str) -> None:
+    cursor = connection.connection.cursor()
+    cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
 
 
 async def run_async_migrations(settings: Settings) -> None:

@@ -14,6 +14,7 @@ FEATURE_FILES = (
     "repository.py",
     "service.py",
     "dependencies.py",
+    "permissions.py",
     "router.py",
 )
 TEST_FILES = ("factories.py", "test_router.py")

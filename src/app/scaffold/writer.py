@@ -50,6 +50,8 @@ def generate(
     _register_router(root / API_MODULE, spec)
     format_files(root, [*written, root / API_MODULE], echo)
     migration = _make_migration(root, spec)
+    if migration is not None:
+        format_files(root, [migration], echo)
     for written_path in [*written, *([migration] if migration else [])]:
         echo(f"wrote {written_path.relative_to(root)}")
     if migration is None:
@@ -108,7 +110,29 @@ def _make_migration(root: Path, spec: EntitySpec) -> Path | None:
         command.upgrade(config, "head")
         command.revision(config, message=f"add {spec.plural_words}", autogenerate=True)
     created = set(versions.glob("*.py")) - before
-    return created.pop() if created else None
+    if not created:
+        return None
+    migration = created.pop()
+    _grant_to_users(migration, spec)
+    return migration
+
+
+def _grant_to_users(migration: Path, spec: EntitySpec) -> None:
+    """The built-in `user` role gains the feature's permissions with its table, and loses them
+    again on downgrade."""
+    permissions = f'"user", "{spec.plural}:read", "{spec.plural}:write"'
+    source = migration.read_text()
+    source = source.replace(
+        "from alembic import op\n",
+        "from alembic import op\n\nfrom app.core.migrations import grant, revoke\n",
+        1,
+    )
+    source = source.replace(
+        "\n\ndef downgrade() -> None:\n",
+        f"    grant({permissions})\n\n\ndef downgrade() -> None:\n    revoke({permissions})\n",
+        1,
+    )
+    migration.write_text(source)
 
 
 def _skip_empty(_context: object, _revision: object, directives: list[Any]) -> None:

@@ -1,14 +1,25 @@
 """Sessions of the signed-in user: list, revoke one, log out, log out everywhere."""
 
 import uuid
+from typing import Annotated
 
 from fastapi import APIRouter, status
 
-from app.core.errors import NotFoundError, UnauthorizedError, error_responses
-from app.sessions.dependencies import CurrentUserSession, UserSessionServiceDep
+from app.core.errors import (
+    NotFoundError,
+    PermissionDeniedError,
+    UnauthorizedError,
+    error_responses,
+)
+from app.sessions.dependencies import CurrentUserSession, UserSessionServiceDep, require_session
+from app.sessions.models import UserSession
 from app.sessions.schemas import SessionRead
+from app.users.permissions import ACCOUNT_MANAGE
 
 router = APIRouter(prefix="/auth", tags=["auth"], responses=error_responses(UnauthorizedError))
+# Logging out needs no permission: whoever holds a session token may always end it.
+Manager = Annotated[UserSession, require_session(ACCOUNT_MANAGE)]
+manage_errors = error_responses(PermissionDeniedError)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
@@ -23,9 +34,9 @@ async def logout_all(current: CurrentUserSession, user_sessions: UserSessionServ
     await user_sessions.revoke_all(current.user_id)
 
 
-@router.get("/sessions", response_model=list[SessionRead])
+@router.get("/sessions", response_model=list[SessionRead], responses=manage_errors)
 async def list_sessions(
-    current: CurrentUserSession, user_sessions: UserSessionServiceDep
+    current: Manager, user_sessions: UserSessionServiceDep
 ) -> list[SessionRead]:
     """The signed-in user's active sessions; `current` marks the one of this request."""
     live = await user_sessions.list_live(current.user_id)
@@ -38,10 +49,10 @@ async def list_sessions(
 @router.delete(
     "/sessions/{session_id:uuid}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=error_responses(NotFoundError),
+    responses=error_responses(PermissionDeniedError, NotFoundError),
 )
 async def revoke_session(
-    session_id: uuid.UUID, current: CurrentUserSession, user_sessions: UserSessionServiceDep
+    session_id: uuid.UUID, current: Manager, user_sessions: UserSessionServiceDep
 ) -> None:
     """Revoke one of the signed-in user's sessions; another user's session id is a 404."""
     await user_sessions.revoke(current.user_id, session_id)

@@ -11,6 +11,7 @@ from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import AlreadyExistsError
 from app.core.security import PasswordHasher
+from app.roles.models import ADMIN, USER
 from app.users.dependencies import build_user_service
 from app.users.schemas import UserCreate
 
@@ -60,7 +61,7 @@ async def _create_superuser(settings: Settings, data: UserCreate) -> None:
                 email=data.email,
                 hashed_password=hashed_password,
                 full_name=data.full_name,
-                is_superuser=True,
+                roles=(USER, ADMIN),
             )
     finally:
         await engine.dispose()

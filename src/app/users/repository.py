@@ -1,8 +1,5 @@
-import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
-
-from sqlalchemy import select
 
 from app.core.auth_cache import revoke_after_commit
 from app.core.pagination import PageRequest, PageResult
@@ -22,7 +19,11 @@ class UserRepository(Repository[User, UserCreate, UserAdminUpdate]):
         self, entity: User, values: Mapping[str, Any], *, expected_version: int | None = None
     ) -> User | None:
         revoke_after_commit(self.session, entity.id)
-        return await super().compare_and_set(entity, values, expected_version=expected_version)
+        updated = await super().compare_and_set(entity, values, expected_version=expected_version)
+        if updated is not None:
+            # RETURNING brings the columns, not the roles and permissions computed beside them.
+            await self.reload(updated)
+        return updated
 
     async def upsert_many(
         self,
@@ -41,18 +42,6 @@ class UserRepository(Repository[User, UserCreate, UserAdminUpdate]):
     async def list_filtered(self, filters: UserFilter, page: PageRequest) -> PageResult[User]:
         return await self.list_page(filters.filter(self.select()), page)
 
-    async def lock_active_superuser_ids(self) -> set[uuid.UUID]:
-        """The live, active superusers, their rows locked until the transaction ends.
-
-        Two administrators demoting each other at once then take turns, and the second reads
-        the first's committed change (PostgreSQL re-checks the condition of a row it waited
-        for); SQLite's write transactions run one at a time anyway. In id order, so that
-        concurrent callers lock alike and never deadlock.
-        """
-        statement = (
-            select(User.id)
-            .where(User.is_superuser, User.is_active, User.deleted_at.is_(None))
-            .order_by(User.id)
-            .with_for_update()
-        )
-        return set((await self.session.scalars(statement)).all())
+    async def reload(self, user: User) -> None:
+        """Read the user's roles and permissions again (after granting some, or an UPDATE)."""
+        await self.session.refresh(user, ["role_names", "permission_names"])

@@ -106,7 +106,8 @@ class UserRead(ResponseSchema):
     email: str
     full_name: str | None
     is_active: bool
-    is_superuser: bool
+    is_superuser: bool = Field(description="Holds the `admin` role: every permission")
+    roles: list[str] = Field(description="The names of the roles the user holds")
     created_at: datetime
     updated_at: datetime
 

@@ -2,7 +2,11 @@ import uuid
 from collections.abc import Sequence
 
 from app.core.errors import ForbiddenError, NotFoundError
+from app.core.models import utcnow
 from app.core.pagination import PageRequest, PageResult
+from app.core.permissions import covers
+from app.roles.models import ADMIN, USER
+from app.roles.service import RoleService
 from app.sessions.service import UserSessionService
 from app.users.filters import UserFilter
 from app.users.models import User
@@ -11,11 +15,15 @@ from app.users.schemas import UserAdminUpdate, UserUpdateMe
 
 
 class UserService:
-    """User records. Deactivating or deleting a user revokes all of their sessions."""
+    """User records. Deactivating or deleting a user revokes all of their sessions; only a
+    user who holds every permission of another may change or delete them."""
 
-    def __init__(self, repository: UserRepository, *, user_sessions: UserSessionService):
+    def __init__(
+        self, repository: UserRepository, *, user_sessions: UserSessionService, roles: RoleService
+    ):
         self.repository = repository
         self.user_sessions = user_sessions
+        self.roles = roles
 
     async def create(
         self,
@@ -23,15 +31,16 @@ class UserService:
         email: str,
         hashed_password: str,
         full_name: str | None = None,
-        is_superuser: bool = False,
+        roles: tuple[str, ...] = (USER,),
     ) -> User:
-        """A new user; a live account with the same email is `AlreadyExistsError` (409)."""
-        return await self.repository.create(
-            email=email,
-            hashed_password=hashed_password,
-            full_name=full_name,
-            is_superuser=is_superuser,
+        """A new user holding `roles`; a live account with the same email is
+        `AlreadyExistsError` (409)."""
+        user = await self.repository.create(
+            email=email, hashed_password=hashed_password, full_name=full_name
         )
+        await self.roles.grant_by_name(user, *roles)
+        await self.repository.reload(user)
+        return user
 
     async def get(self, user_id: uuid.UUID) -> User:
         user = await self.repository.get(user_id)
@@ -39,9 +48,16 @@ class UserService:
             raise NotFoundError("User not found")
         return user
 
+    async def get_by_email(self, email: str) -> User:
+        user = await self.repository.get_by_email(email)
+        if user is None:
+            raise NotFoundError(f"No user with the email {email}")
+        return user
+
     async def upsert_many(self, rows: Sequence[dict[str, object]]) -> list[User]:
-        """Create users by id, or refresh their names (demo data, imports)."""
+        """Create users by id (holding `user`), or refresh their names (demo data, imports)."""
         result = await self.repository.upsert_many(rows, update_columns=("full_name",))
+        await self.roles.grant_to_all(result.created_ids, USER)
         return result.items
 
     async def get_for_login_and_release_connection(self, email: str) -> User | None:
@@ -62,13 +78,20 @@ class UserService:
         return await self.repository.list_filtered(filters, page)
 
     async def update(self, actor: User, user_id: uuid.UUID, data: UserAdminUpdate) -> User:
-        user = await self.get(user_id)
+        """`is_superuser` grants or takes back the `admin` role."""
+        user = await self._changeable(actor, user_id)
         values = data.model_dump(exclude_unset=True)
-        demotes = values.get("is_active") is False or values.get("is_superuser") is False
+        superuser = values.pop("is_superuser", None)
+        demotes = values.get("is_active") is False or superuser is False
         if user.id == actor.id and demotes:
             raise ForbiddenError("You cannot deactivate or demote yourself")
-        if demotes:
-            await self._confirm_superuser(actor)
+        if demotes and user.is_superuser:
+            await self.roles.confirm_admin_remains(actor, user)
+        if superuser is not None and superuser != user.is_superuser:
+            admin = await self.roles.named(ADMIN)
+            change = self.roles.grant if superuser else self.roles.take_back
+            await change(actor, user, admin.id)
+            values.setdefault("updated_at", utcnow())
         updated = await self._write(user, values)
         if values.get("is_active") is False:
             await self.user_sessions.revoke_all(user.id)
@@ -76,19 +99,20 @@ class UserService:
 
     async def delete(self, actor: User, user_id: uuid.UUID) -> None:
         """Soft delete; the user's sessions end at once."""
-        user = await self.get(user_id)
+        user = await self._changeable(actor, user_id)
         if user.id == actor.id:
             raise ForbiddenError("You cannot delete yourself")
-        await self._confirm_superuser(actor)
+        if user.is_superuser:
+            await self.roles.confirm_admin_remains(actor, user)
         await self.repository.soft_delete(user)
         await self.user_sessions.revoke_all(user.id)
 
-    async def _confirm_superuser(self, actor: User) -> None:
-        """Before taking a user's access away: the actor is still an active superuser, checked
-        under a lock on every superuser. The actor cannot remove themself, so one remains even
-        when two administrators remove each other at once (the second one is refused)."""
-        if actor.id not in await self.repository.lock_active_superuser_ids():
-            raise ForbiddenError("Superuser privileges required")
+    async def _changeable(self, actor: User, user_id: uuid.UUID) -> User:
+        """The user, when `actor` holds every permission they hold."""
+        user = await self.get(user_id)
+        if not covers(actor.permissions, user.permissions):
+            raise ForbiddenError("You cannot change a user who holds permissions you do not")
+        return user
 
     async def _write(self, user: User, values: dict[str, object]) -> User:
         if not values:
