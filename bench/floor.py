@@ -37,7 +37,12 @@ HASH_SLOTS = asyncio.Semaphore(2)
 ITEM_COLUMNS = "id, title, description, is_active, owner_id, version, created_at, updated_at"
 AUTHENTICATE = """
     SELECT s.id AS session_id, s.last_used_at, u.id, u.email, u.full_name, u.is_active,
-           u.is_superuser, u.created_at, u.updated_at
+           u.created_at, u.updated_at,
+           (SELECT string_agg(r.name, ' ') FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+            WHERE ur.user_id = u.id) AS role_names,
+           (SELECT string_agg(p.permission, ' ') FROM user_roles ur
+            JOIN role_permissions p ON p.role_id = ur.role_id WHERE ur.user_id = u.id)
+           AS permission_names
     FROM user_sessions s JOIN users u ON u.id = s.user_id
     WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_used_at > $3
       AND u.is_active AND u.deleted_at IS NULL"""
@@ -133,6 +138,8 @@ class Floor:
             user = await authenticate(connection, headers.get(b"authorization", b""))
             if user is None:
                 return 401, b'{"error_code":"UNAUTHORIZED"}', []
+            if not permitted(user.pop("permissions"), method, path):
+                return 403, b'{"error_code":"PERMISSION_DENIED"}', []
             if path == "/api/v1/users/me":
                 return 200, dump(user), []
             if path == "/api/v1/items" and method == "GET":
@@ -175,7 +182,19 @@ async def authenticate(connection: asyncpg.Connection, header: bytes) -> dict[st
         await connection.execute(TOUCH, row["session_id"], now)
     user = dict(row)
     del user["session_id"], user["last_used_at"]
+    permissions = set((user.pop("permission_names") or "").split())
+    user["roles"] = sorted(set((user.pop("role_names") or "").split()))
+    user["is_superuser"] = "*" in permissions
+    user["permissions"] = permissions
     return user
+
+
+def permitted(permissions: set[str], method: str, path: str) -> bool:
+    if path == "/api/v1/users/me":
+        needed = "account:read"
+    else:
+        needed = "items:read" if method == "GET" else "items:write"
+    return needed in permissions or "*" in permissions
 
 
 def item_response(row: Row | None, status: int = 200) -> tuple[int, bytes, list[Any]]:

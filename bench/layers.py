@@ -4,7 +4,7 @@
 
 Seeds a database as `python -m bench` does, builds the app with production settings, adds probe
 routes that stop at each layer (no dependency; the unit-of-work session; one statement; the
-auth query as raw asyncpg, Core and ORM; the whole `CurrentUser` chain), then calls each route
+auth query as raw asyncpg, Core and ORM; the whole `require(...)` chain), then calls each route
 through the full middleware stack as ASGI, one request after another, and prints the process
 CPU time per request. No HTTP and no load generator: the figures are the app's own work.
 """
@@ -17,7 +17,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import uvloop
 from fastapi import APIRouter, FastAPI
@@ -27,10 +27,11 @@ from app.core.config import Settings
 from app.core.db import SessionDep
 from app.core.security import hash_token
 from app.main import create_app
-from app.sessions.dependencies import CurrentUser
+from app.sessions.dependencies import require
 from app.sessions.models import UserSession
 from app.sessions.repository import VALID_BY_TOKEN_HASH
 from app.users.models import User
+from app.users.permissions import ACCOUNT_READ
 from bench.runner import Bench, with_database
 from bench.server import APP_ENVIRONMENT
 
@@ -50,7 +51,7 @@ LAYERS = (
     ("/probe/raw", "the auth query instead, as raw asyncpg on its connection"),
     ("/probe/core", "... as SQLAlchemy Core"),
     ("/probe/orm", "... as the ORM query of the repository"),
-    ("/probe/user", "+ the session service and CurrentUser, from the auth cache"),
+    ("/probe/user", "+ the session service and require(...), from the auth cache"),
     ("/api/v1/users/me", "GET /users/me as served"),
 )
 
@@ -100,7 +101,7 @@ def probes(token: str) -> APIRouter:
         return {"ok": found.scalar_one_or_none() is not None}
 
     @router.get("/user")
-    async def user(current: CurrentUser) -> dict[str, bool]:
+    async def user(current: Annotated[User, require(ACCOUNT_READ)]) -> dict[str, bool]:
         return {"ok": current.is_active}
 
     return router

@@ -2,6 +2,7 @@
 own handler, through HTTP on the real app (items' service and schemas, mounted as "gadgets")."""
 
 import uuid
+from typing import Annotated
 
 from fastapi import APIRouter, FastAPI
 from httpx import AsyncClient
@@ -12,7 +13,8 @@ from app.items.dependencies import ItemServiceDep, get_item_service
 from app.items.filters import ItemListQuery
 from app.items.permissions import ITEMS_READ, ITEMS_WRITE
 from app.items.router import schemas
-from app.sessions.dependencies import CurrentUser, require
+from app.sessions.dependencies import require
+from app.users.models import User
 from tests.users.factories import signed_in
 
 STANDARD = {
@@ -85,7 +87,9 @@ class TestEntityRoutes:
 
         @router.get("/{gadget_id:uuid}")
         async def get_gadget(
-            gadget_id: uuid.UUID, user: CurrentUser, service: ItemServiceDep
+            gadget_id: uuid.UUID,
+            user: Annotated[User, require(ITEMS_READ)],
+            service: ItemServiceDep,
         ) -> dict[str, str]:
             """The feature's own read."""
             item = await service.get(user, gadget_id)

@@ -25,7 +25,7 @@ def list_roles() -> None:
     """Every role with the permissions it grants."""
 
     async def show(session: AsyncSession, roles: RoleService) -> None:
-        for role in await roles.list():
+        for role in await roles.list_all():
             built_in = " (built in)" if role.built_in else ""
             typer.echo(f"{role.name}{built_in}: {' '.join(role.permissions) or '-'}")
 

@@ -41,7 +41,7 @@ async def list_permissions(_admin: Admin) -> list[Permission]:
 @router.get("/roles", response_model=list[RoleRead])
 async def list_roles(_admin: Admin, roles: RoleServiceDep) -> list[Role]:
     """Every role, by name."""
-    return await roles.list()
+    return await roles.list_all()
 
 
 @router.post(

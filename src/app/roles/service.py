@@ -18,7 +18,7 @@ class RoleService:
     def __init__(self, repository: RoleRepository):
         self.repository = repository
 
-    async def list(self) -> list[Role]:
+    async def list_all(self) -> list[Role]:
         return await self.repository.list_all()
 
     async def get(self, role_id: uuid.UUID) -> Role:

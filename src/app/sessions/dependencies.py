@@ -71,13 +71,6 @@ async def get_current_user_session(
 CurrentUserSession = Annotated[UserSession, Depends(get_current_user_session)]
 
 
-async def get_current_user(current: CurrentUserSession) -> User:
-    return current.user
-
-
-CurrentUser = Annotated[User, Depends(get_current_user)]
-
-
 async def get_permitted_user(scopes: SecurityScopes, current: CurrentUserSession) -> User:
     return _permitted(scopes, current).user
 
