@@ -17,7 +17,7 @@ INSERT_USER = (
 )
 INSERT_SESSION = (
     "INSERT INTO user_sessions (id, user_id, token_hash, created_at, last_used_at, expires_at) "
-    "VALUES (:id, :user_id, :id, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+    "VALUES (:id, :user_id, :id_text, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
 )
 HELD = (
     "SELECT u.email, r.name FROM user_roles ur JOIN users u ON u.id = ur.user_id "
@@ -49,7 +49,14 @@ def test_superusers_become_admins_and_back_and_nothing_else_changes(
             email=f"{number}@example.com",
             superuser=superuser,
         )
-        query(fresh_database_url, INSERT_SESSION, id=f"{number + 8:032x}", user_id=f"{number:032x}")
+        session_id = f"{number + 8:032x}"
+        query(
+            fresh_database_url,
+            INSERT_SESSION,
+            id=session_id,
+            id_text=session_id,
+            user_id=f"{number:032x}",
+        )
 
     assert run_cli(fresh_database_url, "db", "upgrade")[0] == 0
 

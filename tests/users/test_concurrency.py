@@ -16,16 +16,21 @@ from tests.users.factories import DEFAULT_PASSWORD, bearer, login, unique_email
 USERS = "/api/v1/users"
 TRIALS = 5
 
-# How one superuser takes another's superuser power away.
-Demotion = Callable[[AsyncClient, str, dict[str, str]], Awaitable[Response]]
+# How one superuser takes another's superuser power away (given the `admin` role's id).
+Demotion = Callable[[AsyncClient, str, dict[str, str], uuid.UUID], Awaitable[Response]]
 DEMOTIONS: dict[str, Demotion] = {
-    "demote": lambda client, user_id, headers: client.patch(
+    "demote": lambda client, user_id, headers, _admin: client.patch(
         f"{USERS}/{user_id}", json={"is_superuser": False}, headers=headers
     ),
-    "deactivate": lambda client, user_id, headers: client.patch(
+    "deactivate": lambda client, user_id, headers, _admin: client.patch(
         f"{USERS}/{user_id}", json={"is_active": False}, headers=headers
     ),
-    "delete": lambda client, user_id, headers: client.delete(f"{USERS}/{user_id}", headers=headers),
+    "delete": lambda client, user_id, headers, _admin: client.delete(
+        f"{USERS}/{user_id}", headers=headers
+    ),
+    "take back": lambda client, user_id, headers, admin: client.delete(
+        f"{USERS}/{user_id}/roles/{admin}", headers=headers
+    ),
 }
 
 
@@ -79,12 +84,14 @@ async def test_two_superusers_removing_each_other_at_once_leave_one(
     how: str,
 ) -> None:
     demote = DEMOTIONS[how]
+    async with engine.connect() as connection:
+        admin = await connection.scalar(select(Role.id).where(Role.name == "admin"))
     for _ in range(TRIALS):
         (first_id, first), (second_id, second) = await superusers(), await superusers()
 
         answers = await asyncio.gather(
-            demote(committing_client, second_id, first),
-            demote(committing_client, first_id, second),
+            demote(committing_client, second_id, first, admin),
+            demote(committing_client, first_id, second, admin),
         )
 
         codes = sorted(answer.status_code for answer in answers)
