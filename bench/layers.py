@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import orjson
 import uvloop
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import select, text
@@ -44,6 +45,7 @@ CORE_AUTH = (
     .join_from(UserSession.__table__, User.__table__)
     .where(UserSession.token_hash == text(":token_hash"))
 )
+KEYS = "/api/v1/auth/api-keys"
 LAYERS = (
     ("/probe/nothing", "an endpoint with no dependency, through every middleware"),
     ("/probe/session", "+ the unit-of-work session, unused (nothing begins or ends)"),
@@ -53,6 +55,7 @@ LAYERS = (
     ("/probe/orm", "... as the ORM query of the repository"),
     ("/probe/user", "+ the session service and require(...), from the auth cache"),
     ("/api/v1/users/me", "GET /users/me as served"),
+    ("/api/v1/users/me", "GET /users/me with an API key instead of the session's token"),
 )
 
 
@@ -107,33 +110,49 @@ def probes(token: str) -> APIRouter:
     return router
 
 
-async def call(app: FastAPI, path: str, token: str) -> None:
+async def call(
+    app: FastAPI,
+    path: str,
+    token: str,
+    *,
+    method: str = "GET",
+    body: bytes = b"",
+    status: int = 200,
+) -> bytes:
+    """One request through the whole app; its body."""
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
-        "method": "GET",
+        "method": method,
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
         "query_string": b"",
         "root_path": "",
-        "headers": [(b"host", b"127.0.0.1"), (b"authorization", f"Bearer {token}".encode())],
+        "headers": [
+            (b"host", b"127.0.0.1"),
+            (b"authorization", f"Bearer {token}".encode()),
+            (b"content-type", b"application/json"),
+        ],
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 8000),
     }
-    statuses = []
+    statuses, answer = [], bytearray()
 
     async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        return {"type": "http.request", "body": body, "more_body": False}
 
     async def send(message: dict[str, Any]) -> None:
         if message["type"] == "http.response.start":
             statuses.append(message["status"])
+        elif message["type"] == "http.response.body":
+            answer.extend(message.get("body", b""))
 
     await app(scope, receive, send)
-    if statuses != [200]:
+    if statuses != [status]:
         raise RuntimeError(f"{path} answered {statuses}")
+    return bytes(answer)
 
 
 async def measure(database_url: str, token: str, requests: int, log: Path, redis: str) -> None:
@@ -144,12 +163,17 @@ async def measure(database_url: str, token: str, requests: int, log: Path, redis
     app.router.routes[:0] = probes(token).routes  # first: probe routing stays cheap
     async with app.router.lifespan_context(app):
         await asyncio.sleep(0.5)  # the auth cache's subscription
-        for path, title in LAYERS:
+        scopes = b'{"name": "layers", "scopes": ["account:read"]}'
+        created = await call(app, KEYS, token, method="POST", body=scopes, status=201)
+        key = orjson.loads(created)["key"]
+        for (path, title), credential in zip(
+            LAYERS, [*[token] * (len(LAYERS) - 1), key], strict=True
+        ):
             for _ in range(requests // 10):
-                await call(app, path, token)
+                await call(app, path, credential)
             started = time.process_time()
             for _ in range(requests):
-                await call(app, path, token)
+                await call(app, path, credential)
             micros = (time.process_time() - started) / requests * 1e6
             print(f"{micros:7.0f} µs  {title}", flush=True)
 

@@ -4,6 +4,8 @@ the live servers' logs, so a leak anywhere in the suite fails the test that caus
 
 import re
 
+from app.api_keys.models import KEY_PREFIX
+
 _URLSAFE = "A-Za-z0-9_-"
 SECRET_PATTERNS = {
     # `secrets.token_urlsafe(32)`: 43 characters, mixed case and digits.
@@ -11,6 +13,8 @@ SECRET_PATTERNS = {
         rf"(?<![{_URLSAFE}])(?=[{_URLSAFE}]*[A-Z])(?=[{_URLSAFE}]*[a-z])(?=[{_URLSAFE}]*\d)"
         rf"[{_URLSAFE}]{{43}}(?![{_URLSAFE}])"
     ),
+    # An API key: the prefix secret scanners know, then a bearer token.
+    "API key": re.compile(rf"{KEY_PREFIX}[{_URLSAFE}]{{43}}"),
     # The stored SHA-256 of a token.
     "token hash": re.compile(r"(?<![0-9a-fA-F])[0-9a-f]{64}(?![0-9a-fA-F])"),
     "password hash": re.compile(r"\$argon2(?:id|i|d)\$"),

@@ -4,6 +4,7 @@ from functools import partial
 
 from fastapi import FastAPI
 
+from app.api_keys.router import router as api_keys_router
 from app.auth.router import router as auth_router
 from app.core.errors import COMMON_ERROR_RESPONSES
 from app.items.router import router as items_router
@@ -21,3 +22,4 @@ def include_api(app: FastAPI) -> None:
     include(users_router)
     include(items_router)
     include(roles_router)
+    include(api_keys_router)

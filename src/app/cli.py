@@ -14,6 +14,7 @@ from alembic import command
 from alembic.util import CommandError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from app.api_keys.cli import api_keys_cli
 from app.core.config import Settings, settings_table
 from app.core.metrics import MULTIPROCESS_DIR
 from app.core.migrations import alembic_config
@@ -32,6 +33,7 @@ db = typer.Typer(help="Database migrations (Alembic).", no_args_is_help=True)
 cli.add_typer(db, name="db")
 cli.add_typer(users_cli, name="users")
 cli.add_typer(roles_cli, name="roles")
+cli.add_typer(api_keys_cli, name="api-keys")
 new = typer.Typer(help="Generate code.", no_args_is_help=True)
 cli.add_typer(new, name="new")
 

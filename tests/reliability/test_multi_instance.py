@@ -214,3 +214,20 @@ def test_a_role_change_on_one_instance_is_seen_by_the_other_within_100_ms(
 
 def users_listed(server: LiveServer, headers: dict[str, str]) -> int:
     return httpx.get(f"{server.base_url}/api/v1/users", headers=headers).status_code
+
+
+def test_an_api_key_revoked_on_one_instance_is_refused_by_the_other_at_once(
+    instances: tuple[LiveServer, LiveServer],
+) -> None:
+    first, second = instances
+    headers = sign_in(first, unique_email())
+    keys = f"{first.base_url}/api/v1/auth/api-keys"
+    created = httpx.post(keys, json={"name": "ci", "scopes": ["account:read"]}, headers=headers)
+    key = {"Authorization": f"Bearer {created.json()['key']}"}
+    assert me(second, key) == 200  # its first use is written down, not cached
+    cached_on(second, key)
+
+    assert httpx.delete(f"{keys}/{created.json()['id']}", headers=headers).status_code == 204
+
+    assert me(second, key) == 401
+    assert me(second, headers) == 200

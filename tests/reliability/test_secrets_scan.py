@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 
+from app.api_keys.models import KEY_PREFIX
 from app.core.security import new_token
 from tests.secrets_scan import find_secrets
 
@@ -13,6 +14,7 @@ from tests.secrets_scan import find_secrets
     "line",
     [
         f"Authorization: Bearer {new_token()}",
+        f'{{"url": "https://x.example/?key={KEY_PREFIX}{new_token()}"}}',
         f'{{"token_hash": "{hashlib.sha256(b"x").hexdigest()}"}}',
         "hashed_password=$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA",
         '{"email": "a@example.com", "password": "correct horse battery"}',
@@ -30,6 +32,7 @@ def test_secrets_are_found(line: str) -> None:
         '{"event": "request", "password": "[redacted]", "status": 401}',
         "test_the_grace_period_bounds_the_exit_and_leaves_no_partial_write",
         'ETag: "7"  Location: http://test/api/v1/items',
+        f'{{"prefix": "{KEY_PREFIX}Ab3dE_"}}',
     ],
 )
 def test_ordinary_lines_are_not(line: str) -> None:

@@ -18,9 +18,9 @@ from tests.live import LiveServerFactory
 from tests.users.factories import signed_in
 
 PATH_PARAMETER = re.compile(r"\{(\w+)\}")
-# Answers another user gets for someone else's resource: it does not exist for them, or the
-# route needs a permission the `user` role does not grant.
-NOT_YOURS = {"item_id": 404, "session_id": 404, "user_id": 403, "role_id": 403}
+# Answers another user gets for someone else's resource: it does not exist for them, or (any
+# route naming a user or a role) the route needs a permission the `user` role does not grant.
+NOT_YOURS = {"item_id": 404, "session_id": 404, "key_id": 404, "user_id": 403, "role_id": 403}
 
 Resource = Callable[[AsyncClient, AsyncSession, User, dict[str, str]], Awaitable[str]]
 
@@ -39,6 +39,14 @@ async def own_session(
     return str(session["id"])
 
 
+async def own_key(
+    client: AsyncClient, _session: AsyncSession, _user: User, headers: dict[str, str]
+) -> str:
+    body = {"name": "mine", "scopes": ["items:read"]}
+    response = await client.post("/api/v1/auth/api-keys", json=body, headers=headers)
+    return str(response.json()["id"])
+
+
 async def own_user(
     _client: AsyncClient, _session: AsyncSession, user: User, _headers: dict[str, str]
 ) -> str:
@@ -54,6 +62,7 @@ async def held_role(
 RESOURCES: dict[str, Resource] = {
     "item_id": own_item,
     "session_id": own_session,
+    "key_id": own_key,
     "user_id": own_user,
     "role_id": held_role,
 }
@@ -103,7 +112,9 @@ async def test_idor_matrix(client: AsyncClient, session: AsyncSession, app: Fast
         body: dict[str, Any] | None = {} if method in {"PATCH", "PUT"} else None
         response = await client.request(method, concrete, json=body, headers=intruder_headers)
         answers[f"{method} {path}"] = response.status_code
-        assert response.status_code == NOT_YOURS[parameter], f"{method} {path}"
+        # The permission check (403) comes before any lookup (404).
+        expected = min(NOT_YOURS[name] for name in PATH_PARAMETER.findall(path))
+        assert response.status_code == expected, f"{method} {path}"
 
     # The owner's things are untouched: their session still works, their items are all there.
     assert (await client.get("/api/v1/users/me", headers=owner_headers)).status_code == 200

@@ -1,6 +1,7 @@
 """Every operation of the OpenAPI document against the permission it declares: a caller who
 holds every other permission is refused with 403 `PERMISSION_DENIED`, one who holds only that
-permission gets past the check. A new route that declares no permission fails here."""
+permission gets past the check, and an API key scoped to every `:read` permission passes the
+reading routes only. A new route that declares no permission fails here."""
 
 import uuid
 from typing import Any
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.permissions import declared
 from app.main import create_app
+from tests.api_keys.factories import api_key
 from tests.roles.factories import create_role
 from tests.users.factories import signed_in
 
@@ -105,3 +107,24 @@ async def test_with_only_the_permission_the_check_passes(
     assert response.status_code < 500, response.text
     if response.status_code == 403:
         assert response.json()["error_code"] != "PERMISSION_DENIED"
+
+
+READS = sorted(name for name, permission in declared().items() if name.endswith(":read"))
+
+
+@pytest.mark.parametrize(("method", "path", "permission"), GUARDED)
+async def test_a_read_only_api_key_reads_and_never_writes(
+    client: AsyncClient, session: AsyncSession, method: str, path: str, permission: str
+) -> None:
+    everything = await create_role(session, *declared())
+    owner = await signed_in(client, session, roles=(everything.name,))
+    key = await api_key(client, owner, *READS)
+
+    response = await client.request(method, _fill(path), json={}, headers=key)
+
+    assert response.status_code < 500, response.text
+    if permission in READS:
+        assert response.status_code != 403 or response.json()["error_code"] != "PERMISSION_DENIED"
+    else:
+        assert response.status_code == 403, response.text
+        assert response.json()["error_code"] == "PERMISSION_DENIED"

@@ -14,6 +14,7 @@ from sqlalchemy import (
     bindparam,
     event,
     func,
+    inspect,
     literal,
     literal_column,
     or_,
@@ -24,7 +25,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute, ORMExecuteState, Session
+from sqlalchemy.orm import (
+    InstrumentedAttribute,
+    ORMExecuteState,
+    Session,
+    make_transient_to_detached,
+)
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 from sqlalchemy.sql.dml import ReturningInsert
 from sqlalchemy.sql.elements import KeyedColumnElement
@@ -63,6 +69,18 @@ class UpsertResult(Generic[ModelT]):
     @property
     def updated(self) -> int:
         return len(self.items) - len(self.created_ids)
+
+
+def detached_copy(entity: ModelT, **values: Any) -> ModelT:
+    """A copy of a loaded entity's columns (`values` replacing some), in no unit of work: what
+    the auth cache shares between requests, which read it and write through repositories."""
+    columns = {
+        attribute.key: getattr(entity, attribute.key)
+        for attribute in inspect(entity).mapper.column_attrs
+    }
+    copy = type(entity)(**{**columns, **values})
+    make_transient_to_detached(copy)
+    return copy
 
 
 def _attr(entity: Base, name: str) -> Any:

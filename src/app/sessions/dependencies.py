@@ -5,10 +5,12 @@ from fastapi.security import OAuth2PasswordBearer, SecurityScopes
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
+from app.api_keys.dependencies import build_api_key_service
+from app.api_keys.models import KEY_PREFIX, ApiKey
 from app.core.auth_cache import AuthCache
 from app.core.config import Settings
 from app.core.db import SessionDep
-from app.core.errors import BadRequestError, PermissionDeniedError
+from app.core.errors import BadRequestError, ForbiddenError, PermissionDeniedError
 from app.core.models import utcnow
 from app.core.permissions import allows
 from app.core.request import Clock
@@ -52,44 +54,64 @@ def build_user_session_service(
 
 
 async def get_user_session_service(request: Request, session: SessionDep) -> UserSessionService:
-    # Every authenticated request resolves this: the app's clock and cache are read here
-    # rather than through further dependencies.
     state = request.app.state
-    cache = state.revocations.cache if state.revocations else None
-    return build_user_session_service(session, state.settings, state.clock, cache)
+    return build_user_session_service(session, state.settings, state.clock)
 
 
 UserSessionServiceDep = Annotated[UserSessionService, Depends(get_user_session_service)]
 
 
-async def get_current_user_session(
-    sessions: UserSessionServiceDep, token: Annotated[str | None, Depends(bearer)]
-) -> UserSession:
+async def get_credential(
+    request: Request, session: SessionDep, token: Annotated[str | None, Depends(bearer)]
+) -> UserSession | ApiKey:
+    """Who is calling: the session of a bearer token, or an API key (`app_live_…`). Every
+    authenticated request resolves this: the app's clock and cache are read here rather than
+    through further dependencies."""
+    state = request.app.state
+    cache = state.revocations.cache if state.revocations else None
+    if token and token.startswith(KEY_PREFIX):
+        keys = build_api_key_service(session, state.settings, state.clock, cache)
+        return await keys.authenticate(token)
+    sessions = build_user_session_service(session, state.settings, state.clock, cache)
     return await sessions.authenticate(token)
+
+
+Credential = Annotated[UserSession | ApiKey, Depends(get_credential)]
+
+
+async def get_current_user_session(credential: Credential) -> UserSession:
+    if not isinstance(credential, UserSession):
+        raise ForbiddenError("An API key has no session: revoke the key instead")
+    return credential
 
 
 CurrentUserSession = Annotated[UserSession, Depends(get_current_user_session)]
 
 
-async def get_permitted_user(scopes: SecurityScopes, current: CurrentUserSession) -> User:
-    return _permitted(scopes, current).user
+async def get_permitted_user(scopes: SecurityScopes, credential: Credential) -> User:
+    return _permitted(scopes, credential).user
 
 
-async def get_permitted_session(scopes: SecurityScopes, current: CurrentUserSession) -> UserSession:
-    return _permitted(scopes, current)
+async def get_permitted_session(scopes: SecurityScopes, credential: Credential) -> UserSession:
+    """Only a session (a person signed in with a password) reaches these routes: their
+    permissions are personal, which no API key ever has."""
+    permitted = _permitted(scopes, credential)
+    if not isinstance(permitted, UserSession):
+        raise ForbiddenError("An API key cannot do this")
+    return permitted
 
 
-def _permitted(scopes: SecurityScopes, current: UserSession) -> UserSession:
+def _permitted(scopes: SecurityScopes, credential: UserSession | ApiKey) -> UserSession | ApiKey:
     for permission in scopes.scopes:
-        if not allows(current.user.permissions, permission):
+        if not allows(credential.user.permissions, permission):
             raise PermissionDeniedError(permission)
-    return current
+    return credential
 
 
 def require(permission: str) -> Any:
     """A route's caller, `Annotated[User, require("items:write")]`: the signed-in user when
-    their roles grant `permission`, else 403 `PERMISSION_DENIED`. OpenAPI shows the permission
-    as the route's OAuth2 scope."""
+    their roles grant `permission` (and, for an API key, its scopes), else 403
+    `PERMISSION_DENIED`. OpenAPI shows the permission as the route's OAuth2 scope."""
     return Security(get_permitted_user, scopes=[permission])
 
 

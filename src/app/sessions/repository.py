@@ -1,12 +1,11 @@
 import uuid
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import bindparam, delete, inspect, select
-from sqlalchemy.orm import contains_eager, make_transient_to_detached
+from sqlalchemy import bindparam, delete, select
+from sqlalchemy.orm import contains_eager
 
 from app.core.auth_cache import revoke_after_commit
-from app.core.repository import Repository
+from app.core.repository import Repository, detached_copy
 from app.sessions.models import UserSession
 
 # Authenticating a token means joining its user: a session of an inactive or deleted user
@@ -45,11 +44,7 @@ class UserSessionRepository(Repository[UserSession]):
     def detached_copy(user_session: UserSession) -> UserSession:
         """A copy of the session and its user as loaded, in no unit of work: what the auth
         cache shares between requests, which read it and write through repositories."""
-        user = User(**_columns(user_session.user))
-        copy = UserSession(**_columns(user_session), user=user)
-        make_transient_to_detached(user)
-        make_transient_to_detached(copy)
-        return copy
+        return detached_copy(user_session, user=detached_copy(user_session.user))
 
     async def touch(self, user_session: UserSession, now: datetime) -> None:
         user_session.last_used_at = now
@@ -94,9 +89,3 @@ class UserSessionRepository(Repository[UserSession]):
             (UserSession.expires_at <= now) | (UserSession.last_used_at <= idle_since),
         )
         await self.session.execute(statement)
-
-
-def _columns(entity: Any) -> dict[str, Any]:
-    return {
-        column.key: getattr(entity, column.key) for column in inspect(entity).mapper.column_attrs
-    }

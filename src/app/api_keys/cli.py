@@ -1,0 +1,59 @@
+"""`app api-keys create`: a key for automation, from the command line."""
+
+import asyncio
+from datetime import datetime
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+# Every feature declares its permissions as its routes are imported: the scopes are checked
+# against them.
+import app.api  # noqa: F401
+from app.api_keys.dependencies import build_api_key_service
+from app.api_keys.schemas import ApiKeyCreate
+from app.core.config import Settings
+from app.core.db import create_engine, create_sessionmaker
+from app.core.errors import AppError
+from app.users.dependencies import build_user_service
+from app.users.schemas import normalise_email
+
+api_keys_cli = typer.Typer(help="Personal API keys.", no_args_is_help=True)
+
+
+@api_keys_cli.command()
+def create(
+    user: Annotated[str, typer.Option("--user", help="The owner's email.")],
+    scope: Annotated[list[str], typer.Option(help="A permission the key may use (repeat).")],
+    name: Annotated[str, typer.Option(help="What the key is for.")] = "cli",
+    expires_at: Annotated[
+        datetime | None, typer.Option(help="When it stops working (UTC); never by default.")
+    ] = None,
+) -> None:
+    """Create a key for a user and print it (this once: only its hash is stored)."""
+    try:
+        data = ApiKeyCreate(
+            name=name,
+            scopes=scope,
+            expires_at=expires_at.isoformat() + "Z" if expires_at else None,
+        )
+    except ValidationError as exc:
+        for error in exc.errors():
+            typer.echo(f"{error['loc'][0]}: {error['msg']}", err=True)
+        raise typer.Exit(code=2) from exc
+    try:
+        typer.echo(asyncio.run(_create(Settings(), normalise_email(user), data)))
+    except AppError as exc:
+        typer.echo(f"Error: {exc.detail}", err=True)
+        raise typer.Exit(code=1) from exc
+
+
+async def _create(settings: Settings, email: str, data: ApiKeyCreate) -> str:
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine).begin() as session:
+            owner = await build_user_service(session, settings).get_by_email(email)
+            created = await build_api_key_service(session, settings).create(owner, data)
+        return created.key
+    finally:
+        await engine.dispose()

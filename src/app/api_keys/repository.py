@@ -1,0 +1,62 @@
+import uuid
+from datetime import datetime
+
+from sqlalchemy import bindparam, delete, or_, select
+from sqlalchemy.orm import contains_eager
+
+from app.api_keys.models import ApiKey
+from app.core.auth_cache import revoke_after_commit
+from app.core.repository import Repository, detached_copy
+
+# Authenticating a key means joining its owner: a key of an inactive or deleted user is dead.
+from app.users.models import User
+
+VALID_BY_TOKEN_HASH = (
+    select(ApiKey)
+    .join(ApiKey.user)
+    .options(contains_eager(ApiKey.user))
+    .where(
+        ApiKey.token_hash == bindparam("token_hash"),
+        or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > bindparam("now")),
+        User.is_active.is_(True),
+        User.deleted_at.is_(None),
+    )
+)
+
+
+class ApiKeyRepository(Repository[ApiKey]):
+    """Deleting a key revokes its owner's cached token lookups."""
+
+    model = ApiKey
+
+    async def get_valid_by_token_hash(self, token_hash: str, *, now: datetime) -> ApiKey | None:
+        """The unexpired key with this hash, with its (active, not deleted) owner loaded."""
+        values = {"token_hash": token_hash, "now": now}
+        return (await self.session.execute(VALID_BY_TOKEN_HASH, values)).scalar_one_or_none()
+
+    @staticmethod
+    def as_seen_by_key(key: ApiKey, permissions: frozenset[str]) -> ApiKey:
+        """A copy of the key and its owner, in no unit of work, the owner holding only
+        `permissions`: what a request made with the key acts as, and what the auth cache
+        shares."""
+        user = detached_copy(key.user, permission_names=" ".join(sorted(permissions)))
+        return detached_copy(key, user=user)
+
+    async def touch(self, key: ApiKey, now: datetime) -> None:
+        key.last_used_at = now
+        await self.session.flush()
+
+    async def list_for(self, user_id: uuid.UUID) -> list[ApiKey]:
+        statement = (
+            select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.created_at, ApiKey.id)
+        )
+        return list((await self.session.scalars(statement)).all())
+
+    async def delete_one(self, key_id: uuid.UUID, *, user_id: uuid.UUID) -> bool:
+        """Deletes the key if it belongs to `user_id`; False when there was none."""
+        statement = delete(ApiKey).where(ApiKey.id == key_id, ApiKey.user_id == user_id)
+        result = await self.session.execute(statement)
+        if not result.rowcount:  # type: ignore[attr-defined]
+            return False
+        revoke_after_commit(self.session, user_id)
+        return True
