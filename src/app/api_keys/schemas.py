@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from app.core.permissions import declared
+from app.core.permissions import declared, document_choices
 from app.core.schemas import RequestSchema, ResponseSchema, UTCDatetime
 
 
@@ -20,7 +20,13 @@ def _grantable(scopes: list[str]) -> list[str]:
 class ApiKeyCreate(RequestSchema):
     name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     scopes: Annotated[
-        list[Annotated[str, StringConstraints(max_length=100)]],
+        list[
+            Annotated[
+                str,
+                StringConstraints(max_length=100),
+                Field(json_schema_extra=document_choices(personal=False)),
+            ]
+        ],
         Field(min_length=1, max_length=200, examples=[["items:read"]]),
         AfterValidator(_grantable),
     ]

@@ -5,8 +5,9 @@ every permission, including those declared later.
 """
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 ALL = "*"
 NAME = re.compile(r"[a-z][a-z0-9_-]*:[a-z][a-z0-9_-]*")
@@ -50,3 +51,14 @@ def allows(granted: frozenset[str], needed: str) -> bool:
 def covers(granted: frozenset[str], wanted: Iterable[str]) -> bool:
     """Whether `granted` includes all of `wanted`: who may hand out a role or a scope."""
     return ALL in granted or all(name in granted for name in wanted)
+
+
+def document_choices(*, personal: bool) -> Callable[[dict[str, Any]], None]:
+    """A JSON Schema hook listing the declared permissions (with or without the personal
+    ones) as the string's `enum`, read when the OpenAPI document is built: by then every
+    feature has declared its own."""
+
+    def add_enum(schema: dict[str, Any]) -> None:
+        schema["enum"] = [p.name for p in declared().values() if personal or not p.personal]
+
+    return add_enum

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from app.core.permissions import ALL, NAME, undeclared
+from app.core.permissions import ALL, NAME, document_choices, undeclared
 from app.core.schemas import PatchSchema, RequestSchema, ResponseSchema
 
 RoleName = Annotated[
@@ -22,7 +22,13 @@ def _declared(permissions: list[str]) -> list[str]:
 
 
 Permissions = Annotated[
-    list[Annotated[str, StringConstraints(pattern=f"^{NAME.pattern}$", max_length=100)]],
+    list[
+        Annotated[
+            str,
+            StringConstraints(pattern=f"^{NAME.pattern}$", max_length=100),
+            Field(json_schema_extra=document_choices(personal=True)),
+        ]
+    ],
     Field(max_length=200, examples=[["items:read", "items:write"]]),
     AfterValidator(_declared),
 ]
