@@ -59,6 +59,7 @@ def test_layers_prints_each_layer() -> None:
 
     assert finished.returncode == 0, finished.stdout + finished.stderr
     lines = finished.stdout.splitlines()
-    assert len(lines) == 8, finished.stdout
+    assert len(lines) == 9, finished.stdout
     assert all(line.split()[1] == "µs" and float(line.split()[0]) > 0 for line in lines)
-    assert lines[-1].endswith("GET /users/me as served")
+    assert lines[-2].endswith("GET /users/me as served")
+    assert lines[-1].endswith("GET /users/me with an API key instead of the session's token")
