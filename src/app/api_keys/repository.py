@@ -1,12 +1,12 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import contains_eager
 
 from app.api_keys.models import ApiKey
-from app.core.auth_cache import revoke_after_commit
-from app.core.repository import Repository, detached_copy
+from app.core.credential_repository import CredentialRepository
+from app.core.repository import detached_copy
 
 # Authenticating a key means joining its owner: a key of an inactive or deleted user is dead.
 from app.users.models import User
@@ -24,7 +24,7 @@ VALID_BY_TOKEN_HASH = (
 )
 
 
-class ApiKeyRepository(Repository[ApiKey]):
+class ApiKeyRepository(CredentialRepository[ApiKey]):
     """Deleting a key revokes its owner's cached token lookups."""
 
     model = ApiKey
@@ -42,21 +42,8 @@ class ApiKeyRepository(Repository[ApiKey]):
         user = detached_copy(key.user, permission_names=" ".join(sorted(permissions)))
         return detached_copy(key, user=user)
 
-    async def touch(self, key: ApiKey, now: datetime) -> None:
-        key.last_used_at = now
-        await self.session.flush()
-
     async def list_for(self, user_id: uuid.UUID) -> list[ApiKey]:
         statement = (
             select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.created_at, ApiKey.id)
         )
         return list((await self.session.scalars(statement)).all())
-
-    async def delete_one(self, key_id: uuid.UUID, *, user_id: uuid.UUID) -> bool:
-        """Deletes the key if it belongs to `user_id`; False when there was none."""
-        statement = delete(ApiKey).where(ApiKey.id == key_id, ApiKey.user_id == user_id)
-        result = await self.session.execute(statement)
-        if not result.rowcount:  # type: ignore[attr-defined]
-            return False
-        revoke_after_commit(self.session, user_id)
-        return True

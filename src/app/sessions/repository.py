@@ -5,7 +5,8 @@ from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import contains_eager
 
 from app.core.auth_cache import revoke_after_commit
-from app.core.repository import Repository, detached_copy
+from app.core.credential_repository import CredentialRepository
+from app.core.repository import detached_copy
 from app.sessions.models import UserSession
 
 # Authenticating a token means joining its user: a session of an inactive or deleted user
@@ -28,7 +29,7 @@ VALID_BY_TOKEN_HASH = (
 )
 
 
-class UserSessionRepository(Repository[UserSession]):
+class UserSessionRepository(CredentialRepository[UserSession]):
     """Deleting a session revokes its user's cached token lookups."""
 
     model = UserSession
@@ -46,10 +47,6 @@ class UserSessionRepository(Repository[UserSession]):
         cache shares between requests, which read it and write through repositories."""
         return detached_copy(user_session, user=detached_copy(user_session.user))
 
-    async def touch(self, user_session: UserSession, now: datetime) -> None:
-        user_session.last_used_at = now
-        await self.session.flush()
-
     async def list_live(
         self, user_id: uuid.UUID, *, now: datetime, idle_since: datetime
     ) -> list[UserSession]:
@@ -63,17 +60,6 @@ class UserSessionRepository(Repository[UserSession]):
             .order_by(UserSession.last_used_at.desc(), UserSession.id)
         )
         return list((await self.session.execute(statement)).scalars())
-
-    async def delete_one(self, session_id: uuid.UUID, *, user_id: uuid.UUID) -> bool:
-        """Deletes the session if it belongs to `user_id`; False when there was none."""
-        statement = delete(UserSession).where(
-            UserSession.id == session_id, UserSession.user_id == user_id
-        )
-        result = await self.session.execute(statement)
-        if not result.rowcount:  # type: ignore[attr-defined]
-            return False
-        revoke_after_commit(self.session, user_id)
-        return True
 
     async def delete_all(self, user_id: uuid.UUID, *, keep: uuid.UUID | None = None) -> None:
         statement = delete(UserSession).where(UserSession.user_id == user_id)

@@ -1,0 +1,31 @@
+"""The base of the repositories of credentials a user holds (sessions, API keys)."""
+
+import uuid
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import delete
+
+from app.core.auth_cache import revoke_after_commit
+from app.core.repository import ModelT, Repository
+
+
+class CredentialRepository(Repository[ModelT]):
+    """Rows with a `user_id` and a `last_used_at`. Deleting one revokes its user's cached token
+    lookups once the unit of work commits."""
+
+    async def touch(self, credential: ModelT, now: datetime) -> None:
+        """Record a use (the service decides how seldom)."""
+        cast(Any, credential).last_used_at = now
+        await self.session.flush()
+
+    async def delete_one(self, credential_id: uuid.UUID, *, user_id: uuid.UUID) -> bool:
+        """Deletes the credential if it belongs to `user_id`; False when there was none."""
+        statement = delete(self.model).where(
+            self.column("id") == credential_id, self.column("user_id") == user_id
+        )
+        result = await self.session.execute(statement)
+        if not result.rowcount:  # type: ignore[attr-defined]
+            return False
+        revoke_after_commit(self.session, user_id)
+        return True
