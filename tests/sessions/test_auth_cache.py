@@ -22,6 +22,7 @@ from app.users.models import User
 from tests.assertions import assert_error
 from tests.conftest import http_client, running_app
 from tests.live import free_port
+from tests.roles.factories import create_role
 from tests.users.factories import DEFAULT_PASSWORD, SignedIn, bearer, login, signed_in, user_url
 
 ME = "/api/v1/users/me"
@@ -212,6 +213,21 @@ class TestRevocation:
         await client.patch(ME, json={"full_name": "Renamed"}, headers=user.headers)
 
         assert (await client.get(ME, headers=user.headers)).json()["full_name"] == "Renamed"
+
+    async def test_role_changes(self, client: AsyncClient, session: AsyncSession) -> None:
+        admin = await signed_in(client, session, is_superuser=True)
+        role = await create_role(session, "account:read")
+        user = await signed_in(client, session, roles=(role.name,))
+        assert (await client.get(ME, headers=user.headers)).json()["roles"] == [role.name]
+        url = f"/api/v1/roles/{role.id}"
+
+        await client.patch(url, json={"name": "renamed"}, headers=admin.headers)
+        renamed = await client.get(ME, headers=user.headers)
+        await client.patch(url, json={"permissions": []}, headers=admin.headers)
+        emptied = await client.get(ME, headers=user.headers)
+
+        assert renamed.json()["roles"] == ["renamed"]
+        assert_error(emptied, 403, "PERMISSION_DENIED")
 
     @pytest.mark.parametrize(
         ("change", "status"),

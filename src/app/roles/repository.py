@@ -1,5 +1,6 @@
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from sqlalchemy import delete, insert, select
 
@@ -29,6 +30,13 @@ class RoleRepository(Repository[Role, RoleCreate, RoleUpdate]):
     async def get_by_names(self, names: Iterable[str]) -> list[Role]:
         statement = self.select().where(Role.name.in_(set(names)))
         return list((await self.session.scalars(statement)).all())
+
+    async def compare_and_set(
+        self, entity: Role, values: Mapping[str, Any], *, expected_version: int | None = None
+    ) -> Role | None:
+        # A renamed role is renamed in every holder's cached lookup too.
+        revoke_after_commit(self.session, EVERYONE)
+        return await super().compare_and_set(entity, values, expected_version=expected_version)
 
     async def set_permissions(self, role: Role, permissions: Iterable[str]) -> None:
         await self.session.execute(delete(RolePermission).where(RolePermission.role_id == role.id))
