@@ -34,6 +34,7 @@ from app.core.db import create_engine
 from app.core.migrations import alembic_config
 from app.main import create_app
 from tests.live import LiveServer, LiveServerFactory, start_server
+from tests.mail import Mailbox, SmtpServer
 from tests.secrets_scan import find_secrets
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -107,11 +108,32 @@ async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str) -> Settings:
+def smtp_server() -> Iterator[SmtpServer]:
+    """One SMTP server for the session; tests find their mail by recipient."""
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server: SmtpServer) -> Mailbox:
+    return smtp_server.mailbox
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, smtp_server: SmtpServer) -> Settings:
     return Settings(
         _env_file=None,
         environment="test",
         database_url=database_url,
+        email_backend="smtp",
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_server.port,
+        smtp_starttls=False,
+        # Apps bound to a test's transaction never see its mail (it is rolled back), and on
+        # SQLite a worker would wait on its lock: the tests that read mail turn it on.
+        outbox_worker=False,
+        outbox_poll_interval=0.2,
         log_format="json",
         log_level="INFO",
         redis_url=None,

@@ -167,6 +167,10 @@ def container_environment(venv: Path, folder: Path, database_url: str) -> dict[s
         "DATABASE_URL": database_url,
         "REDIS_URL": "",
         "SECRET_KEY": "image-replay-secret-key-not-the-default",
+        # Production mode refuses printed mail; nothing listens on the discard port.
+        "EMAIL_BACKEND": "smtp",
+        "SMTP_PORT": "9",
+        "SMTP_STARTTLS": "false",
     }
     # Docker takes HOME from the user's passwd entry, /app, the image's working folder.
     return {**image, **compose, "HOME": str(folder)}

@@ -2,7 +2,8 @@
 
 Each page's ```bash blocks run in one bash process (variables carry over); a ```text block right
 after a bash block is what that block must print, line by line, `...` matching anything. The
-process sees the server's `BASE` and `DATABASE_URL`, and this environment's `app` command.
+process sees the server's `BASE` and `DATABASE_URL`, this environment's `app` command, and
+`MAILDIR`, where an SMTP server the server sends to drops the text of each mail it receives.
 """
 
 import re
@@ -15,6 +16,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 from tests.live import LiveServerFactory
+from tests.mail import SmtpServer
 
 PAGES = sorted((REPO_ROOT / "docs").glob("*.md"))
 FENCE = re.compile(r"^```(\w+)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
@@ -55,27 +57,33 @@ def test_every_page_has_checked_examples() -> None:
 def test_examples_print_what_the_page_says(
     page: Path, live_server: LiveServerFactory, fresh_database_url: str, tmp_path: Path
 ) -> None:
-    server = live_server(fresh_database_url)
+    maildir = tmp_path / "mail"
+    maildir.mkdir()
+    smtp = SmtpServer(folder=maildir).start()
+    server = live_server(fresh_database_url, SMTP_PORT=str(smtp.port), OUTBOX_MAX_ATTEMPTS="8")
     blocks = examples(page)
     script = "".join(f"{code}\nprintf '\\n{END_OF_BLOCK}\\n'\n" for code, _ in blocks)
 
-    finished = subprocess.run(
-        [shutil.which("bash") or "bash", "-euo", "pipefail", "-c", script],
-        env={
-            # `app` of this virtual environment first, as `uv run app` would find it.
-            "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
-            "BASE": server.base_url,
-            "DATABASE_URL": fresh_database_url,
-            "HOME": str(tmp_path),
-            "TMPDIR": str(tmp_path),
-        },
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
+    try:
+        finished = subprocess.run(
+            [shutil.which("bash") or "bash", "-euo", "pipefail", "-c", script],
+            env={
+                # `app` of this virtual environment first, as `uv run app` would find it.
+                "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+                "BASE": server.base_url,
+                "DATABASE_URL": fresh_database_url,
+                "HOME": str(tmp_path),
+                "TMPDIR": str(tmp_path),
+                "MAILDIR": str(maildir),
+            },
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        smtp.stop()
     outputs = finished.stdout.split(f"\n{END_OF_BLOCK}\n")
     assert finished.returncode == 0, f"{finished.stdout}\n{finished.stderr}"
     for number, ((code, expected), printed) in enumerate(zip(blocks, outputs, strict=False), 1):

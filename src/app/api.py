@@ -4,6 +4,7 @@ from functools import partial
 
 from fastapi import FastAPI
 
+from app.accounts.router import router as accounts_router
 from app.api_keys.router import router as api_keys_router
 from app.auth.router import router as auth_router
 from app.core.errors import COMMON_ERROR_RESPONSES
@@ -23,3 +24,4 @@ def include_api(app: FastAPI) -> None:
     include(items_router)
     include(roles_router)
     include(api_keys_router)
+    include(accounts_router)

@@ -19,6 +19,7 @@ from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_read_sessionmaker, create_sessionmaker
 from app.core.handlers import register_exception_handlers
 from app.core.logging import configure_logging
+from app.core.mail import create_sender
 from app.core.metrics import Metrics
 from app.core.middleware import (
     AccessLogMiddleware,
@@ -35,6 +36,7 @@ from app.core.pagination import CursorCodec
 from app.core.ratelimit import create_rate_limiter
 from app.core.redis import create_redis
 from app.core.security import PasswordHasher
+from app.mail.worker import running_outbox
 from app.ops.router import router as ops_router
 
 logger = structlog.get_logger(__name__)
@@ -62,8 +64,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     gc.collect()
     gc.freeze()
     try:
-        async with running_auth_cache(settings, redis, app.state.metrics) as revocations:
+        async with (
+            running_auth_cache(settings, redis, app.state.metrics) as revocations,
+            running_outbox(
+                app.state.sessionmaker, create_sender(settings), settings, app.state.metrics
+            ) as outbox,
+        ):
             app.state.revocations = revocations
+            app.state.outbox = outbox
             yield
     finally:
         if redis is not None:

@@ -16,8 +16,20 @@ from tests.api_keys.factories import api_key
 from tests.roles.factories import create_role
 from tests.users.factories import signed_in
 
-# Open to anyone: creating an account, signing in, and the probes and metrics of operations.
-PUBLIC = {"register", "login", "login_form", "health_live", "health_ready", "metrics"}
+# Open to anyone: creating an account, signing in, completing what a mailed token allows, and
+# the probes and metrics of operations.
+PUBLIC = {
+    "register",
+    "login",
+    "login_form",
+    "request_password_reset",
+    "reset_password",
+    "verify_email",
+    "change_email",
+    "health_live",
+    "health_ready",
+    "metrics",
+}
 # Any signed-in session, whatever its roles: ending one's own sessions is never refused.
 SIGNED_IN = {"logout", "logout_all"}
 

@@ -19,6 +19,7 @@ USER_FIELDS = {
     "email",
     "full_name",
     "is_active",
+    "email_verified_at",
     "is_superuser",
     "roles",
     "created_at",

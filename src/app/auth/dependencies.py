@@ -2,13 +2,17 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from app.accounts.dependencies import AccountServiceDep
 from app.auth.service import AuthLimits, AuthService
 from app.sessions.dependencies import UserSessionServiceDep
 from app.users.dependencies import UserServiceDep
 
 
 async def get_auth_service(
-    request: Request, users: UserServiceDep, user_sessions: UserSessionServiceDep
+    request: Request,
+    users: UserServiceDep,
+    user_sessions: UserSessionServiceDep,
+    accounts: AccountServiceDep,
 ) -> AuthService:
     state = request.app.state
     limits = AuthLimits(
@@ -22,6 +26,8 @@ async def get_auth_service(
         hasher=state.password_hasher,
         limiter=state.rate_limiter,
         limits=limits,
+        accounts=accounts,
+        require_verified_email=state.settings.require_verified_email,
     )
 
 

@@ -8,6 +8,7 @@ from app.auth.dependencies import AuthServiceDep
 from app.auth.schemas import LoginRequest, PasswordChange, TokenForm, TokenResponse
 from app.core.errors import (
     AlreadyExistsError,
+    EmailNotVerifiedError,
     InvalidCredentialsError,
     PermissionDeniedError,
     RateLimitedError,
@@ -22,7 +23,7 @@ from app.users.permissions import ACCOUNT_MANAGE
 from app.users.schemas import UserCreate, UserRead
 
 router = APIRouter(prefix="/auth", tags=["auth"])
-login_errors = error_responses(InvalidCredentialsError, RateLimitedError)
+login_errors = error_responses(InvalidCredentialsError, EmailNotVerifiedError, RateLimitedError)
 
 
 @router.post(

@@ -1,7 +1,8 @@
 from dataclasses import dataclass
 
+from app.accounts.service import AccountService
 from app.auth.schemas import PasswordChange
-from app.core.errors import InvalidCredentialsError, InvalidInputError
+from app.core.errors import EmailNotVerifiedError, InvalidCredentialsError, InvalidInputError
 from app.core.ratelimit import RateLimiter
 from app.core.request import ClientInfo
 from app.core.security import PasswordHasher, password_problem
@@ -32,7 +33,11 @@ class AuthService:
         hasher: PasswordHasher,
         limiter: RateLimiter,
         limits: AuthLimits,
+        accounts: AccountService,
+        require_verified_email: bool = False,
     ):
+        self.accounts = accounts
+        self.require_verified_email = require_verified_email
         self.users = users
         self.user_sessions = user_sessions
         self.hasher = hasher
@@ -42,9 +47,11 @@ class AuthService:
     async def register(self, data: UserCreate, *, client: ClientInfo) -> User:
         await self.limiter.hit(self.limits.register_ip, f"register:ip:{client.ip}")
         hashed_password = await self.hasher.hash(data.password)
-        return await self.users.create(
+        user = await self.users.create(
             email=data.email, hashed_password=hashed_password, full_name=data.full_name
         )
+        await self.accounts.send_verification(user)
+        return user
 
     async def login(
         self, email: str, password: str, *, client: ClientInfo
@@ -67,6 +74,8 @@ class AuthService:
             for rule, key in keys:
                 await self.limiter.hit(rule, key)
             raise InvalidCredentialsError()
+        if self.require_verified_email and user.email_verified_at is None:
+            raise EmailNotVerifiedError()
         if new_hash is not None:
             await self.users.set_password_hash(user, new_hash)
         return await self.user_sessions.start(user.id, client=client)

@@ -168,6 +168,65 @@ class Settings(BaseSettings):
     )
     rate_limit_login_ip: str = Field(default="50/15minutes", description="Failed logins per IP")
     rate_limit_register_ip: str = Field(default="20/hour", description="Registrations per IP")
+    rate_limit_password_reset_email: str = Field(
+        default="3/hour", description="Password reset requests per email"
+    )
+    rate_limit_password_reset_ip: str = Field(
+        default="20/hour", description="Password reset requests per IP"
+    )
+    rate_limit_account_mail: str = Field(
+        default="5/hour",
+        description="Verification resends and email changes per signed-in user",
+    )
+
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Where people reach the app (or its front end): the links in mails start "
+        "with it",
+    )
+    email_backend: Literal["console", "smtp"] = Field(
+        default="console",
+        description="`smtp` sends through the SMTP settings; `console` prints each message to "
+        "stdout (development; refused in production)",
+    )
+    email_from: str = Field(default="app <noreply@example.com>", description="The mails' sender")
+    smtp_host: str = Field(default="localhost", description="SMTP server")
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="SMTP port")
+    smtp_username: str | None = Field(default=None, description="SMTP login, if any")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password, if any")
+    smtp_starttls: bool = Field(
+        default=True, description="Upgrade the SMTP connection with STARTTLS"
+    )
+    smtp_timeout: float = Field(default=10.0, gt=0, description="Seconds an SMTP exchange may take")
+    outbox_worker: bool = Field(
+        default=True,
+        description="Deliver queued mail from this process (off: another process delivers it)",
+    )
+    outbox_poll_interval: float = Field(
+        default=1.0,
+        gt=0,
+        description="Seconds between looks at the mail outbox (a request that queued a mail "
+        "wakes its own process at once)",
+    )
+    outbox_max_attempts: int = Field(
+        default=8, ge=1, description="Tries to deliver a mail before giving up on it"
+    )
+    outbox_retry_delay: float = Field(
+        default=2.0, gt=0, description="Seconds before the first retry; doubled after each"
+    )
+    password_reset_ttl: timedelta = Field(
+        default=timedelta(minutes=30), description="How long a password reset link works"
+    )
+    email_verification_ttl: timedelta = Field(
+        default=timedelta(days=2), description="How long an email verification link works"
+    )
+    email_change_ttl: timedelta = Field(
+        default=timedelta(hours=1), description="How long an email change confirmation works"
+    )
+    require_verified_email: bool = Field(
+        default=False,
+        description="Refuse logins (403 `EMAIL_NOT_VERIFIED`) until the address is verified",
+    )
 
     @field_validator("cors_origins", "allowed_hosts", mode="before")
     @classmethod
@@ -177,7 +236,9 @@ class Settings(BaseSettings):
             return [entry.strip() for entry in value.split(",") if entry.strip()]
         return value
 
-    @field_validator("metrics_token", "docs_enabled", mode="before")
+    @field_validator(
+        "metrics_token", "docs_enabled", "smtp_username", "smtp_password", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -186,6 +247,8 @@ class Settings(BaseSettings):
     def _require_secret_in_production(self) -> "Settings":
         if self.is_production and self.uses_default_secret_key:
             raise ValueError("SECRET_KEY must be set in production")
+        if self.is_production and self.email_backend == "console":
+            raise ValueError("EMAIL_BACKEND=console prints mails: set up SMTP in production")
         return self
 
     @property
@@ -226,7 +289,7 @@ def _shown(default: object) -> str:
         return f"`{default.get_secret_value()}` (development only; refused in production)"
     if isinstance(default, timedelta):
         iso = TypeAdapter(timedelta).dump_python(default, mode="json")
-        return f"`{iso}` ({_spelled_out(default)})"
+        return f"`{iso}` ({spelled_out(default)})"
     if default is None or default == "" or default == []:
         return "empty"
     if isinstance(default, list):
@@ -236,7 +299,7 @@ def _shown(default: object) -> str:
     return f"`{default}`"
 
 
-def _spelled_out(duration: timedelta) -> str:
+def spelled_out(duration: timedelta) -> str:
     """`P1D` as "1 day": the table's readers need not decode ISO 8601 durations."""
     seconds = int(duration.total_seconds())
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):

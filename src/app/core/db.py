@@ -18,6 +18,7 @@ from sqlalchemy.pool import PoolResetState
 
 from app.core.auth_cache import revoked_by
 from app.core.config import Settings
+from app.core.mail import queued_by
 from app.core.pool import FairAsyncQueuePool
 from app.core.request import Clock
 
@@ -165,6 +166,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     revoked = revoked_by(session)
     if revoked and state.revocations is not None:
         await state.revocations.revoke(revoked)
+    if queued_by(session):
+        state.outbox.wake()
 
 
 async def _end(session: AsyncSession, *, commit: bool) -> None:

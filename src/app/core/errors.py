@@ -28,6 +28,22 @@ class BadRequestError(AppError):
     default_detail = "Bad request"
 
 
+class InvalidTokenError(BadRequestError):
+    """A mailed token that is wrong, expired, already used or meant for something else."""
+
+    error_code = "INVALID_TOKEN"
+    default_detail = "The link is invalid, expired or already used"
+
+
+class EmailNotVerifiedError(AppError):
+    status_code = 403
+    error_code = "EMAIL_NOT_VERIFIED"
+    default_detail = (
+        "Verify your email address first, from the mail we sent to it (a password reset "
+        "verifies it too)"
+    )
+
+
 class InvalidInputError(AppError):
     """Input that passes the schema but not the business rules (or an invalid cursor)."""
 

@@ -56,6 +56,19 @@ class Metrics:
             "Revocations Redis did not take: other processes may reuse a lookup until its TTL",
             registry=self.registry,
         )
+        self.mail_sent = Counter(
+            "mail_sent_total", "Mails the SMTP server accepted", registry=self.registry
+        )
+        self.mail_failures = Counter(
+            "mail_send_failures_total",
+            "Tries to deliver a mail that failed (it is retried later)",
+            registry=self.registry,
+        )
+        self.mail_given_up = Counter(
+            "mail_given_up_total",
+            "Mails given up after OUTBOX_MAX_ATTEMPTS failed tries",
+            registry=self.registry,
+        )
         self.pool = PoolCollector(get_pool)
         self.registry.register(self.pool)
 

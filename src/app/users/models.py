@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from sqlalchemy import Index, String, func, select, text
 from sqlalchemy.orm import Mapped, column_property, declared_attr, mapped_column
 
@@ -24,6 +26,7 @@ class User(Base, UUIDPrimaryKeyMixin, TimestampMixin, SoftDeleteMixin):
     hashed_password: Mapped[str] = mapped_column(String(255))
     full_name: Mapped[str | None] = mapped_column(String(200), default=None)
     is_active: Mapped[bool] = mapped_column(default=True)
+    email_verified_at: Mapped[datetime | None] = mapped_column(default=None)
 
     # Loaded with the user in the same statement (the auth lookup among them), so checking a
     # permission never costs a query: the names of the user's roles and of what they grant.

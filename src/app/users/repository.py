@@ -1,9 +1,13 @@
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from app.core.auth_cache import revoke_after_commit
+from app.core.errors import AlreadyExistsError
 from app.core.pagination import PageRequest, PageResult
-from app.core.repository import Repository, UpsertResult
+from app.core.repository import Repository, UpsertResult, is_unique_violation
 from app.users.filters import UserFilter
 from app.users.models import User
 from app.users.schemas import UserAdminUpdate, UserCreate
@@ -34,6 +38,18 @@ class UserRepository(Repository[User, UserCreate, UserAdminUpdate]):
     ) -> UpsertResult[User]:
         revoke_after_commit(self.session, *(row["id"] for row in rows if row.get("id")))
         return await super().upsert_many(rows, update_columns=update_columns, match_on=match_on)
+
+    async def set_email(self, user: User, email: str, *, verified_at: datetime) -> User | None:
+        """A unique violation (a live account took the address meanwhile) is
+        `AlreadyExistsError`."""
+        try:
+            return await self.compare_and_set(
+                user, {"email": email, "email_verified_at": verified_at}
+            )
+        except IntegrityError as error:
+            if is_unique_violation(error):
+                raise AlreadyExistsError(self.already_exists_message) from error
+            raise
 
     async def get_by_email(self, email: str) -> User | None:
         statement = self.select().where(User.email == email)

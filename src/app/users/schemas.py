@@ -106,6 +106,9 @@ class UserRead(ResponseSchema):
     email: str
     full_name: str | None
     is_active: bool
+    email_verified_at: datetime | None = Field(
+        description="When the address was confirmed from a mail sent to it; null until then"
+    )
     is_superuser: bool = Field(description="Holds the `admin` role: every permission")
     roles: list[str] = Field(description="The names of the roles the user holds")
     created_at: datetime

@@ -1,5 +1,6 @@
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 from app.core.errors import ForbiddenError, NotFoundError
 from app.core.models import utcnow
@@ -47,6 +48,18 @@ class UserService:
         if user is None:
             raise NotFoundError("User not found")
         return user
+
+    async def find_by_email(self, email: str) -> User | None:
+        return await self.repository.get_by_email(email)
+
+    async def mark_email_verified(self, user: User, at: datetime) -> None:
+        if user.email_verified_at is None:
+            await self._write(user, {"email_verified_at": at})
+
+    async def change_email(self, user: User, email: str, *, verified_at: datetime) -> None:
+        """A live account with the address already is `AlreadyExistsError` (409)."""
+        if await self.repository.set_email(user, email, verified_at=verified_at) is None:
+            raise NotFoundError("User not found")
 
     async def get_by_email(self, email: str) -> User:
         user = await self.repository.get_by_email(email)

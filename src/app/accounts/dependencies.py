@@ -1,0 +1,59 @@
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.repository import AccountTokenRepository
+from app.accounts.service import AccountPolicy, AccountService
+from app.core.config import Settings
+from app.core.db import SessionDep
+from app.core.mail import MailTemplates
+from app.core.ratelimit import RateLimiter
+from app.core.request import Clock
+from app.core.security import PasswordHasher
+from app.mail.dependencies import build_outbox_service
+from app.sessions.dependencies import build_user_session_service
+from app.users.dependencies import build_user_service
+
+
+def build_account_service(
+    session: AsyncSession,
+    settings: Settings,
+    clock: Clock,
+    *,
+    hasher: PasswordHasher,
+    limiter: RateLimiter,
+) -> AccountService:
+    policy = AccountPolicy(
+        password_reset_ttl=settings.password_reset_ttl,
+        email_verification_ttl=settings.email_verification_ttl,
+        email_change_ttl=settings.email_change_ttl,
+        reset_per_email=settings.rate_limit_password_reset_email,
+        reset_per_ip=settings.rate_limit_password_reset_ip,
+        mail_per_user=settings.rate_limit_account_mail,
+    )
+    return AccountService(
+        AccountTokenRepository(session),
+        users=build_user_service(session, settings),
+        user_sessions=build_user_session_service(session, settings, clock),
+        outbox=build_outbox_service(session, settings, clock),
+        templates=MailTemplates("app.accounts", settings),
+        hasher=hasher,
+        limiter=limiter,
+        policy=policy,
+        clock=clock,
+    )
+
+
+async def get_account_service(request: Request, session: SessionDep) -> AccountService:
+    state = request.app.state
+    return build_account_service(
+        session,
+        state.settings,
+        state.clock,
+        hasher=state.password_hasher,
+        limiter=state.rate_limiter,
+    )
+
+
+AccountServiceDep = Annotated[AccountService, Depends(get_account_service)]

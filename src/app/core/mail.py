@@ -1,0 +1,102 @@
+"""Mail: messages rendered from Jinja2 templates, and the senders that deliver them (SMTP, or
+the console in development). Requests never send: they queue messages in the outbox (see
+`app.mail`), which each process drains in the background."""
+
+import sys
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any, Protocol
+
+import aiosmtplib
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+
+_QUEUED = "mail_queued"
+
+
+@dataclass(frozen=True)
+class Message:
+    to: str
+    subject: str
+    text: str
+    html: str
+
+
+class MailSender(Protocol):
+    async def send(self, message: Message) -> None: ...
+
+
+class SmtpSender:
+    """Delivers through the SMTP server of the settings (aiosmtplib)."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    async def send(self, message: Message) -> None:
+        settings = self.settings
+        password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+        await aiosmtplib.send(
+            _email(message, settings.email_from),
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username,
+            password=password,
+            start_tls=settings.smtp_starttls,
+            timeout=settings.smtp_timeout,
+        )
+
+
+class ConsoleSender:
+    """Prints each message to stdout, never into the structured log (development)."""
+
+    def __init__(self, settings: Settings):
+        self.sender = settings.email_from
+
+    async def send(self, message: Message) -> None:
+        print(_email(message, self.sender).as_string(), file=sys.stdout, flush=True)
+
+
+def create_sender(settings: Settings) -> MailSender:
+    return SmtpSender(settings) if settings.email_backend == "smtp" else ConsoleSender(settings)
+
+
+class MailTemplates:
+    """`<name>.subject.txt`, `<name>.txt` and `<name>.html` in a feature's `templates` folder,
+    rendered with the app's `public_url` and the given values."""
+
+    def __init__(self, package: str, settings: Settings):
+        self.public_url = settings.public_url.rstrip("/")
+        self.environment = Environment(
+            loader=PackageLoader(package, "templates"),
+            undefined=StrictUndefined,
+            autoescape=select_autoescape(["html"]),
+            keep_trailing_newline=True,
+        )
+
+    def render(self, name: str, to: str, **values: Any) -> Message:
+        values = {"public_url": self.public_url, **values}
+        subject = self.environment.get_template(f"{name}.subject.txt").render(values).strip()
+        text = self.environment.get_template(f"{name}.txt").render(values)
+        html = self.environment.get_template(f"{name}.html").render(values)
+        return Message(to=to, subject=subject, text=text, html=html)
+
+
+def mark_queued(session: AsyncSession) -> None:
+    """This unit of work queued mail: once it commits, the process's outbox worker wakes."""
+    session.info[_QUEUED] = True
+
+
+def queued_by(session: AsyncSession) -> bool:
+    return bool(session.info.pop(_QUEUED, False))
+
+
+def _email(message: Message, sender: str) -> EmailMessage:
+    email = EmailMessage()
+    email["From"] = sender
+    email["To"] = message.to
+    email["Subject"] = message.subject
+    email.set_content(message.text)
+    email.add_alternative(message.html, subtype="html")
+    return email

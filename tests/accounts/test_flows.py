@@ -1,0 +1,228 @@
+"""Each account flow through HTTP, with mail delivered to a real SMTP server: the mail is
+parsed, its token followed, the flow completed; replays, expiry, wrong and misused tokens."""
+
+from datetime import timedelta
+
+import pytest
+from fastapi import FastAPI
+from httpx import AsyncClient
+
+from app.core.models import utcnow
+from tests.accounts.conftest import Register
+from tests.assertions import assert_error
+from tests.mail import Mailbox, text_of, token_in
+from tests.users.factories import DEFAULT_PASSWORD, bearer, login
+
+RESET = "/api/v1/auth/password-reset"
+VERIFY = "/api/v1/auth/verify-email"
+ME = "/api/v1/users/me"
+NEW_PASSWORD = "a brand new passphrase"
+
+
+async def reset_token(client: AsyncClient, mailbox: Mailbox, email: str, count: int = 1) -> str:
+    assert (await client.post(RESET, json={"email": email})).status_code == 202
+    messages = await mailbox.wait_for(email, count=count + 1)  # the verification mail first
+    return token_in(messages[-1])
+
+
+class TestPasswordReset:
+    async def test_the_mailed_link_sets_a_new_password_and_ends_every_session(
+        self, client: AsyncClient, mailbox: Mailbox, register: Register
+    ) -> None:
+        email = await register()
+        old = bearer(await login(client, email))
+
+        token = await reset_token(client, mailbox, email)
+        body = {"token": token, "new_password": NEW_PASSWORD}
+        done = await client.post(f"{RESET}/confirm", json=body)
+
+        assert done.status_code == 204, done.text
+        assert_error(await client.get(ME, headers=old), 401, "UNAUTHORIZED")
+        fresh = bearer(await login(client, email, NEW_PASSWORD))
+        me = (await client.get(ME, headers=fresh)).json()
+        assert me["email_verified_at"] is not None
+        replay = await client.post(f"{RESET}/confirm", json=body)
+        assert_error(replay, 400, "INVALID_TOKEN")
+
+    async def test_the_mail(
+        self, client: AsyncClient, mailbox: Mailbox, register: Register
+    ) -> None:
+        email = await register()
+
+        await reset_token(client, mailbox, email)
+
+        message = mailbox.to(email)[-1]
+        assert message["Subject"] == "Reset your password"
+        assert "within 30 minutes" in text_of(message)
+        assert "http://127.0.0.1:8000/reset-password?token=" in text_of(message)
+        html = message.get_body(preferencelist=("html",))
+        assert html is not None
+        assert 'href="http://127.0.0.1:8000/reset-password?token=' in str(html.get_content())
+
+    async def test_unknown_and_known_addresses_get_the_same_answer(
+        self, client: AsyncClient, register: Register
+    ) -> None:
+        email = await register()
+
+        known = await client.post(RESET, json={"email": email})
+        unknown = await client.post(RESET, json={"email": "nobody@example.com"})
+
+        assert (known.status_code, unknown.status_code) == (202, 202)
+        assert known.json() == unknown.json()
+
+    async def test_a_newer_request_invalidates_the_older_link(
+        self, client: AsyncClient, mailbox: Mailbox, register: Register
+    ) -> None:
+        email = await register()
+        first = await reset_token(client, mailbox, email)
+        second = await reset_token(client, mailbox, email, count=2)
+
+        old = await client.post(
+            f"{RESET}/confirm", json={"token": first, "new_password": NEW_PASSWORD}
+        )
+        new = await client.post(
+            f"{RESET}/confirm", json={"token": second, "new_password": NEW_PASSWORD}
+        )
+
+        assert_error(old, 400, "INVALID_TOKEN")
+        assert new.status_code == 204
+
+    async def test_a_token_of_another_purpose_is_refused(
+        self, client: AsyncClient, mailbox: Mailbox, register: Register
+    ) -> None:
+        email = await register()
+        verification = token_in((await mailbox.wait_for(email))[0])
+
+        response = await client.post(
+            f"{RESET}/confirm", json={"token": verification, "new_password": NEW_PASSWORD}
+        )
+
+        assert_error(response, 400, "INVALID_TOKEN")
+        assert (await client.post(VERIFY, json={"token": verification})).status_code == 204
+
+    async def test_the_password_policy_applies(
+        self, client: AsyncClient, mailbox: Mailbox, register: Register
+    ) -> None:
+        email = await register()
+        token = await reset_token(client, mailbox, email)
+
+        response = await client.post(
+            f"{RESET}/confirm", json={"token": token, "new_password": "password123"}
+        )
+
+        assert_error(response, 422, "VALIDATION_ERROR")
+        await login(client, email, DEFAULT_PASSWORD)
+
+    @pytest.mark.parametrize("token", ["", "x" * 43, "a" * 201])
+    async def test_a_wrong_token(self, client: AsyncClient, token: str) -> None:
+        response = await client.post(
+            f"{RESET}/confirm", json={"token": token, "new_password": NEW_PASSWORD}
+        )
+
+        assert response.status_code in {400, 422}
+        assert response.json()["error_code"] in {"INVALID_TOKEN", "VALIDATION_ERROR"}
+
+    async def test_an_expired_link_is_refused(
+        self,
+        mailing_app: FastAPI,
+        client: AsyncClient,
+        mailbox: Mailbox,
+        register: Register,
+    ) -> None:
+        email = await register()
+        token = await reset_token(client, mailbox, email)
+        mailing_app.state.clock = lambda: utcnow() + timedelta(minutes=30, seconds=1)
+
+        response = await client.post(
+            f"{RESET}/confirm", json={"token": token, "new_password": NEW_PASSWORD}
+        )
+
+        assert_error(response, 400, "INVALID_TOKEN")
+
+
+class TestVerification:
+    async def test_registration_mails_a_link_that_verifies_the_address(
+        self, client: AsyncClient, mailbox: Mailbox, register: Register
+    ) -> None:
+        email = await register()
+        headers = bearer(await login(client, email))
+        assert (await client.get(ME, headers=headers)).json()["email_verified_at"] is None
+
+        (message,) = await mailbox.wait_for(email)
+        verified = await client.post(VERIFY, json={"token": token_in(message)})
+
+        assert message["Subject"] == "Confirm your email address"
+        assert verified.status_code == 204
+        me = (await client.get(ME, headers=headers)).json()
+        assert me["email_verified_at"] is not None
+        again = await client.post(f"{VERIFY}/resend", headers=headers)
+        assert_error(again, 409, "CONFLICT")
+
+    async def test_resend_replaces_the_link(
+        self, client: AsyncClient, mailbox: Mailbox, register: Register
+    ) -> None:
+        email = await register()
+        headers = bearer(await login(client, email))
+        first = token_in((await mailbox.wait_for(email))[0])
+
+        resent = await client.post(f"{VERIFY}/resend", headers=headers)
+        second = token_in((await mailbox.wait_for(email, count=2))[1])
+
+        assert resent.status_code == 202
+        assert_error(await client.post(VERIFY, json={"token": first}), 400, "INVALID_TOKEN")
+        assert (await client.post(VERIFY, json={"token": second})).status_code == 204
+
+
+class TestEmailChange:
+    async def test_the_new_address_confirms_and_the_old_one_is_told(
+        self, client: AsyncClient, mailbox: Mailbox, register: Register
+    ) -> None:
+        email = await register()
+        headers = bearer(await login(client, email))
+        new_email = "changed-" + email
+
+        asked = await client.post(
+            f"{ME}/email",
+            json={"new_email": new_email, "current_password": DEFAULT_PASSWORD},
+            headers=headers,
+        )
+        (confirmation,) = await mailbox.wait_for(new_email)
+        notice = (await mailbox.wait_for(email, count=2))[1]
+        done = await client.post(
+            "/api/v1/auth/email-change/confirm", json={"token": token_in(confirmation)}
+        )
+
+        assert asked.status_code == 202
+        assert new_email in text_of(notice)
+        assert done.status_code == 204
+        me = (await client.get(ME, headers=headers)).json()
+        assert (me["email"], me["email_verified_at"] is not None) == (new_email, True)
+        await login(client, new_email)
+
+    async def test_a_taken_address_is_answered_alike_and_fails_at_confirmation(
+        self, client: AsyncClient, mailbox: Mailbox, register: Register
+    ) -> None:
+        email, taken = await register(), await register()
+        headers = bearer(await login(client, email))
+        body = {"new_email": taken, "current_password": DEFAULT_PASSWORD}
+
+        asked = await client.post(f"{ME}/email", json=body, headers=headers)
+        confirmation = (await mailbox.wait_for(taken, count=2))[1]
+        done = await client.post(
+            "/api/v1/auth/email-change/confirm", json={"token": token_in(confirmation)}
+        )
+
+        assert asked.status_code == 202
+        assert_error(done, 409, "ALREADY_EXISTS")
+        assert (await client.get(ME, headers=headers)).json()["email"] == email
+
+    async def test_the_current_password_is_required(
+        self, client: AsyncClient, register: Register
+    ) -> None:
+        email = await register()
+        headers = bearer(await login(client, email))
+        body = {"new_email": "other-" + email, "current_password": "not it"}
+
+        response = await client.post(f"{ME}/email", json=body, headers=headers)
+
+        assert_error(response, 422, "VALIDATION_ERROR")
