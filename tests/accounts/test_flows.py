@@ -7,9 +7,11 @@ import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 
+from app.core.config import Settings
 from app.core.models import utcnow
 from tests.accounts.conftest import Register
 from tests.assertions import assert_error
+from tests.conftest import http_client, running_app
 from tests.mail import Mailbox, text_of, token_in
 from tests.users.factories import DEFAULT_PASSWORD, bearer, login
 
@@ -226,3 +228,21 @@ class TestEmailChange:
         response = await client.post(f"{ME}/email", json=body, headers=headers)
 
         assert_error(response, 422, "VALIDATION_ERROR")
+
+
+class TestRequireVerifiedEmail:
+    async def test_an_unverified_account_cannot_log_in_until_it_verifies(
+        self, settings: Settings, mailbox: Mailbox, register: Register
+    ) -> None:
+        email = await register()
+        strict = settings.model_copy(update={"require_verified_email": True})
+        credentials = {"email": email, "password": DEFAULT_PASSWORD}
+
+        async with running_app(strict) as app, http_client(app) as strict_client:
+            refused = await strict_client.post("/api/v1/auth/login", json=credentials)
+            token = token_in((await mailbox.wait_for(email))[0])
+            await strict_client.post(VERIFY, json={"token": token})
+            allowed = await strict_client.post("/api/v1/auth/login", json=credentials)
+
+        assert_error(refused, 403, "EMAIL_NOT_VERIFIED")
+        assert allowed.status_code == 200

@@ -86,3 +86,13 @@ class TestSettingsTable:
 
         assert result.exit_code == 1
         assert page.read_text() == "# No table here\n"
+
+
+def test_production_refuses_printed_mail() -> None:
+    secret = "a-real-secret-key-for-this-test"
+    with pytest.raises(ValidationError, match="EMAIL_BACKEND"):
+        Settings(_env_file=None, environment="production", secret_key=secret)
+
+    assert Settings(
+        _env_file=None, environment="production", secret_key=secret, email_backend="smtp"
+    ).is_production
