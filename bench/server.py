@@ -26,6 +26,11 @@ APP_ENVIRONMENT = {
     "RATE_LIMIT_LOGIN_EMAIL": "",
     "RATE_LIMIT_LOGIN_IP": "",
     "RATE_LIMIT_REGISTER_IP": "",
+    # Production mode needs real mail; the benchmark measures requests, not delivery: the
+    # seeding's verification mails stay queued.
+    "EMAIL_BACKEND": "smtp",
+    "SMTP_PORT": "9",
+    "OUTBOX_WORKER": "false",
 }
 
 
