@@ -1,11 +1,14 @@
 """Each account flow through HTTP, with mail delivered to a real SMTP server: the mail is
 parsed, its token followed, the flow completed; replays, expiry, wrong and misused tokens."""
 
+import statistics
+import time
 from datetime import timedelta
 
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.config import Settings
 from app.core.models import utcnow
@@ -232,7 +235,7 @@ class TestEmailChange:
 
 class TestRequireVerifiedEmail:
     async def test_an_unverified_account_cannot_log_in_until_it_verifies(
-        self, settings: Settings, mailbox: Mailbox, register: Register
+        self, settings: Settings, engine: AsyncEngine, mailbox: Mailbox, register: Register
     ) -> None:
         email = await register()
         strict = settings.model_copy(update={"require_verified_email": True})
@@ -246,3 +249,40 @@ class TestRequireVerifiedEmail:
 
         assert_error(refused, 403, "EMAIL_NOT_VERIFIED")
         assert allowed.status_code == 200
+
+
+class TestLimits:
+    @pytest.mark.parametrize(
+        ("setting", "emails"),
+        [
+            ("rate_limit_password_reset_email", ["same"] * 3),
+            ("rate_limit_password_reset_ip", ["a", "b", "c"]),
+        ],
+    )
+    async def test_reset_requests_are_limited_per_address_and_per_client(
+        self, settings: Settings, engine: AsyncEngine, setting: str, emails: list[str]
+    ) -> None:
+        limited = settings.model_copy(update={setting: "2/hour"})
+        async with running_app(limited) as app, http_client(app) as limited_client:
+            answers = [
+                await limited_client.post(RESET, json={"email": f"{name}@example.com"})
+                for name in emails
+            ]
+
+        assert [answer.status_code for answer in answers[:2]] == [202, 202]
+        assert_error(answers[2], 429, "RATE_LIMITED")
+
+    async def test_known_and_unknown_addresses_take_about_as_long(
+        self, client: AsyncClient, register: Register
+    ) -> None:
+        email = await register()
+        timings: dict[str, list[float]] = {"known": [], "unknown": []}
+        for _ in range(5):
+            for kind, address in (("known", email), ("unknown", "nobody@example.com")):
+                started = time.perf_counter()
+                await client.post(RESET, json={"email": address})
+                timings[kind].append(time.perf_counter() - started)
+
+        known, unknown = (statistics.median(timings[kind]) for kind in ("known", "unknown"))
+        # Both answer before any mail is sent: the difference is one token and one queued row.
+        assert abs(known - unknown) < 0.05
