@@ -209,7 +209,10 @@ class Settings(BaseSettings):
         "wakes its own process at once)",
     )
     outbox_max_attempts: int = Field(
-        default=8, ge=1, description="Tries to deliver a mail before giving up on it"
+        default=12,
+        ge=1,
+        description="Tries to deliver a mail before giving up on it; with the default delays "
+        "they span about 68 minutes",
     )
     outbox_retry_delay: float = Field(
         default=2.0, gt=0, description="Seconds before the first retry; doubled after each"
