@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.core.metrics import Metrics
 from app.core.redis import create_redis
+from app.core.tasks import running
 
 logger = structlog.get_logger(__name__)
 
@@ -200,13 +201,8 @@ async def running_auth_cache(
         return
     cache: AuthCache[Any] = AuthCache(ttl=ttl, size=settings.auth_cache_size)
     bus = RevocationBus(cache, redis, metrics)
-    task = asyncio.create_task(bus.run(), name="auth-cache-subscription")
-    try:
+    async with running(bus.run(), "auth-cache-subscription"):
         yield bus
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def revoke_after_commit(session: AsyncSession, *user_ids: uuid.UUID) -> None:

@@ -5,6 +5,7 @@ the console in development). Requests never send: they queue messages in the out
 import sys
 from dataclasses import dataclass
 from email.message import EmailMessage
+from functools import lru_cache
 from typing import Any, Protocol
 
 import aiosmtplib
@@ -68,12 +69,7 @@ class MailTemplates:
 
     def __init__(self, package: str, settings: Settings):
         self.public_url = settings.public_url.rstrip("/")
-        self.environment = Environment(
-            loader=PackageLoader(package, "templates"),
-            undefined=StrictUndefined,
-            autoescape=select_autoescape(["html"]),
-            keep_trailing_newline=True,
-        )
+        self.environment = _environment(package)
 
     def render(self, name: str, to: str, **values: Any) -> Message:
         values = {"public_url": self.public_url, **values}
@@ -81,6 +77,18 @@ class MailTemplates:
         text = self.environment.get_template(f"{name}.txt").render(values)
         html = self.environment.get_template(f"{name}.html").render(values)
         return Message(to=to, subject=subject, text=text, html=html)
+
+
+@lru_cache
+def _environment(package: str) -> Environment:
+    """One per package for the process: services are built per request, and an environment
+    compiles each template once."""
+    return Environment(
+        loader=PackageLoader(package, "templates"),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(["html"]),
+        keep_trailing_newline=True,
+    )
 
 
 def mark_queued(session: AsyncSession) -> None:

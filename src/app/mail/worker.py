@@ -14,6 +14,7 @@ from app.core.mail import MailSender
 from app.core.metrics import Metrics
 from app.core.models import utcnow
 from app.core.request import Clock
+from app.core.tasks import running
 from app.mail.dependencies import build_outbox_service
 from app.mail.models import OutboxMessage
 from app.mail.service import OutboxService, Outcome, as_message
@@ -103,10 +104,5 @@ async def running_outbox(
     if not settings.outbox_worker:
         yield worker
         return
-    task = asyncio.create_task(worker.run(), name="mail-outbox")
-    try:
+    async with running(worker.run(), "mail-outbox"):
         yield worker
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

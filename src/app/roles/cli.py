@@ -14,6 +14,7 @@ from app.core.errors import AppError
 from app.roles.dependencies import build_role_service
 from app.roles.service import RoleService
 from app.users.dependencies import build_user_service
+from app.users.models import User
 from app.users.schemas import normalise_email
 
 roles_cli = typer.Typer(help="Roles and who holds them.", no_args_is_help=True)
@@ -35,25 +36,27 @@ def list_roles() -> None:
 @roles_cli.command()
 def grant(role: str, user: UserOption) -> None:
     """Give a user a role."""
-
-    async def change(session: AsyncSession, roles: RoleService) -> None:
-        holder = await build_user_service(session, Settings()).get_by_email(normalise_email(user))
-        await roles.grant_by_name(holder, role)
-
-    _run(change)
-    typer.echo(f"{user} holds {role}")
+    _change(role, user, RoleService.grant_by_name, "holds")
 
 
 @roles_cli.command()
 def revoke(role: str, user: UserOption) -> None:
     """Take a role from a user (the last active admin keeps theirs)."""
+    _change(role, user, RoleService.take_back_by_name, "no longer holds")
 
-    async def change(session: AsyncSession, roles: RoleService) -> None:
-        holder = await build_user_service(session, Settings()).get_by_email(normalise_email(user))
-        await roles.take_back_by_name(holder, role)
 
-    _run(change)
-    typer.echo(f"{user} no longer holds {role}")
+def _change(
+    role: str,
+    email: str,
+    change: Callable[[RoleService, User, str], Awaitable[None]],
+    done: str,
+) -> None:
+    async def work(session: AsyncSession, roles: RoleService) -> None:
+        users = build_user_service(session, Settings())
+        await change(roles, await users.get_by_email(normalise_email(email)), role)
+
+    _run(work)
+    typer.echo(f"{email} {done} {role}")
 
 
 def _run(work: Callable[[AsyncSession, RoleService], Awaitable[None]]) -> None:
