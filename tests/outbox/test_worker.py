@@ -5,6 +5,7 @@ two processes draining one outbox deliver each message exactly once."""
 import asyncio
 import time
 
+import pytest
 from sqlalchemy import select
 from structlog.testing import capture_logs
 
@@ -14,7 +15,7 @@ from app.core.mail import Message, SmtpSender
 from app.core.metrics import Metrics
 from app.mail.dependencies import build_outbox_service
 from app.mail.models import OutboxMessage
-from app.mail.worker import OutboxWorker
+from app.mail.worker import OutboxWorker, running_outbox
 from tests.conftest import http_client, running_app
 from tests.live import free_port
 from tests.mail import SmtpServer, token_in
@@ -126,3 +127,30 @@ async def test_two_processes_draining_one_outbox_deliver_each_message_once(
     assert delivered == sorted(recipients)
     assert sum(tried) == len(recipients)
     assert left == []
+
+
+@pytest.mark.parametrize("turns", range(3))
+async def test_the_worker_stops_when_woken_just_as_the_app_shuts_down(
+    settings: Settings, migrated: str, turns: int
+) -> None:
+    """A wake-up racing the cancellation must not swallow it (as `asyncio.wait_for` does on
+    Python 3.11), or shutting down waits for the worker until something cancels it again."""
+    idle = {"outbox_worker": True, "outbox_poll_interval": 60.0, "database_url": migrated}
+    polling = settings.model_copy(update=idle)
+    engine = create_engine(polling)
+    metrics = Metrics(lambda: None)
+    try:
+        async with asyncio.timeout(5):
+            stopping = running_outbox(
+                create_sessionmaker(engine), SmtpSender(polling), polling, metrics
+            )
+            async with stopping as worker:
+                await asyncio.sleep(0.5)  # its first pass done, the worker waits to be woken
+                worker.wake()
+                for _ in range(turns):
+                    await asyncio.sleep(0)
+                stopping_at = time.monotonic()
+    finally:
+        await engine.dispose()
+
+    assert time.monotonic() - stopping_at < 1

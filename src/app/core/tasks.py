@@ -14,5 +14,10 @@ async def running(work: Coroutine[Any, Any, None], name: str) -> AsyncIterator[N
         yield
     finally:
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        try:
             await task
+        except asyncio.CancelledError:
+            # The task's own cancellation ends here; the caller's, if any, goes on.
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise

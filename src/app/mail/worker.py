@@ -52,8 +52,11 @@ class OutboxWorker:
                 await self.deliver_due()
             except (SQLAlchemyError, OSError) as error:
                 logger.warning("outbox_unavailable", error=type(error).__name__)
+            # Not `asyncio.wait_for`: on Python 3.11 it swallows a cancellation that arrives
+            # with a wake-up, and the app's shutdown then waits for this loop forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.outbox_poll_interval)
+                async with asyncio.timeout(self.settings.outbox_poll_interval):
+                    await self._wake.wait()
 
     async def deliver_due(self) -> int:
         """Deliver every message due now; how many were tried."""
