@@ -8,13 +8,15 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import httpx
 import pytest
 from redis.asyncio import Redis
 
 from tests.conftest import throwaway_database
-from tests.live import TEST_ENVIRONMENT, LiveServer, start_server
+from tests.live import TEST_ENVIRONMENT, LiveServer, free_port, start_server
+from tests.mail import SmtpServer
 from tests.reliability.test_outage import needs_postgres
 from tests.users.factories import unique_email
 
@@ -25,6 +27,8 @@ REDIS_URL = "redis://127.0.0.1:6379/14"
 PASSWORD = "shared password"
 # How soon the other instance must see a change of access, from the write's response.
 REVOCATION_LATENCY = 0.1
+# Verification mails queued across both instances while SMTP is down.
+MAILS = 30
 
 
 @pytest.fixture(scope="module")
@@ -231,3 +235,52 @@ def test_an_api_key_revoked_on_one_instance_is_refused_by_the_other_at_once(
 
     assert me(second, key) == 401
     assert me(second, headers) == 200
+
+
+async def test_two_instances_draining_one_outbox_send_each_mail_exactly_once(
+    tmp_path: Path,
+) -> None:
+    """Registrations on both instances queue their verification mail while SMTP is down; when
+    it is back, both instances' workers retry the same rows at once, and each address still
+    gets one mail."""
+    smtp_port = free_port()
+    outbox = {
+        "SMTP_PORT": str(smtp_port),
+        "OUTBOX_POLL_INTERVAL": "0.05",
+        "OUTBOX_RETRY_DELAY": "0.2",
+        "OUTBOX_MAX_ATTEMPTS": "12",
+        "RATE_LIMIT_REGISTER_IP": "1000/hour",
+    }
+    emails = [unique_email() for _ in range(MAILS)]
+    async with throwaway_database(tmp_path) as database_url:
+        servers = [start_server(database_url, tmp_path, **outbox) for _ in range(2)]
+        try:
+            async with httpx.AsyncClient() as client:
+                for n, email in enumerate(emails):
+                    credentials = {"email": email, "password": PASSWORD}
+                    url = f"{servers[n % 2].base_url}/api/v1/auth/register"
+                    (await client.post(url, json=credentials)).raise_for_status()
+            smtp = SmtpServer(smtp_port).start()
+            try:
+                async with asyncio.timeout(30):
+                    for email in emails:
+                        await smtp.mailbox.wait_for(email)
+                await asyncio.sleep(1)  # a second copy of any of them would have arrived
+            finally:
+                smtp.stop()
+            sent = [await mails_sent(server) for server in servers]
+        finally:
+            for server in servers:
+                server.kill()
+
+    received = sorted(str(message["To"]) for message in smtp.mailbox.messages)
+    assert received == sorted(emails)
+    assert sum(sent) == MAILS
+    assert all(sent), f"one instance sent everything: {sent}"
+
+
+async def mails_sent(server: LiveServer) -> float:
+    async with httpx.AsyncClient() as client:
+        metrics = (await client.get(f"{server.base_url}/metrics")).text
+    line = next(line for line in metrics.splitlines() if line.startswith("mail_sent_total "))
+    return float(line.split()[1])
