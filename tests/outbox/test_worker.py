@@ -4,6 +4,7 @@ two processes draining one outbox deliver each message exactly once."""
 
 import asyncio
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -13,6 +14,8 @@ from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.mail import Message, SmtpSender
 from app.core.metrics import Metrics
+from app.core.models import utcnow
+from app.core.request import Clock
 from app.mail.dependencies import build_outbox_service
 from app.mail.models import OutboxMessage
 from app.mail.worker import OutboxWorker, running_outbox
@@ -154,3 +157,37 @@ async def test_the_worker_stops_when_woken_just_as_the_app_shuts_down(
         await engine.dispose()
 
     assert time.monotonic() - stopping_at < 1
+
+
+async def test_records_of_mail_given_up_on_go_after_outbox_keep_failed(
+    settings: Settings, migrated: str
+) -> None:
+    failing = settings.model_copy(
+        update={
+            "smtp_port": free_port(),
+            "outbox_max_attempts": 1,
+            "outbox_keep_failed": timedelta(days=30),
+            "database_url": migrated,
+        }
+    )
+    engine = create_engine(failing)
+    sessionmaker = create_sessionmaker(engine)
+    sender, metrics = SmtpSender(failing), Metrics(lambda: None)
+
+    async def give_up(recipient: str, clock: Clock) -> None:
+        async with sessionmaker.begin() as session:
+            await build_outbox_service(session, failing, clock).queue(
+                Message(to=recipient, subject="s", text="t", html="<p>h</p>")
+            )
+        await OutboxWorker(sessionmaker, sender, failing, metrics, clock).deliver_due()
+
+    try:
+        await give_up("old@example.com", lambda: utcnow() - timedelta(days=31))
+        await give_up("recent@example.com", lambda: utcnow() - timedelta(days=29))
+        await give_up("now@example.com", utcnow)
+        async with sessionmaker() as session:
+            kept = (await session.scalars(select(OutboxMessage.recipient))).all()
+    finally:
+        await engine.dispose()
+
+    assert sorted(kept) == ["now@example.com", "recent@example.com"]

@@ -217,6 +217,11 @@ class Settings(BaseSettings):
     outbox_retry_delay: float = Field(
         default=2.0, gt=0, description="Seconds before the first retry; doubled after each"
     )
+    outbox_keep_failed: timedelta = Field(
+        default=timedelta(days=30),
+        description="How long the record of a mail given up on (recipient, subject, last error) "
+        "is kept",
+    )
     password_reset_ttl: timedelta = Field(
         default=timedelta(minutes=30), description="How long a password reset link works"
     )

@@ -16,5 +16,6 @@ def build_outbox_service(
         max_attempts=settings.outbox_max_attempts,
         retry_delay=timedelta(seconds=settings.outbox_retry_delay),
         lease=timedelta(seconds=2 * settings.smtp_timeout + 30),
+        keep_failed=settings.outbox_keep_failed,
     )
     return OutboxService(OutboxRepository(session), policy=policy, clock=clock)

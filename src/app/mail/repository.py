@@ -66,3 +66,6 @@ class OutboxRepository(Repository[OutboxMessage]):
             .values(failed_at=now, last_error=error[:500], text_body=None, html_body=None)
         )
         await self.session.execute(statement)
+
+    async def delete_failed_before(self, when: datetime) -> None:
+        await self.session.execute(delete(OutboxMessage).where(OutboxMessage.failed_at < when))

@@ -20,12 +20,13 @@ class OutboxPolicy:
     retry_delay: timedelta
     # How long a claimed message is left to its claimant: longer than any SMTP exchange.
     lease: timedelta
+    keep_failed: timedelta
 
 
 class OutboxService:
     """Mail queued with the unit of work that decided to send it, and delivered later, at least
     once: a failed try is retried after a delay that doubles each time, and given up after
-    `max_attempts`."""
+    `max_attempts`; the records of messages given up on go after `keep_failed`."""
 
     def __init__(self, repository: OutboxRepository, *, policy: OutboxPolicy, clock: Clock):
         self.repository = repository
@@ -46,6 +47,8 @@ class OutboxService:
         now = self.clock()
         if message.attempts >= self.policy.max_attempts:
             await self.repository.give_up(message.id, now, error)
+            # Records pile up only while mail fails, so that is when the old ones go.
+            await self.repository.delete_failed_before(now - self.policy.keep_failed)
             return Outcome.GIVEN_UP
         delay = self.policy.retry_delay * 2 ** (message.attempts - 1)
         await self.repository.retry_at(message.id, now + delay, error)
