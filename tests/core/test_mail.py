@@ -1,25 +1,29 @@
-"""The console sender prints a whole message to stdout and nothing into the log."""
+"""The console sender prints a message readably to stdout and nothing into the log."""
 
 import pytest
 from structlog.testing import capture_logs
 
 from app.core.config import Settings
-from app.core.mail import ConsoleSender, MailTemplates, Message
+from app.core.mail import ConsoleSender, MailTemplates
 
 
-async def test_the_console_sender_prints_the_message(capsys: pytest.CaptureFixture[str]) -> None:
-    sender = ConsoleSender(Settings(_env_file=None))
+async def test_the_console_sender_prints_the_link_whole(capsys: pytest.CaptureFixture[str]) -> None:
+    settings = Settings(_env_file=None)
+    token = "J6mSNw1xDOu_YQvGhR8xZipWNc_Br2Jnfn9mknx0m40"
+    message = MailTemplates("app.accounts", settings).render(
+        "email_verification", "a@example.com", token=token, ttl="2 days"
+    )
 
     with capture_logs() as logged:
-        await sender.send(
-            Message(to="a@example.com", subject="Hi", text="Plain", html="<b>Rich</b>")
-        )
+        await ConsoleSender(settings).send(message)
 
-    printed = capsys.readouterr().out
-    assert "To: a@example.com" in printed
-    assert "Subject: Hi" in printed
-    assert "Plain" in printed
-    assert "<b>Rich</b>" in printed
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[:3] == [
+        f"From: {settings.email_from}",
+        "To: a@example.com",
+        f"Subject: {message.subject}",
+    ]
+    assert f"{settings.public_url}/verify-email?token={token}" in printed
     assert logged == []
 
 
