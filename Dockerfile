@@ -8,6 +8,10 @@
 # project itself, installed non-editable into /app/.venv.
 FROM python:3.11-slim AS build
 COPY --from=ghcr.io/astral-sh/uv:0.13.9 /uv /uvx /bin/
+# Behind a TLS-inspecting proxy, the package downloads must trust its CA: pass a bundle that
+# holds it as the build secret `ca` and `--build-arg SSL_CERT_FILE=/run/secrets/ca` (README,
+# "Docker"). It is mounted for the `uv sync` steps only, never stored in a layer.
+ARG SSL_CERT_FILE
 ENV UV_COMPILE_BYTECODE=1 \
     UV_LINK_MODE=copy \
     UV_PYTHON_DOWNLOADS=never \
@@ -15,10 +19,12 @@ ENV UV_COMPILE_BYTECODE=1 \
 WORKDIR /src
 COPY pyproject.toml uv.lock ./
 RUN --mount=type=cache,target=/root/.cache/uv \
+    --mount=type=secret,id=ca \
     uv sync --frozen --no-dev --no-install-project
 COPY README.md ./
 COPY src ./src
 RUN --mount=type=cache,target=/root/.cache/uv \
+    --mount=type=secret,id=ca \
     uv sync --frozen --no-dev --no-editable
 
 # Runtime stage: the virtual environment only (no uv, no compilers, no sources), run by an
