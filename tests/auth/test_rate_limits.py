@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core.config import Settings
 from tests.assertions import assert_error
 from tests.conftest import http_client, running_app
-from tests.users.factories import DEFAULT_PASSWORD, create_user, unique_email
+from tests.users.factories import DEFAULT_PASSWORD, create_user, signed_in, unique_email
 
 LOGIN = "/api/v1/auth/login"
 REGISTER = "/api/v1/auth/register"
@@ -132,6 +132,41 @@ class TestLoginLimitPerEmail:
         codes = {await fail_login(limited_app, email) for _ in range(8)}
 
         assert codes == {401}
+
+
+class TestCurrentPasswordGuesses:
+    """A signed-in session confirming a change with the current password guesses no faster
+    than a login: wrong guesses count against the address's login limit."""
+
+    @pytest.mark.limits(
+        rate_limit_login_email="3/minute", rate_limit_login_ip="", rate_limit_account_mail=""
+    )
+    @pytest.mark.parametrize(
+        ("path", "body"),
+        [
+            ("/api/v1/auth/password", {"new_password": "brand new secret"}),
+            ("/api/v1/users/me/email", {"new_email": "elsewhere@example.com"}),
+        ],
+    )
+    async def test_wrong_current_passwords_trip_the_login_limit(
+        self, limited_client: AsyncClient, session: AsyncSession, path: str, body: dict[str, str]
+    ) -> None:
+        user, headers = await signed_in(limited_client, session)
+        guess = {**body, "current_password": "not my password"}
+
+        codes = [
+            (await limited_client.post(path, json=guess, headers=headers)).status_code
+            for _ in range(4)
+        ]
+        right = {**body, "current_password": DEFAULT_PASSWORD}
+        confirmed = await limited_client.post(path, json=right, headers=headers)
+        login = await limited_client.post(
+            LOGIN, json={"email": user.email, "password": DEFAULT_PASSWORD}
+        )
+
+        assert codes == [422, 422, 422, 429]
+        assert_error(confirmed, 429, "RATE_LIMITED")
+        assert_error(login, 429, "RATE_LIMITED")
 
 
 class TestLoginLimitPerIp:

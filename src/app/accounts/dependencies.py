@@ -28,6 +28,7 @@ def build_account_service(
         password_reset_ttl=settings.password_reset_ttl,
         email_verification_ttl=settings.email_verification_ttl,
         email_change_ttl=settings.email_change_ttl,
+        login_per_email=settings.rate_limit_login_email,
         reset_per_email=settings.rate_limit_password_reset_email,
         reset_per_ip=settings.rate_limit_password_reset_ip,
         mail_per_user=settings.rate_limit_account_mail,

@@ -1,5 +1,6 @@
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import contains_eager
@@ -12,15 +13,15 @@ from app.users.models import User
 class AccountTokenRepository(Repository[AccountToken]):
     model = AccountToken
 
-    async def replace(self, token: AccountToken) -> None:
-        """Store `token`; the user's older tokens of its purpose stop working."""
+    async def replace(self, *, user_id: uuid.UUID, purpose: Purpose, **values: Any) -> None:
+        """A new token of `purpose` for the user; their older ones of that purpose stop
+        working."""
         await self.session.execute(
             delete(AccountToken).where(
-                AccountToken.user_id == token.user_id, AccountToken.purpose == token.purpose
+                AccountToken.user_id == user_id, AccountToken.purpose == purpose
             )
         )
-        self.session.add(token)
-        await self.session.flush()
+        await self.create(user_id=user_id, purpose=purpose, **values)
 
     async def take(
         self, token_hash: str, purpose: Purpose, *, now: datetime

@@ -8,7 +8,7 @@ from app.core.errors import AlreadyExistsError, ConflictError, InvalidInputError
 from app.core.mail import MailTemplates
 from app.core.ratelimit import RateLimiter
 from app.core.request import ClientInfo, Clock
-from app.core.security import PasswordHasher, hash_token, new_token, password_problem
+from app.core.security import PasswordHasher, check_new_password, hash_token, new_token
 from app.mail.service import OutboxService
 from app.sessions.service import UserSessionService
 from app.users.models import User
@@ -22,6 +22,7 @@ class AccountPolicy:
     email_verification_ttl: timedelta
     email_change_ttl: timedelta
     # `limits` rules; an empty one is off.
+    login_per_email: str
     reset_per_email: str
     reset_per_ip: str
     mail_per_user: str
@@ -73,8 +74,7 @@ class AccountService:
         ends, and the token is used up."""
         used = await self._take(token, Purpose.PASSWORD_RESET)
         user = used.user
-        if problem := password_problem(new_password, email=user.email):
-            raise InvalidInputError(f"New password {problem}", loc=("body", "new_password"))
+        check_new_password(new_password, email=user.email)
         await self.users.set_password_hash(user, await self.hasher.hash(new_password))
         # The link reached the address: it is the user's.
         await self.users.mark_email_verified(user, self.clock())
@@ -99,11 +99,7 @@ class AccountService:
         """A confirmation to the new address and a notice to the old one. A taken address is
         answered alike, and fails at confirmation."""
         await self.limiter.hit(self.policy.mail_per_user, f"account-mail:{user.id}")
-        valid, _ = await self.hasher.verify(password, user.hashed_password)
-        if not valid:
-            raise InvalidInputError(
-                "Current password is incorrect", loc=("body", "current_password")
-            )
+        await self.confirm_password(user, password)
         ttl = self.policy.email_change_ttl
         token = await self._issue(user, Purpose.EMAIL_CHANGE, ttl, new_email=new_email)
         await self._mail(
@@ -119,20 +115,34 @@ class AccountService:
             raise AlreadyExistsError("A user with this email already exists")
         await self.users.change_email(used.user, new_email, verified_at=self.clock())
 
+    async def confirm_password(self, user: User, password: str) -> None:
+        """The signed-in user's current password, before a change of credentials. Wrong ones
+        count against the address's login limit, so a stolen session guesses no faster than
+        a login could."""
+        key = f"login:email:{user.email}"
+        await self.limiter.ensure_allowed(self.policy.login_per_email, key)
+        # The connection stays checked out while hashing: authentication may have written the
+        # session's `last_used_at`, which releasing it would roll back. These changes are rare
+        # and rate limited; logins, which write nothing first, release theirs.
+        valid, _ = await self.hasher.verify(password, user.hashed_password)
+        if not valid:
+            await self.limiter.hit(self.policy.login_per_email, key)
+            raise InvalidInputError(
+                "Current password is incorrect", loc=("body", "current_password")
+            )
+
     async def _issue(
         self, user: User, purpose: Purpose, lifetime: timedelta, new_email: str | None = None
     ) -> str:
         token = new_token()
         now = self.clock()
         await self.repository.replace(
-            AccountToken(
-                user_id=user.id,
-                purpose=purpose,
-                token_hash=hash_token(token),
-                new_email=new_email,
-                created_at=now,
-                expires_at=now + lifetime,
-            )
+            user_id=user.id,
+            purpose=purpose,
+            token_hash=hash_token(token),
+            new_email=new_email,
+            created_at=now,
+            expires_at=now + lifetime,
         )
         return token
 

@@ -2,10 +2,10 @@ from dataclasses import dataclass
 
 from app.accounts.service import AccountService
 from app.auth.schemas import PasswordChange
-from app.core.errors import EmailNotVerifiedError, InvalidCredentialsError, InvalidInputError
+from app.core.errors import EmailNotVerifiedError, InvalidCredentialsError
 from app.core.ratelimit import RateLimiter
 from app.core.request import ClientInfo
-from app.core.security import PasswordHasher, password_problem
+from app.core.security import PasswordHasher, check_new_password
 from app.sessions.models import UserSession
 from app.sessions.service import UserSessionService
 from app.users.models import User
@@ -83,18 +83,7 @@ class AuthService:
     async def change_password(self, current: UserSession, data: PasswordChange) -> None:
         """New password; every other session of the user is revoked."""
         user = current.user
-        if problem := password_problem(data.new_password, email=user.email):
-            raise InvalidInputError(f"New password {problem}", loc=("body", "new_password"))
-        key = f"login:email:{user.email}"
-        await self.limiter.ensure_allowed(self.limits.login_email, key)
-        # The connection stays checked out while hashing: authentication may have written the
-        # session's `last_used_at`, which releasing it would roll back. Password changes are
-        # rare and rate limited; logins, which write nothing first, release theirs.
-        valid, _ = await self.hasher.verify(data.current_password, user.hashed_password)
-        if not valid:
-            await self.limiter.hit(self.limits.login_email, key)
-            raise InvalidInputError(
-                "Current password is incorrect", loc=("body", "current_password")
-            )
+        check_new_password(data.new_password, email=user.email)
+        await self.accounts.confirm_password(user, data.current_password)
         await self.users.set_password_hash(user, await self.hasher.hash(data.new_password))
         await self.user_sessions.revoke_all(user.id, keep=current.id)

@@ -14,7 +14,7 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from app.core.config import Settings
-from app.core.errors import ServiceUnavailableError
+from app.core.errors import InvalidInputError, ServiceUnavailableError
 
 T = TypeVar("T")
 
@@ -45,6 +45,12 @@ def password_problem(password: str, *, email: str | None = None) -> str | None:
     if email and folded in {email.casefold(), email.split("@")[0].casefold()}:
         return "must not be your email address"
     return None
+
+
+def check_new_password(password: str, *, email: str) -> None:
+    """`password_problem` for a password replacing another: a 422 on `new_password`."""
+    if problem := password_problem(password, email=email):
+        raise InvalidInputError(f"New password {problem}", loc=("body", "new_password"))
 
 
 def _invisible(char: str) -> bool:

@@ -12,17 +12,14 @@ class OutboxRepository(Repository[OutboxMessage]):
     model = OutboxMessage
 
     async def queue(self, message: Message, *, now: datetime) -> None:
-        self.session.add(
-            OutboxMessage(
-                recipient=message.to,
-                subject=message.subject,
-                text_body=message.text,
-                html_body=message.html,
-                created_at=now,
-                next_attempt_at=now,
-            )
+        await self.create(
+            recipient=message.to,
+            subject=message.subject,
+            text_body=message.text,
+            html_body=message.html,
+            created_at=now,
+            next_attempt_at=now,
         )
-        await self.session.flush()
         mark_queued(self.session)
 
     async def claim(self, *, now: datetime, lease: timedelta) -> OutboxMessage | None:
