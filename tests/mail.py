@@ -22,13 +22,39 @@ class Mailbox:
 
     def __init__(self, folder: Path | None = None) -> None:
         self.messages: list[EmailMessage] = []
+        # The envelope recipients of each message, in the same order.
+        self.envelopes: list[list[str]] = []
         self.folder = folder
+        # Seconds before each reply to MAIL, RCPT and DATA (a slow server), and the reply to
+        # every RCPT instead of accepting it (a server that refuses the recipient).
+        self.delay = 0.0
+        self.refusal: str | None = None
         self._lock = threading.Lock()
 
+    async def handle_MAIL(  # noqa: N802
+        self, _server: Any, _session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        await asyncio.sleep(self.delay)
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
+    async def handle_RCPT(  # noqa: N802
+        self, _server: Any, _session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        await asyncio.sleep(self.delay)
+        if self.refusal is not None:
+            return self.refusal
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        return "250 OK"
+
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802
+        await asyncio.sleep(self.delay)
         message: EmailMessage = message_from_bytes(envelope.content, policy=default)  # type: ignore[assignment]
         with self._lock:
             self.messages.append(message)
+            self.envelopes.append(list(envelope.rcpt_tos))
             if self.folder is not None:
                 text = f"To: {message['To']}\nSubject: {message['Subject']}\n\n{text_of(message)}"
                 (self.folder / f"{len(self.messages)}.txt").write_text(text)

@@ -132,7 +132,7 @@ def environment(database_url: str) -> dict[str, str]:
     return {
         "DATABASE_URL": database_url,
         "REDIS_URL": REDIS_URL,
-        "SECRET_KEY": "image-test-secret-key-not-the-default",
+        "SECRET_KEY": "image-test-secret-key-not-the-default-" + "k3Y" * 8,
         "SHUTDOWN_TIMEOUT": str(SHUTDOWN_TIMEOUT),
         # Production refuses printed mail; nothing listens on the discard port.
         "EMAIL_BACKEND": "smtp",

@@ -13,6 +13,8 @@ from fastapi.telemetry import TelemetryConfig
 from fastapi_offline import FastAPIOffline
 from starlette.middleware.cors import CORSMiddleware
 
+from app.accounts.dependencies import password_reset_composer
+from app.accounts.service import PASSWORD_RESET_COMPOSER
 from app.api import include_api
 from app.core.auth_cache import running_auth_cache
 from app.core.config import Settings, get_settings
@@ -24,7 +26,7 @@ from app.core.metrics import Metrics
 from app.core.middleware import (
     AccessLogMiddleware,
     AllowedHostsMiddleware,
-    BodySizeLimitMiddleware,
+    BodyLimitMiddleware,
     HeadMiddleware,
     SecurityHeadersMiddleware,
     is_valid_uuid,
@@ -35,7 +37,7 @@ from app.core.openapi import install_openapi
 from app.core.pagination import CursorCodec
 from app.core.ratelimit import create_rate_limiter
 from app.core.redis import create_redis
-from app.core.security import PasswordHasher
+from app.core.security import CurrentPasswordCheck, PasswordHasher
 from app.mail.worker import running_outbox
 from app.ops.router import router as ops_router
 
@@ -53,6 +55,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.redis = redis
     app.state.rate_limiter = create_rate_limiter(settings, redis)
     app.state.password_hasher = PasswordHasher.from_settings(settings)
+    app.state.password_check = CurrentPasswordCheck(
+        app.state.password_hasher, app.state.rate_limiter, rule=settings.rate_limit_login_email
+    )
+    composers = {
+        PASSWORD_RESET_COMPOSER: password_reset_composer(
+            settings,
+            hasher=app.state.password_hasher,
+            limiter=app.state.rate_limiter,
+            metrics=app.state.metrics,
+        )
+    }
     if settings.uses_default_secret_key:
         logger.warning(
             "default_secret_key",
@@ -67,7 +80,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with (
             running_auth_cache(settings, redis, app.state.metrics) as revocations,
             running_outbox(
-                app.state.sessionmaker, create_sender(settings), settings, app.state.metrics
+                app.state.sessionmaker,
+                create_sender(settings),
+                settings,
+                app.state.metrics,
+                composers,
             ) as outbox,
         ):
             app.state.revocations = revocations
@@ -125,7 +142,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def _add_middleware(app: FastAPI, settings: Settings) -> None:
     # Added innermost first: CORS wraps everything, so error responses carry its headers too.
     app.add_middleware(HeadMiddleware)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        timeout=settings.http_body_timeout,
+    )
     if "*" not in settings.allowed_hosts:
         app.add_middleware(AllowedHostsMiddleware, allowed_hosts=settings.allowed_hosts)
     app.add_middleware(

@@ -1,17 +1,23 @@
 """Each account flow through HTTP, with mail delivered to a real SMTP server: the mail is
 parsed, its token followed, the flow completed; replays, expiry, wrong and misused tokens."""
 
+import asyncio
 import statistics
 import time
+import uuid
+from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
+from sqlalchemy import delete, event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.config import Settings
 from app.core.models import utcnow
+from app.mail.models import OutboxMessage
 from tests.accounts.conftest import Register
 from tests.assertions import assert_error
 from tests.conftest import http_client, running_app
@@ -22,6 +28,17 @@ RESET = "/api/v1/auth/password-reset"
 VERIFY = "/api/v1/auth/verify-email"
 ME = "/api/v1/users/me"
 NEW_PASSWORD = "a brand new passphrase"
+
+
+# Known and unknown addresses asked for alternately this many times each.
+TIMED_PAIRS = 60
+
+
+async def reset_time(client: AsyncClient, email: str) -> float:
+    started = time.perf_counter()
+    answer = await client.post(RESET, json={"email": email})
+    assert answer.status_code == 202
+    return time.perf_counter() - started
 
 
 async def reset_token(client: AsyncClient, mailbox: Mailbox, email: str, count: int = 1) -> str:
@@ -250,6 +267,43 @@ class TestRequireVerifiedEmail:
         assert_error(refused, 403, "EMAIL_NOT_VERIFIED")
         assert allowed.status_code == 200
 
+    async def test_a_session_from_before_the_rule_does_no_more_than_verify_and_log_out(
+        self, settings: Settings, engine: AsyncEngine, register: Register
+    ) -> None:
+        email = await register()
+        strict = settings.model_copy(update={"require_verified_email": True})
+        async with running_app(settings) as lenient, http_client(lenient) as lenient_client:
+            headers = bearer(await login(lenient_client, email))
+
+        async with running_app(strict) as app, http_client(app) as strict_client:
+            me = await strict_client.get(ME, headers=headers)
+            item = await strict_client.post("/api/v1/items", json={"t": 1}, headers=headers)
+            resent = await strict_client.post(f"{VERIFY}/resend", headers=headers)
+            logged_out = await strict_client.post("/api/v1/auth/logout", headers=headers)
+
+        assert_error(me, 403, "EMAIL_NOT_VERIFIED")
+        assert_error(item, 403, "EMAIL_NOT_VERIFIED")
+        assert resent.status_code == 202
+        assert logged_out.status_code == 204
+
+
+@pytest.fixture
+async def unlimited_app(settings: Settings, engine: AsyncEngine) -> AsyncIterator[FastAPI]:
+    """Reset requests without limits, so that every try does the whole work, and without a
+    worker that would compete with them; the requests for mail it queued are removed after."""
+    unlimited = settings.model_copy(
+        update={
+            "rate_limit_password_reset_email": "",
+            "rate_limit_password_reset_ip": "",
+            "rate_limit_mail_recipient": "",
+        }
+    )
+    async with running_app(unlimited) as app:
+        yield app
+    async with engine.begin() as connection:
+        queued = OutboxMessage.subject == ""
+        await connection.execute(delete(OutboxMessage).where(queued))
+
 
 class TestLimits:
     @pytest.mark.parametrize(
@@ -272,17 +326,104 @@ class TestLimits:
         assert [answer.status_code for answer in answers[:2]] == [202, 202]
         assert_error(answers[2], 429, "RATE_LIMITED")
 
-    async def test_known_and_unknown_addresses_take_about_as_long(
-        self, client: AsyncClient, register: Register
+    async def test_no_address_gets_more_mail_than_its_limit_whoever_asks(
+        self, settings: Settings, mailbox: Mailbox, register: Register
+    ) -> None:
+        """Mail bombing: accounts asking to move to someone else's address each send it a
+        confirmation; beyond the per-recipient limit they are dropped, answered alike."""
+        limited = settings.model_copy(
+            update={"outbox_worker": True, "rate_limit_mail_recipient": "3/hour"}
+        )
+        victim = f"victim-{uuid.uuid4().hex[:8]}@example.com"
+        async with running_app(limited) as app, http_client(app) as limited_client:
+            answers = []
+            for email in [await register(), await register()]:
+                headers = bearer(await login(limited_client, email))
+                body = {"new_email": victim, "current_password": DEFAULT_PASSWORD}
+                for _ in range(3):
+                    answer = await limited_client.post(f"{ME}/email", json=body, headers=headers)
+                    answers.append(answer.status_code)
+            await mailbox.wait_for(victim, count=3)
+            await asyncio.sleep(0.5)  # what else the worker would have sent by now
+            dropped = app.state.metrics.mail_dropped._value.get()
+
+        assert answers == [202] * 6
+        assert len(mailbox.to(victim)) == 3
+        assert dropped == 3
+
+    async def test_known_and_unknown_addresses_run_the_same_statements(
+        self, unlimited_app: FastAPI, register: Register
+    ) -> None:
+        """Both answers queue one request for a mail and commit: whether there is an account
+        is decided when the mail is written, after the answer."""
+        email = await register()
+        statements: list[str] = []
+
+        def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            statements.append(statement)
+
+        engine = unlimited_app.state.engine.sync_engine
+        ran = {}
+        async with http_client(unlimited_app) as timed:
+            event.listen(engine, "before_cursor_execute", record)
+            try:
+                for address in (email, f"nobody-{email}"):
+                    await reset_time(timed, address)
+                    ran[address], statements[:] = list(statements), []
+            finally:
+                event.remove(engine, "before_cursor_execute", record)
+
+        assert ran[email] == ran[f"nobody-{email}"]
+        assert any(statement.startswith("INSERT INTO mail_outbox") for statement in ran[email])
+
+    async def test_known_and_unknown_addresses_take_as_long(
+        self, unlimited_app: FastAPI, register: Register, engine: AsyncEngine
     ) -> None:
         email = await register()
-        timings: dict[str, list[float]] = {"known": [], "unknown": []}
-        for _ in range(5):
-            for kind, address in (("known", email), ("unknown", "nobody@example.com")):
-                started = time.perf_counter()
-                await client.post(RESET, json={"email": address})
-                timings[kind].append(time.perf_counter() - started)
+        unknown_email = f"nobody-{email}"
+        differences: list[float] = []
+        async with http_client(unlimited_app) as timed:
+            for turn in range(TIMED_PAIRS):
+                # Each goes first half the time: a commit's cost depends on the one before.
+                pair = (email, unknown_email)[:: 1 if turn % 2 else -1]
+                taken = {address: await reset_time(timed, address) for address in pair}
+                differences.append(taken[email] - taken[unknown_email])
 
-        known, unknown = (statistics.median(timings[kind]) for kind in ("known", "unknown"))
-        # Both answer before any mail is sent: the difference is one token and one queued row.
-        assert abs(known - unknown) < 0.05
+        # Paired, so that the disk's drift cancels out. The defect this guards against (a token
+        # and a rendered mail on one side only) made it about 6 ms; SQLite's commits on this
+        # disk vary by about 10 ms each, PostgreSQL's by about 1.
+        bound = 0.001 if engine.dialect.name == "postgresql" else 0.004
+        assert abs(statistics.median(differences)) < bound, sorted(differences)
+
+
+class TestAddressesMailWouldRewrite:
+    """RFC 2047 encoded words in the local part: mail libraries decode them into another
+    address (`=?x?q?victim?=@corp.com` reaches victim@corp.com, so one mailbox could verify
+    any number of accounts), none at all, or a CR/LF that stopped delivery for everyone."""
+
+    ADDRESSES = (
+        "=?utf-8?q?a=40b=2ec?=x@example.com",
+        "=?x?q?victim?=@corp.example",
+        "=?x?q?a=0d=0ab?=@example.com",
+    )
+
+    @pytest.mark.parametrize("address", ADDRESSES)
+    async def test_registration_refuses_them(self, client: AsyncClient, address: str) -> None:
+        body = {"email": address, "password": DEFAULT_PASSWORD}
+
+        response = await client.post("/api/v1/auth/register", json=body)
+
+        assert_error(response, 422, "VALIDATION_ERROR")
+        assert response.json()["errors"][0]["loc"] == ["body", "email"]
+
+    @pytest.mark.parametrize("address", ADDRESSES)
+    async def test_an_email_change_refuses_them(
+        self, client: AsyncClient, register: Register, address: str
+    ) -> None:
+        headers = bearer(await login(client, await register()))
+        body = {"new_email": address, "current_password": DEFAULT_PASSWORD}
+
+        response = await client.post(f"{ME}/email", json=body, headers=headers)
+
+        assert_error(response, 422, "VALIDATION_ERROR")
+        assert response.json()["errors"][0]["loc"] == ["body", "new_email"]

@@ -88,8 +88,42 @@ class TestSettingsTable:
         assert page.read_text() == "# No table here\n"
 
 
+# What `secrets.token_urlsafe(32)` looks like.
+STRONG_KEY = "uiH-TrQOvXtgVSmawpi1KD8hFg8FvB_qSiiKubaGRr8"
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        ("", "at least 32 characters"),
+        ("a", "at least 32 characters"),
+        ("a-real-secret-key-for-this-test", "at least 32 characters"),
+        ("a" * 64, "too guessable"),
+        ("0123456789abcdef0123456789abcdef", "too guessable"),  # 16 random bytes in hex
+        ("password" * 5, "too guessable"),
+    ],
+)
+def test_production_refuses_a_weak_secret_key(key: str, problem: str) -> None:
+    with pytest.raises(ValidationError, match=f"SECRET_KEY .*{problem}"):
+        Settings(_env_file=None, environment="production", secret_key=key, email_backend="smtp")
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        STRONG_KEY,
+        "9c4b1e7a0d3f6b2c8e5a1d4f7b0c3e6a9d2f5b8c1e4a7d0f3b6c9e2a5d8f1b4c",  # openssl rand -hex 32
+        "OcSK8pdkCxEfrP_dJa5_fY5BL0L1vRcfDMOkcAfnFdv0mU1JagRussFKD0pf5VaT",  # token_urlsafe(48)
+    ],
+)
+def test_production_takes_a_generated_secret_key(key: str) -> None:
+    assert Settings(
+        _env_file=None, environment="production", secret_key=key, email_backend="smtp"
+    ).is_production
+
+
 def test_production_refuses_printed_mail() -> None:
-    secret = "a-real-secret-key-for-this-test"
+    secret = STRONG_KEY
     with pytest.raises(ValidationError, match="EMAIL_BACKEND"):
         Settings(_env_file=None, environment="production", secret_key=secret)
 

@@ -4,10 +4,14 @@ two processes draining one outbox deliver each message exactly once."""
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from datetime import timedelta
+from email.utils import parsedate_to_datetime
 
+import orjson
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from structlog.testing import capture_logs
 
 from app.core.config import Settings
@@ -19,7 +23,7 @@ from app.core.request import Clock
 from app.mail.dependencies import build_outbox_service
 from app.mail.models import OutboxMessage
 from app.mail.worker import OutboxWorker, running_outbox
-from tests.conftest import http_client, running_app
+from tests.conftest import LogCapture, http_client, running_app
 from tests.live import free_port
 from tests.mail import SmtpServer, token_in
 from tests.users.factories import DEFAULT_PASSWORD, unique_email
@@ -190,3 +194,165 @@ async def test_records_of_mail_given_up_on_go_after_outbox_keep_failed(
         await engine.dispose()
 
     assert sorted(kept) == ["now@example.com", "recent@example.com"]
+
+
+async def queue_raw(sessionmaker: async_sessionmaker[AsyncSession], *recipients: str) -> None:
+    """Rows as a request would write them, for addresses the API now refuses (older rows)."""
+    async with sessionmaker.begin() as session:
+        outbox = build_outbox_service(session, Settings(_env_file=None))
+        for recipient in recipients:
+            await outbox.queue(Message(to=recipient, subject="s", text="t", html="<p>h</p>"))
+
+
+@pytest.fixture
+async def own_smtp() -> AsyncIterator[SmtpServer]:
+    """An SMTP server of the test's own, which it may slow down or make refuse."""
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+class TestOneBadMessage:
+    async def test_any_failure_is_recorded_against_it_and_the_worker_goes_on(
+        self, settings: Settings, migrated: str, own_smtp: SmtpServer
+    ) -> None:
+        """An address the mail library cannot put in a header (a CR/LF hidden in an encoded
+        word) used to end the worker's task, silently, on every instance that claimed it."""
+        sending = settings.model_copy(
+            update={**FAST, "smtp_port": own_smtp.port, "database_url": migrated}
+        )
+        good, bad = unique_email(), f"=?x?q?a=0d=0ab?={unique_email()}"
+        async with running_app(sending) as app, http_client(app) as client:
+            await queue_raw(app.state.sessionmaker, bad, good)
+            app.state.outbox.wake()
+            await own_smtp.mailbox.wait_for(good)
+            ready = await client.get("/health/ready")
+            async with app.state.sessionmaker() as session:
+                statement = select(OutboxMessage).where(OutboxMessage.recipient == bad)
+                kept = (await session.scalars(statement)).one()
+
+        assert kept.failed_at is not None
+        assert (kept.last_error or "").startswith("UndeliverableAddressError")
+        assert app.state.metrics.mail_given_up._value.get() == 1
+        assert ready.status_code == 200
+        assert ready.json()["checks"]["mail_outbox"] == "ok"
+
+    async def test_a_stalled_worker_makes_the_instance_unready(
+        self, settings: Settings, migrated: str
+    ) -> None:
+        sending = settings.model_copy(update={**FAST, "database_url": migrated})
+        async with running_app(sending) as app, http_client(app) as client:
+            app.state.outbox.last_beat -= 3600  # as if its loop had hung an hour ago
+            ready = await client.get("/health/ready")
+
+        assert ready.status_code == 503
+        assert "mail_outbox" in ready.json()["detail"]
+
+    async def test_an_address_mail_would_rewrite_is_given_up_never_sent_elsewhere(
+        self, settings: Settings, migrated: str, own_smtp: SmtpServer
+    ) -> None:
+        """`=?x?q?victim?=@corp.com` decodes to `victim@corp.com`, in the header and in the
+        SMTP client's envelope alike (the API refuses such addresses now; older rows may hold
+        one)."""
+        sending = settings.model_copy(update={"smtp_port": own_smtp.port, "database_url": migrated})
+        engine = create_engine(sending)
+        sessionmaker = create_sessionmaker(engine)
+        try:
+            await queue_raw(sessionmaker, "=?x?q?victim?=@corp.example")
+            await OutboxWorker(
+                sessionmaker, SmtpSender(sending), sending, Metrics(lambda: None)
+            ).deliver_due()
+        finally:
+            await engine.dispose()
+
+        assert own_smtp.mailbox.envelopes == []
+
+
+class TestSmtpExchange:
+    async def test_each_mail_is_dated_identified_and_marked_automatic(
+        self, settings: Settings, migrated: str, own_smtp: SmtpServer
+    ) -> None:
+        sending = settings.model_copy(update={"smtp_port": own_smtp.port, "database_url": migrated})
+        recipient = unique_email()
+        engine = create_engine(sending)
+        sessionmaker = create_sessionmaker(engine)
+        try:
+            await queue_raw(sessionmaker, recipient)
+            async with sessionmaker() as session:
+                row_id = await session.scalar(
+                    select(OutboxMessage.id).where(OutboxMessage.recipient == recipient)
+                )
+            await OutboxWorker(
+                sessionmaker, SmtpSender(sending), sending, Metrics(lambda: None)
+            ).deliver_due()
+        finally:
+            await engine.dispose()
+
+        (mail,) = own_smtp.mailbox.to(recipient)
+        assert mail["Auto-Submitted"] == "auto-generated"
+        # The outbox row's id: a retry carries the same one, so receivers can drop a repeat.
+        assert mail["Message-ID"] == f"<{row_id}@example.com>"
+        sent_at = parsedate_to_datetime(str(mail["Date"]))
+        assert abs((sent_at - utcnow()).total_seconds()) < 60
+
+    async def test_a_slow_exchange_is_cut_off_before_its_lease_ends(
+        self, settings: Settings, migrated: str, own_smtp: SmtpServer
+    ) -> None:
+        """Each reply just under `SMTP_TIMEOUT`, so no single wait times out: the whole
+        exchange is bounded by it, and the lease (`SMTP_TIMEOUT` + 30 s) outlasts it."""
+        own_smtp.mailbox.delay = 0.4
+        sending = settings.model_copy(
+            update={"smtp_port": own_smtp.port, "smtp_timeout": 0.5, "database_url": migrated}
+        )
+        recipient = unique_email()
+        engine = create_engine(sending)
+        sessionmaker = create_sessionmaker(engine)
+        try:
+            await queue_raw(sessionmaker, recipient)
+            started = time.monotonic()
+            await OutboxWorker(
+                sessionmaker, SmtpSender(sending), sending, Metrics(lambda: None)
+            ).deliver_due()
+            took = time.monotonic() - started
+            async with sessionmaker() as session:
+                row = (
+                    await session.scalars(
+                        select(OutboxMessage).where(OutboxMessage.recipient == recipient)
+                    )
+                ).one()
+        finally:
+            await engine.dispose()
+
+        assert took < 0.5 + 0.4
+        assert (row.attempts, (row.last_error or "").split(":")[0]) == (1, "TimeoutError")
+        assert own_smtp.mailbox.to(recipient) == []
+
+    async def test_a_permanent_refusal_is_given_up_at_once_and_logged_masked(
+        self, settings: Settings, migrated: str, own_smtp: SmtpServer, logs: LogCapture
+    ) -> None:
+        own_smtp.mailbox.refusal = "550 5.1.1 No such user"
+        sending = settings.model_copy(update={"smtp_port": own_smtp.port, "database_url": migrated})
+        recipient = unique_email()
+        engine = create_engine(sending)
+        sessionmaker = create_sessionmaker(engine)
+        metrics = Metrics(lambda: None)
+        try:
+            await queue_raw(sessionmaker, recipient)
+            await OutboxWorker(sessionmaker, SmtpSender(sending), sending, metrics).deliver_due()
+            async with sessionmaker() as session:
+                row = (
+                    await session.scalars(
+                        select(OutboxMessage).where(OutboxMessage.recipient == recipient)
+                    )
+                ).one()
+        finally:
+            await engine.dispose()
+
+        assert (row.attempts, row.failed_at is not None) == (1, True)
+        assert metrics.mail_given_up._value.get() == 1
+        (given_up,) = [entry for entry in logs.records() if entry["event"] == "mail_given_up"]
+        assert given_up["recipient"] == f"{recipient[0]}***@example.com"
+        assert str(given_up["error"]).startswith("SMTPRecipientsRefused")
+        ours = [entry for entry in logs.records() if str(entry["logger"]).startswith("app")]
+        assert [entry for entry in ours if recipient in orjson.dumps(entry).decode()] == []
+        assert recipient not in (row.last_error or "")

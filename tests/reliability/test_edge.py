@@ -1,5 +1,7 @@
 """The HTTP edge of a real server: request heads are bounded in size, count and time, in
-constant memory, without delaying other clients (see `app.core.server`)."""
+constant memory, without delaying other clients, and bodies in time; pipelined requests, HEAD
+and a reused connection work; whatever the parser refuses is answered in the envelope (see
+`app.core.server`)."""
 
 import contextlib
 import resource
@@ -20,7 +22,13 @@ from tests.live import LiveServer, start_server
 from tests.secrets_scan import find_secrets
 
 HEADER_TIMEOUT = 1.0
-EDGE_SETTINGS = {"HTTP_HEADER_TIMEOUT": str(HEADER_TIMEOUT), "RATE_LIMIT_REGISTER_IP": ""}
+BODY_TIMEOUT = 3.0
+EDGE_SETTINGS = {
+    "HTTP_HEADER_TIMEOUT": str(HEADER_TIMEOUT),
+    "HTTP_BODY_TIMEOUT": str(BODY_TIMEOUT),
+    "RATE_LIMIT_REGISTER_IP": "",
+    "RATE_LIMIT_LOGIN_IP": "",
+}
 MAX_HEADER_BYTES = 32 * 1024
 
 
@@ -54,18 +62,33 @@ def read_until_closed(sock: socket.socket) -> bytes:
 
 def read_response(sock: socket.socket) -> bytes:
     """One response with a `Content-Length` body, leaving the connection open."""
+    return read_responses(sock, 1)[0]
+
+
+def read_responses(sock: socket.socket, count: int) -> list[bytes]:
+    """`count` responses with `Content-Length` bodies, one after another on the connection."""
+    responses: list[bytes] = []
     received = b""
-    while b"\r\n\r\n" not in received:
-        received += sock.recv(65536)
-    response_head, body = received.split(b"\r\n\r\n", 1)
-    length = next(
-        int(line.split(b":")[1])
-        for line in response_head.lower().split(b"\r\n")
-        if line.startswith(b"content-length:")
-    )
-    while len(body) < length:
-        body += sock.recv(65536)
-    return received
+
+    def more() -> bytes:
+        chunk = sock.recv(65536)
+        assert chunk, f"closed after {len(responses)} responses: {received[:200]!r}"
+        return chunk
+
+    while len(responses) < count:
+        while b"\r\n\r\n" not in received:
+            received += more()
+        response_head, rest = received.split(b"\r\n\r\n", 1)
+        length = next(
+            int(line.split(b":")[1])
+            for line in response_head.lower().split(b"\r\n")
+            if line.startswith(b"content-length:")
+        )
+        while len(rest) < length:
+            rest += more()
+        responses.append(response_head + b"\r\n\r\n" + rest[:length])
+        received = rest[length:]
+    return responses
 
 
 def head(*headers: str, path: str = "/health/live") -> bytes:
@@ -213,6 +236,132 @@ class TestHeadTimeout:
                 time.sleep(HEADER_TIMEOUT * 0.6)
                 sock.sendall(head())
                 assert read_response(sock).startswith(b"HTTP/1.1 200")
+
+
+class TestBodyTimeout:
+    def test_a_body_that_never_comes_is_408_and_closed(self, server: LiveServer) -> None:
+        with connection(server) as sock:
+            started = time.monotonic()
+            sock.sendall(post_head("/api/v1/auth/login", length=100))
+            answer = read_until_closed(sock)
+            waited = time.monotonic() - started
+
+        status, body = status_and_body(answer)
+        assert (status, body["error_code"]) == (408, "REQUEST_TIMEOUT")
+        assert b"x-request-id:" in answer.lower()
+        assert BODY_TIMEOUT * 0.9 < waited < BODY_TIMEOUT + 2
+
+    def test_a_trickling_body_is_408_and_closed(self, server: LiveServer) -> None:
+        """One byte at a time, each well within any idle timeout: the deadline is the body's
+        whole."""
+        with connection(server) as sock:
+            started = time.monotonic()
+            sock.sendall(post_head("/api/v1/auth/login", length=100))
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                for _ in range(100):
+                    time.sleep(0.25)
+                    sock.sendall(b" ")
+                    if time.monotonic() - started > BODY_TIMEOUT + 3:
+                        break
+            answer = read_until_closed(sock)
+            waited = time.monotonic() - started
+
+        status, _ = status_and_body(answer)
+        assert status == 408
+        assert waited < BODY_TIMEOUT + 2
+
+    def test_a_body_the_route_never_reads_does_not_hold_the_connection(
+        self, server: LiveServer
+    ) -> None:
+        with connection(server) as sock:
+            sock.sendall(post_head("/health/live", length=100, method="GET"))
+            answer = read_response(sock)
+            sock.settimeout(2)
+            rest = read_until_closed(sock)
+
+        assert answer.startswith(b"HTTP/1.1 200")
+        assert rest == b""
+
+
+class TestConnectionReuse:
+    def test_head_then_get_on_one_connection(self, server: LiveServer) -> None:
+        """HEAD used to leave the server expecting a body, so it dropped the connection and
+        the next request on it was reset."""
+        with connection(server) as sock:
+            sock.sendall(head().replace(b"GET ", b"HEAD ", 1))
+            answered = b""
+            while b"\r\n\r\n" not in answered:
+                answered += sock.recv(65536)
+            sock.sendall(head())
+            following = read_response(sock)
+
+        assert answered.startswith(b"HTTP/1.1 200")
+        assert answered.endswith(b"\r\n\r\n")  # headers only
+        assert following.startswith(b"HTTP/1.1 200")
+        assert "Response content shorter" not in server.log()
+
+    def test_hundreds_of_pipelined_requests_are_all_answered(self, server: LiveServer) -> None:
+        """40 KB of whole requests and the start of one more in a read: only that start is a
+        head still to come."""
+        count = 900
+        with connection(server) as sock:
+            sock.sendall(head() * count + head()[:20])
+            time.sleep(0.2)
+            sock.sendall(head()[20:])
+            answers = read_responses(sock, count + 1)
+
+        assert all(answer.startswith(b"HTTP/1.1 200") for answer in answers)
+
+    def test_a_large_body_then_a_pipelined_request(self, server: LiveServer) -> None:
+        payload = orjson.dumps({"email": "large@example.com", "password": "x" * 40_000})
+        with connection(server) as sock:
+            request = post_head("/api/v1/auth/login", length=len(payload)) + payload
+            sock.sendall(request + head()[:20])
+            time.sleep(0.2)
+            sock.sendall(head()[20:])
+            login, following = read_responses(sock, 2)
+
+        assert login.startswith(b"HTTP/1.1 422")  # the password is too long, not the head
+        assert following.startswith(b"HTTP/1.1 200")
+
+
+class TestRefusedByTheParser:
+    @pytest.mark.parametrize(
+        ("request_bytes", "detail"),
+        [
+            (b"NOT HTTP AT ALL\r\n\r\n", "Invalid HTTP request received"),
+            (
+                b"GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil.example\r\n\r\n",
+                "Send one Host header",
+            ),
+            (b"GET /health/live HTTP/1.1\r\n\r\n", "An HTTP/1.1 request needs a Host header"),
+        ],
+        ids=["garbage", "two hosts", "no host"],
+    )
+    def test_is_400_in_the_envelope(
+        self, server: LiveServer, request_bytes: bytes, detail: str
+    ) -> None:
+        with connection(server) as sock:
+            sock.sendall(request_bytes)
+            answer = read_until_closed(sock)
+
+        status, body = status_and_body(answer)
+        assert (status, body["error_code"], body["detail"]) == (400, "BAD_REQUEST", detail)
+        assert b"x-request-id: " + str(body["correlation_id"]).encode() in answer.lower()
+
+    def test_http_1_0_needs_no_host(self, server: LiveServer) -> None:
+        with connection(server) as sock:
+            sock.sendall(b"GET /health/live HTTP/1.0\r\n\r\n")
+            answer = read_until_closed(sock)
+
+        assert answer.startswith(b"HTTP/1.1 200")
+
+
+def post_head(path: str, *, length: int, method: str = "POST") -> bytes:
+    return (
+        f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {length}\r\n\r\n"
+    ).encode()
 
 
 def test_serve_raises_the_open_file_limit_to_the_hard_limit(tmp_path: Path) -> None:

@@ -13,7 +13,11 @@ from pathlib import Path
 import httpx
 import pytest
 from redis.asyncio import Redis
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from app.core.models import utcnow
+from app.users.models import User
 from tests.conftest import throwaway_database
 from tests.live import TEST_ENVIRONMENT, LiveServer, free_port, start_server
 from tests.mail import SmtpServer
@@ -97,6 +101,16 @@ def sign_in(server: LiveServer, email: str) -> dict[str, str]:
     httpx.post(f"{server.base_url}/api/v1/auth/register", json=credentials).raise_for_status()
     response = httpx.post(f"{server.base_url}/api/v1/auth/login", json=credentials)
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def mark_verified(database_url: str, email: str) -> None:
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            verified = update(User).where(User.email == email).values(email_verified_at=utcnow())
+            await connection.execute(verified)
+    finally:
+        await engine.dispose()
 
 
 def me(server: LiveServer, headers: dict[str, str]) -> int:
@@ -221,12 +235,15 @@ def users_listed(server: LiveServer, headers: dict[str, str]) -> int:
 
 
 def test_an_api_key_revoked_on_one_instance_is_refused_by_the_other_at_once(
-    instances: tuple[LiveServer, LiveServer],
+    instances: tuple[LiveServer, LiveServer], shared_database_url: str
 ) -> None:
     first, second = instances
-    headers = sign_in(first, unique_email())
+    email = unique_email()
+    headers = sign_in(first, email)
+    asyncio.run(mark_verified(shared_database_url, email))  # keys need a verified address
     keys = f"{first.base_url}/api/v1/auth/api-keys"
-    created = httpx.post(keys, json={"name": "ci", "scopes": ["account:read"]}, headers=headers)
+    body = {"name": "ci", "scopes": ["account:read"], "current_password": PASSWORD}
+    created = httpx.post(keys, json=body, headers=headers)
     key = {"Authorization": f"Bearer {created.json()['key']}"}
     assert me(second, key) == 200  # its first use is written down, not cached
     cached_on(second, key)

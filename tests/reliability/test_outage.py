@@ -181,8 +181,9 @@ def redis_proxy() -> AsyncIterator[TcpProxy]:
 
 
 class TestRedisOutage:
-    """Redis holds only rate-limit counters: without it, limits fail open (as configured) and
-    readiness reports it; nothing answers 500."""
+    """Without Redis, rate limits go on holding in each process's memory and readiness
+    reports it; a Redis that hangs costs a request at most `REDIS_TIMEOUT` once, and turns the
+    auth caches off; nothing answers 500."""
 
     async def test_rate_limits_degrade_and_readiness_follows(
         self, engine: AsyncEngine, settings: Settings, redis_proxy: TcpProxy
@@ -196,21 +197,85 @@ class TestRedisOutage:
         )
         async with running_app(configured) as app, http_client(app) as client:
             credentials = {"email": unique_email(), "password": PASSWORD}
+            other = {"email": unique_email(), "password": PASSWORD}
             wrong = {**credentials, "password": "not the password"}
-            assert (await client.post("/api/v1/auth/register", json=credentials)).status_code == 201
+            for account in (credentials, other):
+                registered = await client.post("/api/v1/auth/register", json=account)
+                assert registered.status_code == 201
             assert (await call(client, "GET", "/health/ready")).status == 200
 
             redis_proxy.cut()
             during = [
                 await call(client, "POST", "/api/v1/auth/login", json=wrong) for _ in range(5)
             ]
-            login = await call(client, "POST", "/api/v1/auth/login", json=credentials)
+            limited = await call(client, "POST", "/api/v1/auth/login", json=credentials)
+            login = await call(client, "POST", "/api/v1/auth/login", json=other)
             ready = await call(client, "GET", "/health/ready")
             redis_proxy.restore()
             recovered = await call(client, "GET", "/health/ready")
 
-        assert [answer.status for answer in during] == [401] * 5
-        assert all(answer.elapsed < BOUND for answer in [*during, login, ready])
+        # The limit of 3 held in the process while Redis was down, and logins went on.
+        assert [answer.status for answer in during] == [401, 401, 401, 429, 429]
+        assert all(answer.elapsed < BOUND for answer in [*during, limited, login, ready])
+        assert limited.status == 429
         assert login.status == 200
         assert ready.status == 503
         assert recovered.status == 200
+
+    async def test_a_hung_redis_costs_a_request_at_most_its_timeout(
+        self, settings: Settings, redis_proxy: TcpProxy
+    ) -> None:
+        """Redis accepts and never answers: login and logout stay fast, limits hold, and
+        another instance stops trusting its cache within a heartbeat and `REDIS_TIMEOUT`."""
+        configured = settings.model_copy(
+            update={
+                "redis_url": f"redis://127.0.0.1:{redis_proxy.port}/0",
+                "redis_timeout": REDIS_TIMEOUT,
+                "rate_limit_login_email": "3/minute",
+            }
+        )
+        credentials = {"email": unique_email(), "password": PASSWORD}
+        wrong = {**credentials, "password": "not the password"}
+        async with (
+            running_app(configured) as first,
+            running_app(configured) as second,
+            http_client(first) as client,
+            http_client(second) as other,
+        ):
+            await until_cache_on(first, second)
+            assert (await client.post("/api/v1/auth/register", json=credentials)).is_success
+            token = (await client.post("/api/v1/auth/login", json=credentials)).json()
+            headers = {"Authorization": f"Bearer {token['access_token']}"}
+            await other.get("/api/v1/users/me", headers=headers)  # its use is written down
+            assert (await other.get("/api/v1/users/me", headers=headers)).status_code == 200
+
+            redis_proxy.blackhole()
+            logout = await call(client, "POST", "/api/v1/auth/logout", headers=headers)
+            logged_out_at = time.monotonic()
+            refused = other.get("/api/v1/users/me", headers=headers)
+            while (await refused).status_code == 200:
+                await asyncio.sleep(0.05)
+                refused = other.get("/api/v1/users/me", headers=headers)
+            refused_after = time.monotonic() - logged_out_at
+            failed = [
+                await call(client, "POST", "/api/v1/auth/login", json=wrong) for _ in range(4)
+            ]
+            login = await call(client, "POST", "/api/v1/auth/login", json=credentials)
+            redis_proxy.restore()
+
+        assert logout.status == 204
+        assert logout.elapsed < 2 * REDIS_TIMEOUT + 0.5
+        assert refused_after < 1.0 + REDIS_TIMEOUT + 0.5
+        assert [answer.status for answer in failed] == [401, 401, 401, 429]
+        assert all(answer.elapsed < 2 * REDIS_TIMEOUT + 0.5 for answer in failed)
+        assert login.status == 429  # the address is limited, also with Redis hung
+        assert login.elapsed < 2 * REDIS_TIMEOUT + 0.5
+
+
+REDIS_TIMEOUT = 0.3
+
+
+async def until_cache_on(*apps: FastAPI) -> None:
+    async with asyncio.timeout(5):
+        while not all(app.state.revocations.cache.enabled for app in apps):  # noqa: ASYNC110
+            await asyncio.sleep(0.01)

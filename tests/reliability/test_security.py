@@ -15,7 +15,7 @@ from app.roles.models import Role
 from app.users.models import User
 from tests.conftest import REPO_ROOT
 from tests.live import LiveServerFactory
-from tests.users.factories import signed_in
+from tests.users.factories import DEFAULT_PASSWORD, signed_in
 
 PATH_PARAMETER = re.compile(r"\{(\w+)\}")
 # Answers another user gets for someone else's resource: it does not exist for them, or (any
@@ -42,7 +42,7 @@ async def own_session(
 async def own_key(
     client: AsyncClient, _session: AsyncSession, _user: User, headers: dict[str, str]
 ) -> str:
-    body = {"name": "mine", "scopes": ["items:read"]}
+    body = {"name": "mine", "scopes": ["items:read"], "current_password": DEFAULT_PASSWORD}
     response = await client.post("/api/v1/auth/api-keys", json=body, headers=headers)
     return str(response.json()["id"])
 

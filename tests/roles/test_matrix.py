@@ -26,6 +26,7 @@ PUBLIC = {
     "reset_password",
     "verify_email",
     "change_email",
+    "cancel_email_change",
     "health_live",
     "health_ready",
     "metrics",

@@ -201,6 +201,24 @@ class TestUpdate:
 
         assert_error(response, 422, "VALIDATION_ERROR")
 
+    async def test_a_role_an_admin_holds_is_changed_by_admins_only(
+        self, client: AsyncClient, session: AsyncSession, admin: SignedIn
+    ) -> None:
+        """Every account holds `user`: giving it `roles:admin` would hand that to everyone,
+        an admin among them, whom only an admin may change."""
+        manager = await create_role(session, *(name for name in declared()))
+        caller = await signed_in(client, session, roles=(manager.name,))
+        user_role = await built_in(session, "user")
+        wanted = sorted({*user_role.permissions, "roles:admin"})
+
+        response = await client.patch(
+            role_url(user_role.id), json={"permissions": wanted}, headers=caller.headers
+        )
+
+        assert_error(response, 403, "FORBIDDEN")
+        shown = await client.get(role_url(user_role.id), headers=admin.headers)
+        assert "roles:admin" not in shown.json()["permissions"]
+
 
 class TestDelete:
     async def test_holders_lose_what_it_granted(
@@ -270,6 +288,20 @@ class TestHolding:
         )
 
         assert_error(response, 403, "PERMISSION_DENIED")
+
+    async def test_taking_a_role_from_a_user_needs_what_they_hold(
+        self, client: AsyncClient, session: AsyncSession, admin: SignedIn
+    ) -> None:
+        manager = await create_role(session, *(name for name in declared()))
+        caller = await signed_in(client, session, roles=(manager.name,))
+        user_role = await built_in(session, "user")
+
+        response = await client.delete(
+            holding_url(admin.user.id, user_role.id), headers=caller.headers
+        )
+
+        assert_error(response, 403, "FORBIDDEN")
+        assert (await client.get(ME, headers=admin.headers)).json()["roles"] == ["admin", "user"]
 
     async def test_an_admin_cannot_take_admin_from_themself(
         self, client: AsyncClient, session: AsyncSession, admin: SignedIn

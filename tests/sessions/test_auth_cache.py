@@ -1,6 +1,6 @@
 """The auth cache over HTTP: a token's lookup is reused without a statement, and every change
-of access through the API is seen by the very next request; it is off without Redis and while
-the subscription is down."""
+of access through the API is seen by the very next request; without Redis it is on only for a
+single process, and with Redis off while the subscription is down."""
 
 import asyncio
 import shutil
@@ -8,6 +8,7 @@ import subprocess
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +18,9 @@ from redis.asyncio import Redis
 from sqlalchemy import event, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.core.auth_cache import LocalRevocations
 from app.core.config import Settings
+from app.core.metrics import MULTIPROCESS_DIR
 from app.users.models import User
 from tests.assertions import assert_error
 from tests.conftest import http_client, running_app
@@ -26,6 +29,7 @@ from tests.roles.factories import create_role
 from tests.users.factories import DEFAULT_PASSWORD, SignedIn, bearer, login, signed_in, user_url
 
 ME = "/api/v1/users/me"
+LOGOUT = "/api/v1/auth/logout"
 REDIS_URL = "redis://127.0.0.1:6379/13"
 TTL = timedelta(minutes=5)
 REDIS_SERVER = shutil.which("redis-server") or ""
@@ -103,7 +107,7 @@ class TestReuse:
         assert again == []
         assert response.json()["email"] == user.user.email
 
-    async def test_without_redis_every_request_looks_its_token_up(
+    async def test_one_process_without_redis_caches_and_revokes_locally(
         self,
         settings: Settings,
         sessionmaker: async_sessionmaker[AsyncSession],
@@ -118,9 +122,35 @@ class TestReuse:
             await client.get(ME, headers=user.headers)
             with statements(engine) as again:
                 assert (await client.get(ME, headers=user.headers)).status_code == 200
+            assert (await client.post(LOGOUT, headers=user.headers)).status_code == 204
+            after_logout = await client.get(ME, headers=user.headers)
 
-            assert app.state.revocations is None
-            assert again
+        assert isinstance(app.state.revocations, LocalRevocations)
+        assert again == []
+        assert_error(after_logout, 401, "UNAUTHORIZED")
+
+    async def test_several_workers_without_redis_look_every_token_up(
+        self,
+        settings: Settings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        session: AsyncSession,
+        engine: AsyncEngine,
+        monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path,
+    ) -> None:
+        # What `app serve --workers N` sets: another worker's revocations could not reach this one.
+        monkeypatch.setenv(MULTIPROCESS_DIR, str(tmp_path))
+        async with (
+            running_app(settings, sessionmaker=sessionmaker) as app,
+            http_client(app) as client,
+        ):
+            user = await signed_in(client, session)
+            await client.get(ME, headers=user.headers)
+            with statements(engine) as again:
+                assert (await client.get(ME, headers=user.headers)).status_code == 200
+
+        assert app.state.revocations is None
+        assert again
 
     async def test_a_write_outside_the_app_is_seen_once_the_ttl_is_over(
         self, app: FastAPI, client: AsyncClient, session: AsyncSession

@@ -8,6 +8,7 @@ from httpx import AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.models import utcnow
 from app.core.security import PasswordHasher
 from app.roles.models import ADMIN, USER, Role, UserRole
 from app.users.models import User
@@ -49,13 +50,16 @@ async def create_user(
     is_superuser: bool = False,
     roles: tuple[str, ...] = (USER,),
     hashed_password: str | None = None,
+    verified: bool = True,
 ) -> User:
-    """A user holding `roles` (and `admin` for a superuser)."""
+    """A user holding `roles` (and `admin` for a superuser), with a verified address unless
+    `verified=False`."""
     user = User(
         email=email or unique_email(),
         hashed_password=hashed_password or await hash_password(password),
         full_name=full_name,
         is_active=is_active,
+        email_verified_at=utcnow() if verified else None,
     )
     session.add(user)
     await session.flush()

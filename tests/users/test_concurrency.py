@@ -98,3 +98,42 @@ async def test_two_superusers_removing_each_other_at_once_leave_one(
         assert codes[0] in {200, 204}
         assert codes[1] in {401, 403}
         assert await active_superusers(engine, [first_id, second_id]) == 1
+
+
+async def test_identical_grants_at_once_both_succeed(
+    committing_client: AsyncClient,
+    engine: AsyncEngine,
+    superusers: Callable[[], Awaitable[tuple[str, dict[str, str]]]],
+) -> None:
+    """A repeated grant answers as the first did, also when both run at once."""
+    _, admin = await superusers()
+    role_ids = []
+    answers: list[int] = []
+    try:
+        for trial in range(TRIALS * 2):
+            created = await committing_client.post(
+                "/api/v1/roles",
+                json={"name": f"race-{uuid.uuid4().hex[:8]}-{trial}", "permissions": []},
+                headers=admin,
+            )
+            role_ids.append(created.json()["id"])
+            user_id, _ = await superusers()
+            grant = f"{USERS}/{user_id}/roles/{role_ids[-1]}"
+            both = await asyncio.gather(
+                committing_client.put(grant, headers=admin),
+                committing_client.put(grant, headers=admin),
+            )
+            answers += [answer.status_code for answer in both]
+            body = {"permissions": ["items:read", "items:write"]}
+            role = f"/api/v1/roles/{role_ids[-1]}"
+            both = await asyncio.gather(
+                committing_client.patch(role, json=body, headers=admin),
+                committing_client.patch(role, json=body, headers=admin),
+            )
+            answers += [answer.status_code for answer in both]
+    finally:
+        async with engine.begin() as connection:
+            ids = [uuid.UUID(role_id) for role_id in role_ids]
+            await connection.execute(delete(Role).where(Role.id.in_(ids)))
+
+    assert answers == [204, 204, 200, 200] * TRIALS * 2

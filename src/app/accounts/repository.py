@@ -14,20 +14,22 @@ class AccountTokenRepository(Repository[AccountToken]):
     model = AccountToken
 
     async def replace(self, *, user_id: uuid.UUID, purpose: Purpose, **values: Any) -> None:
-        """A new token of `purpose` for the user; their older ones of that purpose stop
-        working."""
-        await self.session.execute(
-            delete(AccountToken).where(
-                AccountToken.user_id == user_id, AccountToken.purpose == purpose
-            )
+        """The user's token of `purpose` (`INSERT … ON CONFLICT (user_id, purpose) DO UPDATE`):
+        an older one stops working, and of two issued at once only the later stands."""
+        statement = self.insert().values(
+            id=uuid.uuid4(), user_id=user_id, purpose=purpose, **values
         )
-        await self.create(user_id=user_id, purpose=purpose, **values)
+        upsert = statement.on_conflict_do_update(
+            index_elements=[AccountToken.user_id, AccountToken.purpose],
+            set_={name: statement.excluded[name] for name in values},
+        )
+        await self.session.execute(upsert)
 
     async def take(
         self, token_hash: str, purpose: Purpose, *, now: datetime
     ) -> AccountToken | None:
-        """The unexpired token with this hash and purpose, with its live, active user, and
-        deleted: it works once."""
+        """The unexpired token with this hash and purpose, issued under its user's current
+        security stamp, with its live, active user; deleted: it works once."""
         statement = (
             select(AccountToken)
             .join(AccountToken.user)
@@ -36,6 +38,7 @@ class AccountTokenRepository(Repository[AccountToken]):
                 AccountToken.token_hash == token_hash,
                 AccountToken.purpose == purpose,
                 AccountToken.expires_at > now,
+                AccountToken.security_stamp == User.security_stamp,
                 User.is_active.is_(True),
                 User.deleted_at.is_(None),
             )
@@ -43,8 +46,11 @@ class AccountTokenRepository(Repository[AccountToken]):
         )
         token = (await self.session.execute(statement)).scalar_one_or_none()
         if token is not None:
-            await self.delete_token(token.id)
+            await self.delete_of(token.user_id, purpose)
         return token
 
-    async def delete_token(self, token_id: uuid.UUID) -> None:
-        await self.session.execute(delete(AccountToken).where(AccountToken.id == token_id))
+    async def delete_of(self, user_id: uuid.UUID, *purposes: Purpose) -> None:
+        statement = delete(AccountToken).where(
+            AccountToken.user_id == user_id, AccountToken.purpose.in_(purposes)
+        )
+        await self.session.execute(statement)

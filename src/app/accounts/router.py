@@ -27,7 +27,9 @@ from app.sessions.models import UserSession
 from app.users.permissions import ACCOUNT_MANAGE
 
 router = APIRouter(tags=["accounts"])
-Owner = Annotated[UserSession, require_session(ACCOUNT_MANAGE)]
+# An unverified address may be verified or replaced also while `REQUIRE_VERIFIED_EMAIL` holds
+# back everything else.
+Owner = Annotated[UserSession, require_session(ACCOUNT_MANAGE, unverified=True)]
 signed_in_errors = error_responses(UnauthorizedError, PermissionDeniedError, RateLimitedError)
 token_errors = error_responses(InvalidTokenError)
 MAILED = "If an account uses this address, a mail is on its way."
@@ -99,3 +101,12 @@ async def request_email_change(
 async def change_email(data: TokenBody, accounts: AccountServiceDep) -> None:
     """Make the confirmed address the account's (verified); 409 if it was taken meanwhile."""
     await accounts.change_email(data.token)
+
+
+@router.post(
+    "/auth/email-change/cancel", status_code=status.HTTP_204_NO_CONTENT, responses=token_errors
+)
+async def cancel_email_change(data: TokenBody, accounts: AccountServiceDep) -> None:
+    """Call off a pending change of address with the token of the notice mailed to the current
+    address; the confirmation sent to the new one stops working."""
+    await accounts.cancel_email_change(data.token)

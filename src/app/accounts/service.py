@@ -3,17 +3,27 @@ from datetime import timedelta
 
 from app.accounts.models import AccountToken, Purpose
 from app.accounts.repository import AccountTokenRepository
+from app.api_keys.service import ApiKeyService
 from app.core.config import spelled_out
-from app.core.errors import AlreadyExistsError, ConflictError, InvalidInputError, InvalidTokenError
-from app.core.mail import MailTemplates
+from app.core.errors import AlreadyExistsError, ConflictError, InvalidTokenError
+from app.core.mail import MailTemplates, Message
 from app.core.ratelimit import RateLimiter
 from app.core.request import ClientInfo, Clock
-from app.core.security import PasswordHasher, check_new_password, hash_token, new_token
+from app.core.security import (
+    CurrentPasswordCheck,
+    PasswordHasher,
+    check_new_password,
+    hash_token,
+    new_token,
+)
 from app.mail.service import OutboxService
 from app.sessions.service import UserSessionService
 from app.users.models import User
 from app.users.schemas import normalise_email
 from app.users.service import UserService
+
+# The outbox composer of password reset mails (see `compose_password_reset`).
+PASSWORD_RESET_COMPOSER = "password_reset"  # noqa: S105 - a composer's name
 
 
 @dataclass(frozen=True)
@@ -22,7 +32,6 @@ class AccountPolicy:
     email_verification_ttl: timedelta
     email_change_ttl: timedelta
     # `limits` rules; an empty one is off.
-    login_per_email: str
     reset_per_email: str
     reset_per_ip: str
     mail_per_user: str
@@ -31,7 +40,9 @@ class AccountPolicy:
 class AccountService:
     """Password reset, email verification and email change: each mails a single-use token (the
     mail is queued in this unit of work's outbox, sent after it commits) and acts when the
-    token comes back. Nothing tells whether an address has an account."""
+    token comes back. Nothing tells whether an address has an account, not even the time an
+    answer takes. A password reset recovers the account: every session, mailed token and API
+    key of it ends."""
 
     def __init__(
         self,
@@ -39,9 +50,11 @@ class AccountService:
         *,
         users: UserService,
         user_sessions: UserSessionService,
+        api_keys: ApiKeyService,
         outbox: OutboxService,
         templates: MailTemplates,
         hasher: PasswordHasher,
+        passwords: CurrentPasswordCheck,
         limiter: RateLimiter,
         policy: AccountPolicy,
         clock: Clock,
@@ -49,36 +62,46 @@ class AccountService:
         self.repository = repository
         self.users = users
         self.user_sessions = user_sessions
+        self.api_keys = api_keys
         self.outbox = outbox
         self.templates = templates
         self.hasher = hasher
+        self.passwords = passwords
         self.limiter = limiter
         self.policy = policy
         self.clock = clock
 
     async def request_password_reset(self, email: str, *, client: ClientInfo) -> None:
-        """A reset link to the account with this address, if there is one (rate limited per
-        address and per client either way)."""
+        """A reset mail for this address, written when the outbox delivers it
+        (`compose_password_reset`): the request does the same work whether an account uses
+        the address or not. Rate limited per address and per client either way."""
         email = normalise_email(email)
         await self.limiter.hit(self.policy.reset_per_email, f"reset:email:{email}")
         await self.limiter.hit(self.policy.reset_per_ip, f"reset:ip:{client.ip}")
+        await self.outbox.queue_composed(PASSWORD_RESET_COMPOSER, email)
+
+    async def compose_password_reset(self, email: str) -> Message | None:
+        """The reset link for the active account with this address; None when there is none."""
         user = await self.users.find_by_email(email)
         if user is None or not user.is_active:
-            return
+            return None
         ttl = self.policy.password_reset_ttl
         token = await self._issue(user, Purpose.PASSWORD_RESET, ttl)
-        await self._mail("password_reset", user.email, token=token, ttl=spelled_out(ttl))
+        return self.templates.render(
+            "password_reset", user.email, token=token, ttl=spelled_out(ttl)
+        )
 
     async def reset_password(self, token: str, new_password: str) -> None:
-        """The new password (and the address counts as verified); every session of the user
-        ends, and the token is used up."""
+        """The new password (and the address counts as verified); every session, mailed token
+        and API key of the account ends."""
         used = await self._take(token, Purpose.PASSWORD_RESET)
         user = used.user
         check_new_password(new_password, email=user.email)
-        await self.users.set_password_hash(user, await self.hasher.hash(new_password))
+        await self.users.set_password(user, await self.hasher.hash(new_password))
         # The link reached the address: it is the user's.
         await self.users.mark_email_verified(user, self.clock())
         await self.user_sessions.revoke_all(user.id)
+        await self.api_keys.revoke_all(user.id)
 
     async def send_verification(self, user: User) -> None:
         ttl = self.policy.email_verification_ttl
@@ -96,16 +119,25 @@ class AccountService:
         await self.users.mark_email_verified(used.user, self.clock())
 
     async def request_email_change(self, user: User, new_email: str, password: str) -> None:
-        """A confirmation to the new address and a notice to the old one. A taken address is
-        answered alike, and fails at confirmation."""
+        """A confirmation to the new address and, to the old one, a notice with a link that
+        calls the change off. A taken address is answered alike, and fails at confirmation."""
         await self.limiter.hit(self.policy.mail_per_user, f"account-mail:{user.id}")
-        await self.confirm_password(user, password)
+        await self.passwords.confirm(
+            password, email=user.email, hashed_password=user.hashed_password
+        )
         ttl = self.policy.email_change_ttl
         token = await self._issue(user, Purpose.EMAIL_CHANGE, ttl, new_email=new_email)
+        cancel = await self._issue(user, Purpose.EMAIL_CHANGE_CANCEL, ttl)
         await self._mail(
             "email_change", new_email, token=token, old_email=user.email, ttl=spelled_out(ttl)
         )
-        await self._mail("email_change_notice", user.email, new_email=new_email)
+        await self._mail(
+            "email_change_notice",
+            user.email,
+            new_email=new_email,
+            token=cancel,
+            ttl=spelled_out(ttl),
+        )
 
     async def change_email(self, token: str) -> None:
         """The confirmed address becomes the user's (and counts as verified)."""
@@ -115,21 +147,10 @@ class AccountService:
             raise AlreadyExistsError("A user with this email already exists")
         await self.users.change_email(used.user, new_email, verified_at=self.clock())
 
-    async def confirm_password(self, user: User, password: str) -> None:
-        """The signed-in user's current password, before a change of credentials. Wrong ones
-        count against the address's login limit, so a stolen session guesses no faster than
-        a login could."""
-        key = f"login:email:{user.email}"
-        await self.limiter.ensure_allowed(self.policy.login_per_email, key)
-        # The connection stays checked out while hashing: authentication may have written the
-        # session's `last_used_at`, which releasing it would roll back. These changes are rare
-        # and rate limited; logins, which write nothing first, release theirs.
-        valid, _ = await self.hasher.verify(password, user.hashed_password)
-        if not valid:
-            await self.limiter.hit(self.policy.login_per_email, key)
-            raise InvalidInputError(
-                "Current password is incorrect", loc=("body", "current_password")
-            )
+    async def cancel_email_change(self, token: str) -> None:
+        """The pending change of address, called off from the notice to the current one."""
+        used = await self._take(token, Purpose.EMAIL_CHANGE_CANCEL)
+        await self.repository.delete_of(used.user_id, Purpose.EMAIL_CHANGE)
 
     async def _issue(
         self, user: User, purpose: Purpose, lifetime: timedelta, new_email: str | None = None
@@ -143,6 +164,7 @@ class AccountService:
             new_email=new_email,
             created_at=now,
             expires_at=now + lifetime,
+            security_stamp=user.security_stamp,
         )
         return token
 

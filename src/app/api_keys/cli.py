@@ -11,7 +11,7 @@ from pydantic import ValidationError
 # against them.
 import app.api  # noqa: F401
 from app.api_keys.dependencies import build_api_key_service
-from app.api_keys.schemas import ApiKeyCreate
+from app.api_keys.schemas import ApiKeySpec
 from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import AppError
@@ -32,7 +32,7 @@ def create(
 ) -> None:
     """Create a key for a user and print it (this once: only its hash is stored)."""
     try:
-        data = ApiKeyCreate(
+        data = ApiKeySpec(
             name=name,
             scopes=scope,
             expires_at=expires_at.isoformat() + "Z" if expires_at else None,
@@ -48,7 +48,7 @@ def create(
         raise typer.Exit(code=1) from exc
 
 
-async def _create(settings: Settings, email: str, data: ApiKeyCreate) -> str:
+async def _create(settings: Settings, email: str, data: ApiKeySpec) -> str:
     engine = create_engine(settings)
     try:
         async with create_sessionmaker(engine).begin() as session:

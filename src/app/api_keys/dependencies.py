@@ -1,15 +1,16 @@
 from typing import Annotated, Any
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api_keys.repository import ApiKeyRepository
 from app.api_keys.service import ApiKeyService
 from app.core.auth_cache import AuthCache
 from app.core.config import Settings
-from app.core.db import service_dependency
+from app.core.db import SessionDep
 from app.core.models import utcnow
 from app.core.request import Clock
+from app.core.security import CurrentPasswordCheck
 
 
 def build_api_key_service(
@@ -17,6 +18,7 @@ def build_api_key_service(
     settings: Settings,
     clock: Clock = utcnow,
     cache: AuthCache[Any] | None = None,
+    passwords: CurrentPasswordCheck | None = None,
 ) -> ApiKeyService:
     """Also for code outside a request (the CLI). `last_used_at` is written as seldom as a
     session's."""
@@ -25,8 +27,15 @@ def build_api_key_service(
         touch_interval=settings.session_touch_interval,
         clock=clock,
         cache=cache,
+        passwords=passwords,
     )
 
 
-get_api_key_service = service_dependency(build_api_key_service)
+async def get_api_key_service(request: Request, session: SessionDep) -> ApiKeyService:
+    state = request.app.state
+    return build_api_key_service(
+        session, state.settings, state.clock, passwords=state.password_check
+    )
+
+
 ApiKeyServiceDep = Annotated[ApiKeyService, Depends(get_api_key_service)]

@@ -12,8 +12,10 @@ from app.api_keys.permissions import API_KEYS_ADMIN
 from app.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 from app.core.errors import (
     ForbiddenError,
+    InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
+    RateLimitedError,
     UnauthorizedError,
     error_responses,
 )
@@ -32,11 +34,17 @@ Admin = Annotated[User, require(API_KEYS_ADMIN)]
 not_found = error_responses(NotFoundError)
 
 
-@router.post("/auth/api-keys", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
+@router.post(
+    "/auth/api-keys",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ApiKeyCreated,
+    responses=error_responses(InvalidInputError, RateLimitedError),
+)
 async def create_api_key(data: ApiKeyCreate, owner: Owner, keys: ApiKeyServiceDep) -> ApiKeyCreated:
     """A key for machines, acting as the caller with at most `scopes` (permissions the caller
-    holds, none personal). The key is in this answer only: store it now."""
-    created = await keys.create(owner.user, data)
+    holds, none personal). Needs a verified address and the caller's current password (wrong
+    guesses count against the login limit). The key is in this answer only: store it now."""
+    created = await keys.create_own(owner.user, data)
     return ApiKeyCreated(**ApiKeyRead.model_validate(created.record).model_dump(), key=created.key)
 
 

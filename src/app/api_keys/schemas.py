@@ -6,6 +6,7 @@ from pydantic import AfterValidator, Field, StringConstraints
 
 from app.core.permissions import declared, document_choices
 from app.core.schemas import RequestSchema, ResponseSchema, UTCDatetime
+from app.users.schemas import LoginPassword
 
 
 def _grantable(scopes: list[str]) -> list[str]:
@@ -17,7 +18,9 @@ def _grantable(scopes: list[str]) -> list[str]:
     return sorted(set(scopes))
 
 
-class ApiKeyCreate(RequestSchema):
+class ApiKeySpec(RequestSchema):
+    """What a key is: its name, scopes and expiry."""
+
     name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     scopes: Annotated[
         list[
@@ -31,6 +34,12 @@ class ApiKeyCreate(RequestSchema):
         AfterValidator(_grantable),
     ]
     expires_at: UTCDatetime | None = Field(default=None, description="Never, when left out")
+
+
+class ApiKeyCreate(ApiKeySpec):
+    current_password: LoginPassword = Field(
+        description="The caller's password: a stolen session alone mints no key"
+    )
 
 
 class ApiKeyRead(ResponseSchema):

@@ -5,9 +5,10 @@ from typing import Any
 
 from app.api_keys.models import KEY_PREFIX, ApiKey
 from app.api_keys.repository import ApiKeyRepository
-from app.api_keys.schemas import ApiKeyCreate
+from app.api_keys.schemas import ApiKeyCreate, ApiKeySpec
 from app.core.auth_cache import AuthCache
 from app.core.errors import (
+    EmailNotVerifiedError,
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
@@ -15,11 +16,12 @@ from app.core.errors import (
 )
 from app.core.permissions import ALL, declared
 from app.core.request import Clock
-from app.core.security import hash_token, new_token
+from app.core.security import CurrentPasswordCheck, hash_token, new_token
 from app.users.models import User
 
-# The first characters of a key kept to tell keys apart: the prefix and 6 of the secret's.
-SHOWN = len(KEY_PREFIX) + 6
+# The first characters of a key kept to tell keys apart: the prefix and 4 of the secret's
+# (24 bits: enough to tell a user's keys apart, too few to help guess one).
+SHOWN = len(KEY_PREFIX) + 4
 
 
 @dataclass(frozen=True)
@@ -45,14 +47,27 @@ class ApiKeyService:
         touch_interval: timedelta,
         clock: Clock,
         cache: AuthCache[Any] | None = None,
+        passwords: CurrentPasswordCheck | None = None,
     ):
         self.repository = repository
         self.touch_interval = touch_interval
         self.clock = clock
         self.cache = cache
+        self.passwords = passwords
 
-    async def create(self, owner: User, data: ApiKeyCreate) -> NewKey:
-        """A key for `owner`, scoped to permissions they hold."""
+    async def create_own(self, owner: User, data: ApiKeyCreate) -> NewKey:
+        """A key the owner asks for: their address verified, their current password given."""
+        if owner.email_verified_at is None:
+            raise EmailNotVerifiedError("Verify your email address before creating API keys")
+        if self.passwords is None:
+            raise RuntimeError("ApiKeyService needs `passwords` to create a user's own keys")
+        await self.passwords.confirm(
+            data.current_password, email=owner.email, hashed_password=owner.hashed_password
+        )
+        return await self.create(owner, data)
+
+    async def create(self, owner: User, data: ApiKeySpec) -> NewKey:
+        """A key for `owner`, scoped to permissions they hold (the CLI, for any user)."""
         if data.expires_at is not None and data.expires_at <= self.clock():
             raise InvalidInputError("expires_at must be in the future", loc=["body", "expires_at"])
         for scope in data.scopes:
@@ -114,3 +129,6 @@ class ApiKeyService:
     async def revoke(self, user_id: uuid.UUID, key_id: uuid.UUID) -> None:
         if not await self.repository.delete_one(key_id, user_id=user_id):
             raise NotFoundError("API key not found")
+
+    async def revoke_all(self, user_id: uuid.UUID) -> None:
+        await self.repository.delete_all(user_id)

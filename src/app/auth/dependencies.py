@@ -27,6 +27,7 @@ async def get_auth_service(
         limiter=state.rate_limiter,
         limits=limits,
         accounts=accounts,
+        passwords=state.password_check,
         require_verified_email=state.settings.require_verified_email,
     )
 

@@ -4,10 +4,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from app.core.schemas import RequestSchema, ResponseSchema, refuse_nul
-from app.users.schemas import Password
+from app.users.schemas import LoginPassword, Password
 
 LoginEmail = Annotated[str, StringConstraints(min_length=1, max_length=320)]
-LoginPassword = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 
 class LoginRequest(RequestSchema):

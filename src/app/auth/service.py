@@ -5,7 +5,12 @@ from app.auth.schemas import PasswordChange
 from app.core.errors import EmailNotVerifiedError, InvalidCredentialsError
 from app.core.ratelimit import RateLimiter
 from app.core.request import ClientInfo
-from app.core.security import PasswordHasher, check_new_password
+from app.core.security import (
+    CurrentPasswordCheck,
+    PasswordHasher,
+    check_new_password,
+    login_limit_key,
+)
 from app.sessions.models import UserSession
 from app.sessions.service import UserSessionService
 from app.users.models import User
@@ -34,9 +39,11 @@ class AuthService:
         limiter: RateLimiter,
         limits: AuthLimits,
         accounts: AccountService,
+        passwords: CurrentPasswordCheck,
         require_verified_email: bool = False,
     ):
         self.accounts = accounts
+        self.passwords = passwords
         self.require_verified_email = require_verified_email
         self.users = users
         self.user_sessions = user_sessions
@@ -63,7 +70,7 @@ class AuthService:
         """
         email = normalise_email(email)
         keys = (
-            (self.limits.login_email, f"login:email:{email}"),
+            (self.limits.login_email, login_limit_key(email)),
             (self.limits.login_ip, f"login:ip:{client.ip}"),
         )
         for rule, key in keys:
@@ -77,13 +84,16 @@ class AuthService:
         if self.require_verified_email and user.email_verified_at is None:
             raise EmailNotVerifiedError()
         if new_hash is not None:
-            await self.users.set_password_hash(user, new_hash)
+            await self.users.upgrade_password_hash(user, new_hash)
         return await self.user_sessions.start(user.id, client=client)
 
     async def change_password(self, current: UserSession, data: PasswordChange) -> None:
-        """New password; every other session of the user is revoked."""
+        """New password; every other session of the user ends, and every token mailed to
+        them dies."""
         user = current.user
         check_new_password(data.new_password, email=user.email)
-        await self.accounts.confirm_password(user, data.current_password)
-        await self.users.set_password_hash(user, await self.hasher.hash(data.new_password))
+        await self.passwords.confirm(
+            data.current_password, email=user.email, hashed_password=user.hashed_password
+        )
+        await self.users.set_password(user, await self.hasher.hash(data.new_password))
         await self.user_sessions.revoke_all(user.id, keep=current.id)

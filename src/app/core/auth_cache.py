@@ -4,14 +4,16 @@ An entry (a token's session and user) lives `AUTH_CACHE_TTL` at most. A write th
 changes a user's access names the user in its unit of work; once that commits, the user's
 entries are revoked in this process and, over Redis pub/sub, in every other. Revocation is by
 time: an entry counts only when the lookup that produced it started after the user's latest
-revocation, so a lookup racing a write can never put back what the write revoked. The cache is
-on only while the subscription is live: when it is lost, the cache is flushed and stays off
-until it is back, and nothing read meanwhile is kept.
+revocation, so a lookup racing a write can never put back what the write revoked. With Redis
+the cache is on only while the subscription is live: when it is lost, or a publish fails, the
+cache is flushed and stays off until it is back, and nothing read meanwhile is kept. With one
+process and no Redis there is no one else to tell: revocations are local.
 """
 
 import asyncio
 import contextlib
 import math
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -25,7 +27,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.core.metrics import Metrics
+from app.core.metrics import MULTIPROCESS_DIR, Metrics
 from app.core.redis import create_redis
 from app.core.tasks import running
 
@@ -101,9 +103,21 @@ class AuthCache(Generic[V]):
         )
 
 
+class LocalRevocations:
+    """Revokes users' entries in this process, the only one serving (no Redis, one worker)."""
+
+    def __init__(self, cache: AuthCache[Any]):
+        self.cache = cache
+        cache.enable()
+
+    async def revoke(self, owners: set[uuid.UUID]) -> None:
+        self.cache.revoke(owners)
+
+
 class RevocationBus:
     """Revokes users' entries here and, through Redis pub/sub, in every process; keeps the
-    cache on only while subscribed, checked by a ping every `heartbeat` seconds."""
+    cache on only while subscribed, checked by a ping every `heartbeat` seconds that must be
+    answered within `timeout` (`REDIS_TIMEOUT`)."""
 
     def __init__(
         self,
@@ -112,23 +126,29 @@ class RevocationBus:
         metrics: Metrics,
         *,
         heartbeat: float = 1.0,
+        timeout: float = 0.5,
         retry: float = 1.0,
     ):
         self.cache = cache
         self.redis = redis
         self.metrics = metrics
         self.heartbeat = heartbeat
+        self.timeout = timeout
         self.retry = retry
         self.channel = channel(redis)
+        self._lost = asyncio.Event()
 
     async def revoke(self, owners: set[uuid.UUID]) -> None:
         self.cache.revoke(owners)
         try:
             await self.redis.publish(self.channel, _message(owners))
-        except RedisError as error:
-            # The other processes keep what they cached for at most the TTL.
+        except (RedisError, OSError, TimeoutError) as error:
+            # Others keep what they cached for at most the TTL; this process, which cannot
+            # tell whether it still hears them, caches nothing until it subscribes again.
             self.metrics.auth_cache_publish_failures.inc()
             logger.warning("auth_cache_publish_failed", error=type(error).__name__)
+            self.cache.disable()
+            self._lost.set()
 
     async def run(self) -> None:
         """Subscribe, apply what arrives, and on any failure turn the cache off and retry."""
@@ -142,16 +162,17 @@ class RevocationBus:
             await asyncio.sleep(self.retry)
 
     async def _listen(self) -> None:
+        self._lost.clear()
         async with self.redis.pubsub() as pubsub:
             await pubsub.subscribe(self.channel)
             last_seen = pinged = time.monotonic()
-            while True:
-                message = await pubsub.get_message(timeout=self.heartbeat)
+            while not self._lost.is_set():
+                message = await pubsub.get_message(timeout=min(self.heartbeat, self.timeout))
                 now = time.monotonic()
                 if message is not None:
                     last_seen = now
                     self._apply(message)
-                if now - last_seen > 3 * self.heartbeat:
+                if now - last_seen > self.heartbeat + self.timeout:
                     raise TimeoutError("no answer from Redis")
                 if now - pinged >= self.heartbeat:
                     await pubsub.ping()
@@ -189,18 +210,25 @@ async def revoke_elsewhere(settings: Settings, session: AsyncSession) -> None:
         await redis.aclose()
 
 
+Revocations = LocalRevocations | RevocationBus
+
+
 @contextlib.asynccontextmanager
 async def running_auth_cache(
     settings: Settings, redis: Redis | None, metrics: Metrics
-) -> AsyncIterator[RevocationBus | None]:
-    """The process's cache and its subscription for as long as the app runs; none without
-    Redis (other processes' revocations could not reach it) or with `AUTH_CACHE_TTL=0`."""
+) -> AsyncIterator[Revocations | None]:
+    """The process's cache (and its subscription) for as long as the app runs. None with
+    `AUTH_CACHE_TTL=0`, or without Redis when several worker processes serve: the others'
+    revocations could not reach this one."""
     ttl = settings.auth_cache_ttl.total_seconds()
-    if redis is None or ttl <= 0:
+    if ttl <= 0 or (redis is None and os.environ.get(MULTIPROCESS_DIR)):
         yield None
         return
     cache: AuthCache[Any] = AuthCache(ttl=ttl, size=settings.auth_cache_size)
-    bus = RevocationBus(cache, redis, metrics)
+    if redis is None:
+        yield LocalRevocations(cache)
+        return
+    bus = RevocationBus(cache, redis, metrics, timeout=settings.redis_timeout)
     async with running(bus.run(), "auth-cache-subscription"):
         yield bus
 

@@ -1,5 +1,6 @@
 """Application settings, read from the environment and `.env`."""
 
+import math
 from datetime import timedelta
 from functools import lru_cache
 from typing import Annotated, Literal, get_args, get_origin
@@ -8,6 +9,16 @@ from pydantic import Field, SecretStr, TypeAdapter, field_validator, model_valid
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_SECRET_KEY = "dev-only-secret-change-me"  # noqa: S105 - refused in production below
+# 32 bytes of entropy, as `secrets.token_urlsafe(32)` gives.
+SECRET_KEY_MIN_BITS = 256
+SECRET_KEY_MIN_LENGTH = 32
+# Character classes and how many characters each has, to estimate a key's entropy.
+_KEY_ALPHABETS = (
+    (str.islower, 26),
+    (str.isupper, 26),
+    (str.isdigit, 10),
+    (lambda char: not char.isalnum(), 33),
+)
 
 
 class Settings(BaseSettings):
@@ -21,7 +32,8 @@ class Settings(BaseSettings):
     )
     secret_key: SecretStr = Field(
         default=SecretStr(DEV_SECRET_KEY),
-        description="Signs pagination cursors; the same on every instance. Generate one with "
+        description="Signs pagination cursors; the same on every instance. Production refuses "
+        "one under 32 characters or about 256 bits. Generate one with "
         "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`",
     )
 
@@ -59,6 +71,13 @@ class Settings(BaseSettings):
         default=None,
         description="`redis://host:6379/0` shares rate-limit counts across instances (checked by "
         "/health/ready); empty keeps them in each process's memory",
+    )
+    redis_timeout: float = Field(
+        default=0.5,
+        gt=0,
+        le=5,
+        description="Seconds any Redis call may take (connect, command, reply); then rate "
+        "limits count in the process for a few seconds and the auth cache turns off",
     )
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
@@ -105,6 +124,12 @@ class Settings(BaseSettings):
         description="Seconds a connection may take to send a request's line and headers, "
         "then it is closed (slow or silent clients)",
     )
+    http_body_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds a request's body may take to arrive, from its start; then 408 and "
+        "the connection is closed (bodies that trickle or never come)",
+    )
     http_max_header_bytes: int = Field(
         default=32 * 1024,
         ge=1024,
@@ -138,8 +163,9 @@ class Settings(BaseSettings):
     auth_cache_ttl: timedelta = Field(
         default=timedelta(seconds=10),
         description="How long each process may reuse a token's lookup; 0 turns the cache off. "
-        "Needs `REDIS_URL`: revocations reach every process over Redis pub/sub, and the cache "
-        "is off while that subscription is down",
+        "With `REDIS_URL` revocations reach every process over Redis pub/sub, and the cache is "
+        "off while that subscription is down; without it only a single process (one worker) "
+        "caches, and changes made by the CLI reach it within this time",
     )
     auth_cache_size: int = Field(
         default=10_000, ge=1, description="Token lookups each process keeps at most"
@@ -178,6 +204,11 @@ class Settings(BaseSettings):
         default="5/hour",
         description="Verification resends and email changes per signed-in user",
     )
+    rate_limit_mail_recipient: str = Field(
+        default="5/hour",
+        description="Mails sent to any one address, whoever asks for them; beyond it they are "
+        "dropped (counted in `mail_dropped_total`), the answer unchanged",
+    )
 
     public_url: str = Field(
         default="http://127.0.0.1:8000",
@@ -197,7 +228,11 @@ class Settings(BaseSettings):
     smtp_starttls: bool = Field(
         default=True, description="Upgrade the SMTP connection with STARTTLS"
     )
-    smtp_timeout: float = Field(default=10.0, gt=0, description="Seconds an SMTP exchange may take")
+    smtp_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a whole SMTP exchange may take (each reply too); then it is retried",
+    )
     outbox_worker: bool = Field(
         default=True,
         description="Deliver queued mail from this process (off: another process delivers it)",
@@ -255,6 +290,8 @@ class Settings(BaseSettings):
     def _require_secret_in_production(self) -> "Settings":
         if self.is_production and self.uses_default_secret_key:
             raise ValueError("SECRET_KEY must be set in production")
+        if self.is_production and (problem := weak_key_problem(self.secret_key)):
+            raise ValueError(f"SECRET_KEY {problem}")
         if self.is_production and self.email_backend == "console":
             raise ValueError("EMAIL_BACKEND=console prints mails: set up SMTP in production")
         return self
@@ -274,6 +311,25 @@ class Settings(BaseSettings):
     @property
     def serves_metrics(self) -> bool:
         return self.metrics_token is not None or not self.is_production
+
+
+def weak_key_problem(key: SecretStr) -> str | None:
+    """Why a production key is too weak, or None: shorter than 32 characters, or under 256
+    bits by the usual estimate: its length (at most four times its distinct characters, so
+    that padding counts little) times log2 of the size of the character classes it draws on.
+    A guard against the obvious (a word, a phrase, a repeated string), not a proof."""
+    value = key.get_secret_value()
+    if len(value) < SECRET_KEY_MIN_LENGTH:
+        return f"must be at least {SECRET_KEY_MIN_LENGTH} characters"
+    alphabet = sum(size for belongs, size in _KEY_ALPHABETS if any(map(belongs, value)))
+    distinct = len(set(value))
+    bits = min(len(value), 4 * distinct) * math.log2(max(alphabet, 2))
+    if bits < SECRET_KEY_MIN_BITS:
+        return (
+            f"is too guessable (about {int(bits)} bits, needs {SECRET_KEY_MIN_BITS}): generate "
+            "one with `python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+        )
+    return None
 
 
 @lru_cache

@@ -29,3 +29,11 @@ class CredentialRepository(Repository[ModelT]):
             return False
         revoke_after_commit(self.session, user_id)
         return True
+
+    async def delete_all(self, user_id: uuid.UUID, *, keep: uuid.UUID | None = None) -> None:
+        """Deletes every credential of `user_id` but `keep`."""
+        statement = delete(self.model).where(self.column("user_id") == user_id)
+        if keep is not None:
+            statement = statement.where(self.column("id") != keep)
+        await self.session.execute(statement)
+        revoke_after_commit(self.session, user_id)

@@ -119,7 +119,7 @@ class ConflictError(AppError):
 class RequestTimeoutError(AppError):
     status_code = 408
     error_code = "REQUEST_TIMEOUT"
-    default_detail = "The request headers did not arrive in time"
+    default_detail = "The request did not arrive in time"
 
 
 class PreconditionFailedError(AppError):
@@ -171,6 +171,7 @@ ERRORS_BY_STATUS: dict[int, type[AppError]] = {
         NotFoundError,
         MethodNotAllowedError,
         PayloadTooLargeError,
+        RequestTimeoutError,
         ForbiddenError,
         UnauthorizedError,
         ConflictError,

@@ -2,9 +2,11 @@
 the console in development). Requests never send: they queue messages in the outbox (see
 `app.mail`), which each process drains in the background."""
 
+import asyncio
 import sys
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -13,6 +15,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
+from app.core.models import utcnow
 
 _QUEUED = "mail_queued"
 
@@ -23,6 +26,34 @@ class Message:
     subject: str
     text: str
     html: str
+    # Stable across retries (the outbox row's id), so receivers can drop a duplicate.
+    key: str | None = None
+
+
+class UndeliverableAddressError(ValueError):
+    """An address mail cannot go to as it is written (see `survives_headers`): trying again
+    would fail again, and sending anyway could reach someone else."""
+
+
+def survives_headers(address: str) -> bool:
+    """Whether the mail library puts exactly `address` in a `To` header and reads exactly it
+    back: an RFC 2047 encoded word (`=?utf-8?q?…?=`) in the local part is decoded into another
+    address, or none, or a CR/LF. Addresses that fail this are refused at the edge."""
+    if "=?" in address:
+        return False
+    email = EmailMessage()
+    try:
+        email["To"] = address
+        parsed = [each.addr_spec for each in email["To"].addresses]
+    except (ValueError, IndexError, TypeError):
+        return False
+    return parsed == [address]
+
+
+def masked(address: str) -> str:
+    """`j***@example.com`: enough for an operator to tell recipients apart in a log."""
+    local, _, domain = address.rpartition("@")
+    return f"{local[:1]}***@{domain}" if local else "***"
 
 
 class MailSender(Protocol):
@@ -36,17 +67,25 @@ class SmtpSender:
         self.settings = settings
 
     async def send(self, message: Message) -> None:
+        """Raises `TimeoutError` when the whole exchange takes longer than `SMTP_TIMEOUT` (each
+        reply is bounded by it too): a claimed message's lease outlasts any send."""
         settings = self.settings
         password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
-        await aiosmtplib.send(
-            _email(message, settings.email_from),
-            hostname=settings.smtp_host,
-            port=settings.smtp_port,
-            username=settings.smtp_username,
-            password=password,
-            start_tls=settings.smtp_starttls,
-            timeout=settings.smtp_timeout,
-        )
+        # Addresses are checked at the edge; rows stored before that may hold one that the
+        # mail library would decode into another mailbox, in the header and the envelope.
+        if not survives_headers(message.to):
+            raise UndeliverableAddressError("mail would not reach the address as written")
+        async with asyncio.timeout(settings.smtp_timeout):
+            await aiosmtplib.send(
+                _email(message, settings.email_from),
+                recipients=[message.to],
+                hostname=settings.smtp_host,
+                port=settings.smtp_port,
+                username=settings.smtp_username,
+                password=password,
+                start_tls=settings.smtp_starttls,
+                timeout=settings.smtp_timeout,
+            )
 
 
 class ConsoleSender:
@@ -111,6 +150,12 @@ def _email(message: Message, sender: str) -> EmailMessage:
     email["From"] = sender
     email["To"] = message.to
     email["Subject"] = message.subject
+    # RFC 5322 §3.6: the origination date and a unique id; RFC 3834 §5: sent by a machine,
+    # so vacation responders stay quiet.
+    email["Date"] = format_datetime(utcnow())
+    domain = email["From"].addresses[0].domain or None
+    email["Message-ID"] = f"<{message.key}@{domain}>" if message.key else make_msgid(domain=domain)
+    email["Auto-Submitted"] = "auto-generated"
     email.set_content(message.text)
     email.add_alternative(message.html, subtype="html")
     return email

@@ -69,6 +69,16 @@ class Metrics:
             "Mails given up after OUTBOX_MAX_ATTEMPTS failed tries",
             registry=self.registry,
         )
+        self.mail_dropped = Counter(
+            "mail_dropped_total",
+            "Mails not queued: their address had RATE_LIMIT_MAIL_RECIPIENT already",
+            registry=self.registry,
+        )
+        self.mail_outbox_errors = Counter(
+            "mail_outbox_errors_total",
+            "Passes of the outbox worker that failed (the database, or a bug); it goes on",
+            registry=self.registry,
+        )
         self.pool = PoolCollector(get_pool)
         self.registry.register(self.pool)
 

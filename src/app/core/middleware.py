@@ -1,5 +1,5 @@
-"""Pure ASGI middleware: HEAD, body size limit, allowed hosts, security headers, access log and
-metrics, last-resort 500."""
+"""Pure ASGI middleware: HEAD, body size and time limits, allowed hosts, security headers,
+access log and metrics, last-resort 500."""
 
 import asyncio
 import time
@@ -23,6 +23,9 @@ from app.core.handlers import error_response
 from app.core.metrics import Metrics
 
 logger = structlog.get_logger("app.access")
+BODY_TIMEOUT = "The request body did not arrive in time"
+# Where Starlette's router records its match in the scope.
+_ROUTING_KEYS = ("route", "endpoint", "path_params", "app_root_path", "root_path")
 
 
 def is_valid_uuid(value: str) -> bool:
@@ -54,20 +57,25 @@ class HeadMiddleware:
                 message = {**message, "body": b""}
             await send(message)
 
-        # In place, so the router's match reaches the access log, which then records HEAD.
-        scope["method"] = "GET"
+        # A copy: the server reads the method of its own scope while sending, and would wait
+        # for a GET's body (and drop the connection) were it changed there.
+        as_get = {**scope, "method": "GET"}
         try:
-            await self.app(scope, receive, send_headers_only)
+            await self.app(as_get, receive, send_headers_only)
         finally:
-            scope["method"] = "HEAD"
+            # What the router matched, for the access log (which records HEAD).
+            scope.update((key, as_get[key]) for key in _ROUTING_KEYS if key in as_get)
 
 
-class BodySizeLimitMiddleware:
-    """413 before the body is parsed: on `Content-Length`, or as soon as the stream passes it."""
+class BodyLimitMiddleware:
+    """413 before the body is parsed: on `Content-Length`, or as soon as the stream passes it;
+    408 (and the connection closed) when the body has not arrived `timeout` seconds after the
+    request began: a body that trickles or never comes holds no connection for long."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int):
+    def __init__(self, app: ASGIApp, *, max_bytes: int, timeout: float):
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -79,10 +87,20 @@ class BodySizeLimitMiddleware:
             return
         received = 0
         responded = False
+        deadline = asyncio.get_running_loop().time() + self.timeout
 
         async def limited_receive() -> Message:
             nonlocal received
-            message = await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                if responded:
+                    raise
+                logger.warning("request_body_timeout", received_bytes=received)
+                raise HTTPException(
+                    status_code=408, detail=BODY_TIMEOUT, headers={"Connection": "close"}
+                ) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 # Once a response has started, a late read (draining the body) is left alone:
@@ -101,14 +119,19 @@ class BodySizeLimitMiddleware:
 
 
 class AllowedHostsMiddleware(TrustedHostMiddleware):
-    """Starlette's `Host` check (exact names and `*.example.com`), answering an unknown or
-    missing host with 400 in the envelope instead of plain text."""
+    """Starlette's `Host` check (exact names and `*.example.com`), answering an unknown,
+    missing or repeated host with 400 in the envelope instead of plain text (two `Host` fields
+    would pass on the first, which proxies may not route by)."""
 
     def __init__(self, app: ASGIApp, *, allowed_hosts: Sequence[str]):
         super().__init__(app, allowed_hosts=allowed_hosts, www_redirect=False)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self._allowed(Headers(scope=scope).get("host")):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        hosts = Headers(scope=scope).getlist("host")
+        if len(hosts) == 1 and self._allowed(hosts[0]):
             await self.app(scope, receive, send)
             return
         await error_response(BadRequestError("Invalid host header"))(scope, receive, send)

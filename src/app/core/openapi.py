@@ -5,7 +5,9 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from app.core.errors import AppError, EmailNotVerifiedError
 from app.core.permissions import declared
+from app.core.schemas import ErrorBody
 
 # Strings are refused when they hold U+0000 (see `app.core.schemas.refuse_nul`).
 NO_NUL_PATTERN = "^[^\\u0000]*$"
@@ -29,7 +31,8 @@ def install_openapi(app: FastAPI) -> None:
 
 def document_permissions(document: dict[str, Any]) -> None:
     """Every permission as an OAuth2 scope of the bearer scheme, and on each operation a line
-    naming the permission its security requirement lists."""
+    naming the permission its security requirement lists; such an operation may also answer
+    403 `EMAIL_NOT_VERIFIED` (under `REQUIRE_VERIFIED_EMAIL`)."""
     scopes = {name: permission.description for name, permission in declared().items()}
     for scheme in document.get("components", {}).get("securitySchemes", {}).values():
         for flow in scheme.get("flows", {}).values():
@@ -47,6 +50,24 @@ def document_permissions(document: dict[str, Any]) -> None:
             if needed:
                 line = f"Requires the permission {', '.join(f'`{name}`' for name in needed)}."
                 operation["description"] = f"{operation.get('description', '')}\n\n{line}".strip()
+                _add_error_code(operation, EmailNotVerifiedError)
+
+
+def _add_error_code(operation: dict[str, Any], error: type[AppError]) -> None:
+    status = str(error.status_code)
+    responses = operation.setdefault("responses", {})
+    if status not in responses:
+        envelope = {"schema": {"$ref": f"#/components/schemas/{ErrorBody.__name__}"}}
+        responses[status] = {
+            "description": error.error_code,
+            "content": {"application/json": envelope},
+        }
+        return
+    codes = responses[status].get("description", "")
+    if error.error_code not in codes.split(", "):
+        responses[status]["description"] = (
+            f"{codes}, {error.error_code}" if codes else error.error_code
+        )
 
 
 def document_nul_refusal(document: dict[str, Any]) -> None:

@@ -168,6 +168,14 @@ class Repository(Generic[ModelT, CreateT, UpdateT]):
             _BY_ID[key] = statement
         return statement
 
+    def insert(self, entity: type[Base] | None = None) -> postgresql.Insert | sqlite.Insert:
+        """`INSERT` into `entity` (the repository's model by default) in the dialect of the
+        session's database, which offers `ON CONFLICT … DO NOTHING | DO UPDATE`."""
+        target = entity or self.model
+        if self.session.get_bind().dialect.name == "postgresql":
+            return postgresql.insert(target)
+        return sqlite.insert(target)
+
     async def get(self, entity_id: uuid.UUID, *, include_deleted: bool = False) -> ModelT | None:
         statement = self.by_id(include_deleted=include_deleted)
         return (

@@ -15,6 +15,7 @@ from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from app.core.config import Settings
 from app.core.errors import InvalidInputError, ServiceUnavailableError
+from app.core.ratelimit import RateLimiter
 
 T = TypeVar("T")
 
@@ -61,6 +62,10 @@ def _invisible(char: str) -> bool:
 
 def new_token() -> str:
     return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def new_security_stamp() -> str:
+    return secrets.token_hex(16)
 
 
 def hash_token(token: str) -> str:
@@ -167,3 +172,33 @@ class PasswordHasher:
         if self._dummy_hash is None:
             self._dummy_hash = await self.hash(new_token())
         return self._dummy_hash
+
+
+def login_limit_key(email: str) -> str:
+    """The rate-limit key of failed logins to the account with this (normalised) address."""
+    return f"login:email:{email}"
+
+
+class CurrentPasswordCheck:
+    """The signed-in user's current password, asked before a change of credentials (password,
+    email, a new API key). Wrong ones count against the address's login limit (`rule`), so a
+    stolen session guesses no faster than a login could."""
+
+    def __init__(self, hasher: PasswordHasher, limiter: RateLimiter, *, rule: str):
+        self.hasher = hasher
+        self.limiter = limiter
+        self.rule = rule
+
+    async def confirm(self, password: str, *, email: str, hashed_password: str) -> None:
+        """A 422 on `current_password` when it is wrong, 429 once guessed too often."""
+        key = login_limit_key(email)
+        await self.limiter.ensure_allowed(self.rule, key)
+        # The connection stays checked out while hashing: authentication may have written the
+        # session's `last_used_at`, which releasing it would roll back. These changes are rare
+        # and rate limited; logins, which write nothing first, release theirs.
+        valid, _ = await self.hasher.verify(password, hashed_password)
+        if not valid:
+            await self.limiter.hit(self.rule, key)
+            raise InvalidInputError(
+                "Current password is incorrect", loc=("body", "current_password")
+            )

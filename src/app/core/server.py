@@ -17,7 +17,12 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from app.core.config import get_settings
-from app.core.errors import AppError, RequestHeadersTooLargeError, RequestTimeoutError
+from app.core.errors import (
+    AppError,
+    BadRequestError,
+    RequestHeadersTooLargeError,
+    RequestTimeoutError,
+)
 from app.core.handlers import error_response
 from app.core.middleware import new_request_id
 
@@ -43,9 +48,9 @@ def raise_open_file_limit() -> int:
     return soft
 
 
-class _HeadTooLargeError(Exception):
+class _RefusedHeadError(Exception):
     """Raised inside a parser callback; httptools stops parsing and uvicorn answers 400, which
-    `send_400_response` below turns into 431."""
+    `send_400_response` below turns into 431, or the 400 of `head_refused`."""
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
@@ -54,7 +59,15 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     - more than `HTTP_MAX_HEADER_BYTES` or `HTTP_MAX_HEADERS` fields: 431 and the connection is
       closed, having buffered at most one socket read past the limit;
     - no whole head within `HTTP_HEADER_TIMEOUT` of connecting, or of the first byte of a
-      further request on a kept-alive connection: closed (408 when a request had begun).
+      further request on a kept-alive connection: closed (408 when a request had begun);
+    - an HTTP/1.1 request without a `Host`, or any with two (RFC 9112 §3.2), and whatever
+      the parser refuses: 400 in the envelope, with an `X-Request-ID`;
+    - a response sent before the request's body was read whole: the connection is closed, so
+      a body that trickles on holds it no longer (`HTTP_BODY_TIMEOUT` bounds the wait for a
+      body the app reads).
+
+    Only the bytes of an unfinished head count against its limit: pipelined requests and a
+    body followed by the next request are not heads.
 
     One timer per connection at a time, re-armed only when it fires: requests in quick
     succession on a kept-alive connection cost no timer each.
@@ -77,10 +90,14 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.head_started: float | None = None
         self.request_begun = False
         self.head_too_large = False
+        self.head_refused: AppError | None = None
         # Bytes read while a head was incomplete (what httptools may be holding of it), and the
         # size of the read being parsed: together, a bound on the size of a head completing now.
         self.unparsed_bytes = 0
         self.read_bytes = 0
+        # Whether the head now awaited began in the read being parsed: what came before it in
+        # that read belonged to earlier requests, so that read is not counted against it.
+        self.began_in_read = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -94,8 +111,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         self.read_bytes = len(data)
+        self.began_in_read = False
         super().data_received(data)
-        if self.head_started is None or self.transport.is_closing():
+        if self.head_started is None or self.transport.is_closing() or self.began_in_read:
             return
         self.unparsed_bytes += len(data)
         if self.unparsed_bytes > self.max_head_bytes:
@@ -104,6 +122,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self.request_begun = True
+        self.began_in_read = True
         if self.head_started is None:
             self._await_head()
 
@@ -113,11 +132,29 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             and self._head_size() > self.max_head_bytes
         ):
             self.head_too_large = True
-            raise _HeadTooLargeError
+            raise _RefusedHeadError
         self.head_started = None
         self.request_begun = False
         self.unparsed_bytes = 0
+        if problem := self._host_problem():
+            self.head_refused = BadRequestError(problem)
+            raise _RefusedHeadError
         super().on_headers_complete()
+
+    def _host_problem(self) -> str | None:
+        hosts = sum(1 for name, _ in self.headers if name == b"host")
+        if hosts > 1:
+            return "Send one Host header"
+        if hosts == 0 and self.parser.get_http_version() == "1.1":
+            return "An HTTP/1.1 request needs a Host header"
+        return None
+
+    def on_response_complete(self) -> None:
+        if self.cycle is not None and self.cycle.more_body and not self.transport.is_closing():
+            # Answered before its body came whole: reading the rest only to reuse the
+            # connection would let the client hold it as long as it trickles.
+            self.transport.close()
+        super().on_response_complete()
 
     def _head_size(self) -> int:
         return len(self.url) + sum(len(name) + len(value) for name, value in self.headers)
@@ -125,8 +162,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def send_400_response(self, msg: str) -> None:
         if self.head_too_large:
             self._refuse(RequestHeadersTooLargeError())
-            return
-        super().send_400_response(msg)
+        elif self.head_refused is not None:
+            self._refuse(self.head_refused)
+        else:
+            self._refuse(BadRequestError(msg.removesuffix(".")))
 
     def _await_head(self) -> None:
         self.head_started = self.loop.time()
@@ -145,7 +184,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self.loop.time() < due:
             self._arm(due)  # the timer was set for an earlier head
         elif self.request_begun:
-            self._refuse(RequestTimeoutError())
+            self._refuse(RequestTimeoutError("The request headers did not arrive in time"))
         else:
             logger.info("connection_idle_closed", client=_address(self.client))
             self.transport.close()

@@ -22,6 +22,26 @@ class OutboxRepository(Repository[OutboxMessage]):
         )
         mark_queued(self.session)
 
+    async def queue_composed(self, composer: str, recipient: str, *, now: datetime) -> None:
+        await self.create(
+            recipient=recipient, subject="", composer=composer, created_at=now, next_attempt_at=now
+        )
+        mark_queued(self.session)
+
+    async def fill_in(self, message: OutboxMessage, composed: Message) -> None:
+        statement = (
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message.id)
+            .values(
+                recipient=composed.to,
+                subject=composed.subject,
+                text_body=composed.text,
+                html_body=composed.html,
+                composer=None,
+            )
+        )
+        await self.session.execute(statement)
+
     async def claim(self, *, now: datetime, lease: timedelta) -> OutboxMessage | None:
         """The next due message, leased to this caller: its next attempt moves past the lease,
         so no one else takes it meanwhile. PostgreSQL skips rows another claim holds

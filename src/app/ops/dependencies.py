@@ -11,12 +11,14 @@ from app.ops.service import HealthService
 
 
 async def get_health_service(request: Request, session: SessionDep) -> HealthService:
-    settings = request.app.state.settings
+    state = request.app.state
+    settings = state.settings
     return HealthService(
         HealthRepository(session),
-        redis=request.app.state.redis,
+        redis=state.redis,
         timeout=settings.db_connect_timeout,
         retry_after=settings.retry_after_seconds,
+        outbox_stalled=state.outbox.stalled if settings.outbox_worker else None,
     )
 
 

@@ -39,10 +39,16 @@ class RoleRepository(Repository[Role, RoleCreate, RoleUpdate]):
         return await super().compare_and_set(entity, values, expected_version=expected_version)
 
     async def set_permissions(self, role: Role, permissions: Iterable[str]) -> None:
-        await self.session.execute(delete(RolePermission).where(RolePermission.role_id == role.id))
-        rows = [{"role_id": role.id, "permission": permission} for permission in permissions]
+        """Idempotent: two identical changes at once both succeed."""
+        kept = set(permissions)
+        await self.session.execute(
+            delete(RolePermission).where(
+                RolePermission.role_id == role.id, RolePermission.permission.not_in(kept)
+            )
+        )
+        rows = [{"role_id": role.id, "permission": permission} for permission in sorted(kept)]
         if rows:
-            await self.session.execute(insert(RolePermission), rows)
+            await self.session.execute(self.insert(RolePermission).on_conflict_do_nothing(), rows)
         await self.session.refresh(role, ["grants"])
         revoke_after_commit(self.session, EVERYONE)
 
@@ -51,13 +57,10 @@ class RoleRepository(Repository[Role, RoleCreate, RoleUpdate]):
         revoke_after_commit(self.session, EVERYONE)
 
     async def assign(self, user_id: uuid.UUID, role_ids: Iterable[uuid.UUID]) -> None:
-        """The user holds these roles (again: holding one twice changes nothing)."""
-        held = await self.held_role_ids(user_id)
-        rows = [
-            {"user_id": user_id, "role_id": role_id} for role_id in role_ids if role_id not in held
-        ]
+        """The user holds these roles (again, or granted twice at once: nothing changes)."""
+        rows = [{"user_id": user_id, "role_id": role_id} for role_id in role_ids]
         if rows:
-            await self.session.execute(insert(UserRole), rows)
+            await self.session.execute(self.insert(UserRole).on_conflict_do_nothing(), rows)
         revoke_after_commit(self.session, user_id)
 
     async def assign_many(self, user_ids: Iterable[uuid.UUID], role_id: uuid.UUID) -> None:
@@ -70,6 +73,17 @@ class RoleRepository(Repository[Role, RoleCreate, RoleUpdate]):
         statement = delete(UserRole).where(UserRole.user_id == user_id, UserRole.role_id == role_id)
         await self.session.execute(statement)
         revoke_after_commit(self.session, user_id)
+
+    async def holders_permissions(self, role_id: uuid.UUID) -> set[str]:
+        """Every permission any holder of the role holds, through any of their roles."""
+        holders = select(UserRole.user_id).where(UserRole.role_id == role_id)
+        statement = (
+            select(RolePermission.permission)
+            .join(UserRole, UserRole.role_id == RolePermission.role_id)
+            .where(UserRole.user_id.in_(holders))
+            .distinct()
+        )
+        return set((await self.session.scalars(statement)).all())
 
     async def held_role_ids(self, user_id: uuid.UUID) -> set[uuid.UUID]:
         statement = select(UserRole.role_id).where(UserRole.user_id == user_id)

@@ -1,4 +1,5 @@
 import uuid
+from collections.abc import Iterable
 
 from app.core.errors import ConflictError, ForbiddenError, NotFoundError, PermissionDeniedError
 from app.core.models import utcnow
@@ -11,9 +12,11 @@ from app.users.models import User
 
 class RoleService:
     """Roles and who holds them. Nobody hands out what they do not hold: creating, changing,
-    deleting, granting or taking back a role needs every permission it involves. The built-in
-    roles keep their names, `admin` keeps every permission, and an active `admin` always
-    remains."""
+    deleting, granting or taking back a role needs every permission it involves. Changing what
+    a role grants, or deleting it, changes every holder, and taking a role from a user changes
+    that user: each needs every permission those users hold (so only an admin changes a role
+    an admin holds). The built-in roles keep their names, `admin` keeps every permission, and
+    an active `admin` always remains."""
 
     def __init__(self, repository: RoleRepository):
         self.repository = repository
@@ -44,6 +47,7 @@ class RoleService:
             if role.name == ADMIN:
                 raise ConflictError("The admin role holds every permission")
             _may_hand_out(actor, permissions)
+            await self._may_change_holders(actor, role)
             await self.repository.set_permissions(role, permissions)
         updated = await self.repository.compare_and_set(role, values or {"updated_at": utcnow()})
         if updated is None:
@@ -55,6 +59,7 @@ class RoleService:
         if role.built_in:
             raise ConflictError("A built-in role cannot be deleted")
         _may_hand_out(actor, role.permissions)
+        await self._may_change_holders(actor, role)
         await self.repository.delete(role)
 
     async def grant(self, actor: User, user: User, role_id: uuid.UUID) -> None:
@@ -80,6 +85,7 @@ class RoleService:
     async def take_back(self, actor: User, user: User, role_id: uuid.UUID) -> None:
         role = await self.get(role_id)
         _may_hand_out(actor, role.permissions)
+        _may_change(actor, user.permissions)
         if role.name == ADMIN:
             await self.confirm_admin_remains(actor, user)
         await self.repository.unassign(user.id, role.id)
@@ -100,8 +106,17 @@ class RoleService:
         if actor.id not in await self.repository.lock_active_admin_ids():
             raise ForbiddenError("Only an active administrator may do this")
 
+    async def _may_change_holders(self, actor: User, role: Role) -> None:
+        _may_change(actor, await self.repository.holders_permissions(role.id))
 
-def _may_hand_out(actor: User, permissions: list[str]) -> None:
+
+def _may_hand_out(actor: User, permissions: Iterable[str]) -> None:
     if not covers(actor.permissions, permissions):
         missing = sorted(set(permissions) - actor.permissions)
         raise PermissionDeniedError(missing[0])
+
+
+def _may_change(actor: User, held: Iterable[str]) -> None:
+    """The users concerned hold nothing the actor does not."""
+    if not covers(actor.permissions, held):
+        raise ForbiddenError("You cannot change users who hold permissions you do not")

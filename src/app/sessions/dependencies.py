@@ -10,7 +10,12 @@ from app.api_keys.models import KEY_PREFIX, ApiKey
 from app.core.auth_cache import AuthCache
 from app.core.config import Settings
 from app.core.db import SessionDep
-from app.core.errors import BadRequestError, ForbiddenError, PermissionDeniedError
+from app.core.errors import (
+    BadRequestError,
+    EmailNotVerifiedError,
+    ForbiddenError,
+    PermissionDeniedError,
+)
 from app.core.models import utcnow
 from app.core.permissions import allows
 from app.core.request import Clock
@@ -88,33 +93,63 @@ async def get_current_user_session(credential: Credential) -> UserSession:
 CurrentUserSession = Annotated[UserSession, Depends(get_current_user_session)]
 
 
-async def get_permitted_user(scopes: SecurityScopes, credential: Credential) -> User:
-    return _permitted(scopes, credential).user
+async def get_permitted_user(
+    scopes: SecurityScopes, request: Request, credential: Credential
+) -> User:
+    return _permitted(scopes, request, credential).user
 
 
-async def get_permitted_session(scopes: SecurityScopes, credential: Credential) -> UserSession:
+async def get_permitted_session(
+    scopes: SecurityScopes, request: Request, credential: Credential
+) -> UserSession:
     """Only a session (a person signed in with a password) reaches these routes: their
     permissions are personal, which no API key ever has."""
-    permitted = _permitted(scopes, credential)
-    if not isinstance(permitted, UserSession):
-        raise ForbiddenError("An API key cannot do this")
-    return permitted
+    return _session(_permitted(scopes, request, credential))
 
 
-def _permitted(scopes: SecurityScopes, credential: UserSession | ApiKey) -> UserSession | ApiKey:
+async def get_permitted_unverified_session(
+    scopes: SecurityScopes, credential: Credential
+) -> UserSession:
+    """As `get_permitted_session`, also for an unverified address under
+    `REQUIRE_VERIFIED_EMAIL`: the routes that verify or replace it."""
+    return _session(_allowed(scopes, credential))
+
+
+def _permitted(
+    scopes: SecurityScopes, request: Request, credential: UserSession | ApiKey
+) -> UserSession | ApiKey:
+    """The credential, when its user holds every scope and, under `REQUIRE_VERIFIED_EMAIL`,
+    has verified their address: a session (or key) from before the address had to be
+    verified does no more than a login could."""
+    user = credential.user
+    if user.email_verified_at is None and request.app.state.settings.require_verified_email:
+        raise EmailNotVerifiedError()
+    return _allowed(scopes, credential)
+
+
+def _allowed(scopes: SecurityScopes, credential: UserSession | ApiKey) -> UserSession | ApiKey:
     for permission in scopes.scopes:
         if not allows(credential.user.permissions, permission):
             raise PermissionDeniedError(permission)
     return credential
 
 
+def _session(credential: UserSession | ApiKey) -> UserSession:
+    if not isinstance(credential, UserSession):
+        raise ForbiddenError("An API key cannot do this")
+    return credential
+
+
 def require(permission: str) -> Any:
     """A route's caller, `Annotated[User, require("items:write")]`: the signed-in user when
     their roles grant `permission` (and, for an API key, its scopes), else 403
-    `PERMISSION_DENIED`. OpenAPI shows the permission as the route's OAuth2 scope."""
+    `PERMISSION_DENIED`; 403 `EMAIL_NOT_VERIFIED` for an unverified address under
+    `REQUIRE_VERIFIED_EMAIL`. OpenAPI shows the permission as the route's OAuth2 scope."""
     return Security(get_permitted_user, scopes=[permission])
 
 
-def require_session(permission: str) -> Any:
-    """As `require`, for routes that act on the caller's session: `Annotated[UserSession, …]`."""
-    return Security(get_permitted_session, scopes=[permission])
+def require_session(permission: str, *, unverified: bool = False) -> Any:
+    """As `require`, for routes that act on the caller's session: `Annotated[UserSession, …]`;
+    `unverified=True` for the routes that verify or replace an unverified address."""
+    dependency = get_permitted_unverified_session if unverified else get_permitted_session
+    return Security(dependency, scopes=[permission])

@@ -4,7 +4,6 @@ from datetime import datetime
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import contains_eager
 
-from app.core.auth_cache import revoke_after_commit
 from app.core.credential_repository import CredentialRepository
 from app.core.repository import detached_copy
 from app.sessions.models import UserSession
@@ -60,13 +59,6 @@ class UserSessionRepository(CredentialRepository[UserSession]):
             .order_by(UserSession.last_used_at.desc(), UserSession.id)
         )
         return list((await self.session.execute(statement)).scalars())
-
-    async def delete_all(self, user_id: uuid.UUID, *, keep: uuid.UUID | None = None) -> None:
-        statement = delete(UserSession).where(UserSession.user_id == user_id)
-        if keep is not None:
-            statement = statement.where(UserSession.id != keep)
-        await self.session.execute(statement)
-        revoke_after_commit(self.session, user_id)
 
     async def delete_dead(self, user_id: uuid.UUID, *, now: datetime, idle_since: datetime) -> None:
         """Housekeeping at login: the user's expired and idle sessions go."""

@@ -14,6 +14,7 @@ from app.core.errors import (
 from app.sessions.dependencies import CurrentUserSession, UserSessionServiceDep, require_session
 from app.sessions.models import UserSession
 from app.sessions.schemas import SessionRead
+from app.users.dependencies import UserServiceDep
 from app.users.permissions import ACCOUNT_MANAGE
 
 router = APIRouter(prefix="/auth", tags=["auth"], responses=error_responses(UnauthorizedError))
@@ -29,9 +30,10 @@ async def logout(current: CurrentUserSession, user_sessions: UserSessionServiceD
 
 
 @router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT)
-async def logout_all(current: CurrentUserSession, user_sessions: UserSessionServiceDep) -> None:
-    """Revoke every session of the signed-in user, this one included."""
-    await user_sessions.revoke_all(current.user_id)
+async def logout_all(current: CurrentUserSession, users: UserServiceDep) -> None:
+    """Revoke every session of the signed-in user, this one included, and every link mailed
+    to them that is still pending (password reset, email change, verification)."""
+    await users.sign_out_everywhere(current.user)
 
 
 @router.get("/sessions", response_model=list[SessionRead], responses=manage_errors)

@@ -5,6 +5,7 @@ from sqlalchemy.orm import Mapped, column_property, declared_attr, mapped_column
 
 from app.core.models import Base, SoftDeleteMixin, TimestampMixin, UUIDPrimaryKeyMixin
 from app.core.permissions import ALL
+from app.core.security import new_security_stamp
 from app.roles.models import Role, RolePermission, UserRole
 
 
@@ -27,6 +28,9 @@ class User(Base, UUIDPrimaryKeyMixin, TimestampMixin, SoftDeleteMixin):
     full_name: Mapped[str | None] = mapped_column(String(200), default=None)
     is_active: Mapped[bool] = mapped_column(default=True)
     email_verified_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Changes with every change of credentials (password, email, deactivation, signing out
+    # everywhere): a mailed token carries the stamp it was issued under, and dies with it.
+    security_stamp: Mapped[str] = mapped_column(String(32), default=new_security_stamp)
 
     # Loaded with the user in the same statement (the auth lookup among them), so checking a
     # permission never costs a query: the names of the user's roles and of what they grant.

@@ -39,13 +39,18 @@ class UserRepository(Repository[User, UserCreate, UserAdminUpdate]):
         revoke_after_commit(self.session, *(row["id"] for row in rows if row.get("id")))
         return await super().upsert_many(rows, update_columns=update_columns, match_on=match_on)
 
-    async def set_email(self, user: User, email: str, *, verified_at: datetime) -> User | None:
+    async def set_email(
+        self, user: User, email: str, *, verified_at: datetime, security_stamp: str
+    ) -> User | None:
         """A unique violation (a live account took the address meanwhile) is
         `AlreadyExistsError`."""
+        values = {
+            "email": email,
+            "email_verified_at": verified_at,
+            "security_stamp": security_stamp,
+        }
         try:
-            return await self.compare_and_set(
-                user, {"email": email, "email_verified_at": verified_at}
-            )
+            return await self.compare_and_set(user, values)
         except IntegrityError as error:
             if is_unique_violation(error):
                 raise AlreadyExistsError(self.already_exists_message) from error

@@ -16,15 +16,24 @@ from pydantic import (
 from pydantic.networks import validate_email
 from pydantic_core import PydanticCustomError
 
+from app.core.mail import survives_headers
 from app.core.schemas import Page, PatchSchema, RequestSchema, ResponseSchema
 from app.core.security import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, password_problem
 
 
 def canonical_email(email: str) -> str:
     """The one spelling of an address: email-validator's normal form (NFC, the domain decoded
-    from IDNA and width-folded), lower-cased. Raises a validation error for a non-address."""
+    from IDNA and width-folded), lower-cased. Raises a validation error for a non-address, and
+    for one that mail would not reach as it is written (see `survives_headers`)."""
     _name, address = validate_email(email.strip())
-    return address.lower()
+    address = address.lower()
+    if not survives_headers(address):
+        raise PydanticCustomError(
+            "value_error",
+            "value is not a valid email address: mail would not reach it as written "
+            "(encoded words such as =?utf-8?q?…?= are not allowed)",
+        )
+    return address
 
 
 def normalise_email(email: str) -> str:
@@ -43,7 +52,7 @@ def _acceptable_password(password: str) -> str:
     return password
 
 
-def _special_use_domains_pattern() -> str:
+def _refused_addresses_pattern() -> str:
     # EmailStr refuses special-use domains (`user@host.test`); the schema says so too, so that
     # clients and fuzzers know. Case-insensitive without a regex flag, which JSON Schema lacks.
     names = "|".join(
@@ -53,15 +62,14 @@ def _special_use_domains_pattern() -> str:
         )
         for name in SPECIAL_USE_DOMAIN_NAMES
     )
-    return rf"^(?!.*[@.](?:{names})\s*$)"
+    # Nor encoded words (`=?`), which mail would decode into another address.
+    return rf"^(?!.*=\?)(?!.*[@.](?:{names})\s*$)"
 
 
 Email = Annotated[
     str,
     AfterValidator(canonical_email),
-    WithJsonSchema(
-        {"type": "string", "format": "email", "pattern": _special_use_domains_pattern()}
-    ),
+    WithJsonSchema({"type": "string", "format": "email", "pattern": _refused_addresses_pattern()}),
 ]
 Password = Annotated[
     str,
@@ -73,6 +81,8 @@ Password = Annotated[
     ),
 ]
 FullName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+# A password as typed to sign in or confirm a change: checked against the hash, no rules.
+LoginPassword = Annotated[str, StringConstraints(min_length=1, max_length=PASSWORD_MAX_LENGTH)]
 
 
 class UserCreate(RequestSchema):

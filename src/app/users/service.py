@@ -6,6 +6,7 @@ from app.core.errors import ForbiddenError, NotFoundError
 from app.core.models import utcnow
 from app.core.pagination import PageRequest, PageResult
 from app.core.permissions import covers
+from app.core.security import new_security_stamp
 from app.roles.models import ADMIN, USER
 from app.roles.service import RoleService
 from app.sessions.service import UserSessionService
@@ -57,8 +58,12 @@ class UserService:
             await self._write(user, {"email_verified_at": at})
 
     async def change_email(self, user: User, email: str, *, verified_at: datetime) -> None:
-        """A live account with the address already is `AlreadyExistsError` (409)."""
-        if await self.repository.set_email(user, email, verified_at=verified_at) is None:
+        """A credential change (see `security_stamp`). A live account with the address already
+        is `AlreadyExistsError` (409)."""
+        changed = await self.repository.set_email(
+            user, email, verified_at=verified_at, security_stamp=new_security_stamp()
+        )
+        if changed is None:
             raise NotFoundError("User not found")
 
     async def get_by_email(self, email: str) -> User:
@@ -81,8 +86,19 @@ class UserService:
         await self.repository.release_connection()
         return user
 
-    async def set_password_hash(self, user: User, hashed_password: str) -> None:
+    async def set_password(self, user: User, hashed_password: str) -> None:
+        """A new password: a credential change (see `security_stamp`)."""
+        values = {"hashed_password": hashed_password, "security_stamp": new_security_stamp()}
+        await self.repository.compare_and_set(user, values)
+
+    async def upgrade_password_hash(self, user: User, hashed_password: str) -> None:
+        """The same password, hashed with the current parameters (at login)."""
         await self.repository.compare_and_set(user, {"hashed_password": hashed_password})
+
+    async def sign_out_everywhere(self, user: User, *, keep: uuid.UUID | None = None) -> None:
+        """Every session of the user ends (but `keep`), and every token mailed to them dies."""
+        await self._write(user, {"security_stamp": new_security_stamp()})
+        await self.user_sessions.revoke_all(user.id, keep=keep)
 
     async def update_me(self, user: User, data: UserUpdateMe) -> User:
         return await self._write(user, data.model_dump(exclude_unset=True))
@@ -95,7 +111,8 @@ class UserService:
         user = await self._changeable(actor, user_id)
         values = data.model_dump(exclude_unset=True)
         superuser = values.pop("is_superuser", None)
-        demotes = values.get("is_active") is False or superuser is False
+        deactivates = values.get("is_active") is False
+        demotes = deactivates or superuser is False
         if user.id == actor.id and demotes:
             raise ForbiddenError("You cannot deactivate or demote yourself")
         if demotes and user.is_superuser:
@@ -105,8 +122,10 @@ class UserService:
             change = self.roles.grant if superuser else self.roles.take_back
             await change(actor, user, admin.id)
             values.setdefault("updated_at", utcnow())
+        if deactivates:
+            values["security_stamp"] = new_security_stamp()
         updated = await self._write(user, values)
-        if values.get("is_active") is False:
+        if deactivates:
             await self.user_sessions.revoke_all(user.id)
         return updated
 
