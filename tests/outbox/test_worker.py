@@ -4,7 +4,9 @@ two processes draining one outbox deliver each message exactly once."""
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
 
@@ -255,17 +257,42 @@ class TestOneBadMessage:
         SMTP client's envelope alike (the API refuses such addresses now; older rows may hold
         one)."""
         sending = settings.model_copy(update={"smtp_port": own_smtp.port, "database_url": migrated})
-        engine = create_engine(sending)
-        sessionmaker = create_sessionmaker(engine)
-        try:
-            await queue_raw(sessionmaker, "=?x?q?victim?=@corp.example")
-            await OutboxWorker(
-                sessionmaker, SmtpSender(sending), sending, Metrics(lambda: None)
-            ).deliver_due()
-        finally:
-            await engine.dispose()
 
+        tried = await try_once(sending, "=?x?q?victim?=@corp.example")
+
+        assert tried.row is not None
+        assert tried.row.failed_at is not None
         assert own_smtp.mailbox.envelopes == []
+
+
+@dataclass
+class Tried:
+    """One message queued and one pass of a worker: its row after (None once sent), the
+    pass's duration and the worker's metrics."""
+
+    row: OutboxMessage | None
+    row_id: uuid.UUID
+    seconds: float
+    metrics: Metrics
+
+
+async def try_once(settings: Settings, recipient: str) -> Tried:
+    engine = create_engine(settings)
+    sessionmaker = create_sessionmaker(engine)
+    metrics = Metrics(lambda: None)
+    by_recipient = select(OutboxMessage).where(OutboxMessage.recipient == recipient)
+    try:
+        await queue_raw(sessionmaker, recipient)
+        async with sessionmaker() as session:
+            row_id = (await session.scalars(by_recipient)).one().id
+        started = time.monotonic()
+        await OutboxWorker(sessionmaker, SmtpSender(settings), settings, metrics).deliver_due()
+        seconds = time.monotonic() - started
+        async with sessionmaker() as session:
+            row = (await session.scalars(by_recipient)).one_or_none()
+    finally:
+        await engine.dispose()
+    return Tried(row, row_id, seconds, metrics)
 
 
 class TestSmtpExchange:
@@ -274,24 +301,13 @@ class TestSmtpExchange:
     ) -> None:
         sending = settings.model_copy(update={"smtp_port": own_smtp.port, "database_url": migrated})
         recipient = unique_email()
-        engine = create_engine(sending)
-        sessionmaker = create_sessionmaker(engine)
-        try:
-            await queue_raw(sessionmaker, recipient)
-            async with sessionmaker() as session:
-                row_id = await session.scalar(
-                    select(OutboxMessage.id).where(OutboxMessage.recipient == recipient)
-                )
-            await OutboxWorker(
-                sessionmaker, SmtpSender(sending), sending, Metrics(lambda: None)
-            ).deliver_due()
-        finally:
-            await engine.dispose()
+
+        tried = await try_once(sending, recipient)
 
         (mail,) = own_smtp.mailbox.to(recipient)
         assert mail["Auto-Submitted"] == "auto-generated"
         # The outbox row's id: a retry carries the same one, so receivers can drop a repeat.
-        assert mail["Message-ID"] == f"<{row_id}@example.com>"
+        assert mail["Message-ID"] == f"<{tried.row_id}@example.com>"
         sent_at = parsedate_to_datetime(str(mail["Date"]))
         assert abs((sent_at - utcnow()).total_seconds()) < 60
 
@@ -305,26 +321,15 @@ class TestSmtpExchange:
             update={"smtp_port": own_smtp.port, "smtp_timeout": 0.5, "database_url": migrated}
         )
         recipient = unique_email()
-        engine = create_engine(sending)
-        sessionmaker = create_sessionmaker(engine)
-        try:
-            await queue_raw(sessionmaker, recipient)
-            started = time.monotonic()
-            await OutboxWorker(
-                sessionmaker, SmtpSender(sending), sending, Metrics(lambda: None)
-            ).deliver_due()
-            took = time.monotonic() - started
-            async with sessionmaker() as session:
-                row = (
-                    await session.scalars(
-                        select(OutboxMessage).where(OutboxMessage.recipient == recipient)
-                    )
-                ).one()
-        finally:
-            await engine.dispose()
 
-        assert took < 0.5 + 0.4
-        assert (row.attempts, (row.last_error or "").split(":")[0]) == (1, "TimeoutError")
+        tried = await try_once(sending, recipient)
+
+        assert tried.seconds < 0.5 + 0.4
+        assert tried.row is not None
+        assert (tried.row.attempts, (tried.row.last_error or "").split(":")[0]) == (
+            1,
+            "TimeoutError",
+        )
         assert own_smtp.mailbox.to(recipient) == []
 
     async def test_a_permanent_refusal_is_given_up_at_once_and_logged_masked(
@@ -333,26 +338,15 @@ class TestSmtpExchange:
         own_smtp.mailbox.refusal = "550 5.1.1 No such user"
         sending = settings.model_copy(update={"smtp_port": own_smtp.port, "database_url": migrated})
         recipient = unique_email()
-        engine = create_engine(sending)
-        sessionmaker = create_sessionmaker(engine)
-        metrics = Metrics(lambda: None)
-        try:
-            await queue_raw(sessionmaker, recipient)
-            await OutboxWorker(sessionmaker, SmtpSender(sending), sending, metrics).deliver_due()
-            async with sessionmaker() as session:
-                row = (
-                    await session.scalars(
-                        select(OutboxMessage).where(OutboxMessage.recipient == recipient)
-                    )
-                ).one()
-        finally:
-            await engine.dispose()
 
-        assert (row.attempts, row.failed_at is not None) == (1, True)
-        assert metrics.mail_given_up._value.get() == 1
+        tried = await try_once(sending, recipient)
+
+        assert tried.row is not None
+        assert (tried.row.attempts, tried.row.failed_at is not None) == (1, True)
+        assert tried.metrics.mail_given_up._value.get() == 1
         (given_up,) = [entry for entry in logs.records() if entry["event"] == "mail_given_up"]
         assert given_up["recipient"] == f"{recipient[0]}***@example.com"
         assert str(given_up["error"]).startswith("SMTPRecipientsRefused")
         ours = [entry for entry in logs.records() if str(entry["logger"]).startswith("app")]
         assert [entry for entry in ours if recipient in orjson.dumps(entry).decode()] == []
-        assert recipient not in (row.last_error or "")
+        assert recipient not in (tried.row.last_error or "")

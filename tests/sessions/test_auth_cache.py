@@ -93,6 +93,26 @@ async def deactivate_behind_the_apps_back(session: AsyncSession, user: User) -> 
     await session.commit()
 
 
+@asynccontextmanager
+async def without_redis(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    session: AsyncSession,
+    engine: AsyncEngine,
+) -> AsyncIterator[tuple[FastAPI, AsyncClient, SignedIn, list[str]]]:
+    """The app without Redis, its client, a signed-in user, and the statements of their
+    second request (the first wrote down the session's use)."""
+    async with (
+        running_app(settings, sessionmaker=sessionmaker) as app,
+        http_client(app) as client,
+    ):
+        user = await signed_in(client, session)
+        await client.get(ME, headers=user.headers)
+        with statements(engine) as again:
+            assert (await client.get(ME, headers=user.headers)).status_code == 200
+        yield app, client, user, again
+
+
 class TestReuse:
     async def test_a_lookup_is_reused_without_a_statement(
         self, client: AsyncClient, session: AsyncSession, engine: AsyncEngine
@@ -114,14 +134,12 @@ class TestReuse:
         session: AsyncSession,
         engine: AsyncEngine,
     ) -> None:
-        async with (
-            running_app(settings, sessionmaker=sessionmaker) as app,
-            http_client(app) as client,
+        async with without_redis(settings, sessionmaker, session, engine) as (
+            app,
+            client,
+            user,
+            again,
         ):
-            user = await signed_in(client, session)
-            await client.get(ME, headers=user.headers)
-            with statements(engine) as again:
-                assert (await client.get(ME, headers=user.headers)).status_code == 200
             assert (await client.post(LOGOUT, headers=user.headers)).status_code == 204
             after_logout = await client.get(ME, headers=user.headers)
 
@@ -140,14 +158,8 @@ class TestReuse:
     ) -> None:
         # What `app serve --workers N` sets: another worker's revocations could not reach this one.
         monkeypatch.setenv(MULTIPROCESS_DIR, str(tmp_path))
-        async with (
-            running_app(settings, sessionmaker=sessionmaker) as app,
-            http_client(app) as client,
-        ):
-            user = await signed_in(client, session)
-            await client.get(ME, headers=user.headers)
-            with statements(engine) as again:
-                assert (await client.get(ME, headers=user.headers)).status_code == 200
+        async with without_redis(settings, sessionmaker, session, engine) as (app, *_, again):
+            pass
 
         assert app.state.revocations is None
         assert again

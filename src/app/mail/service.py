@@ -74,20 +74,15 @@ class OutboxService:
         self.clock = clock
         self.recipient_limit = recipient_limit
 
-    async def queue(self, message: Message) -> bool:
-        """Whether the mail was queued (False: dropped by the per-recipient limit)."""
-        if not await self._within_limit(message.to):
-            return False
-        await self.repository.queue(message, now=self.clock())
-        return True
+    async def queue(self, message: Message) -> None:
+        if await self._within_limit(message.to):
+            await self.repository.queue(message, now=self.clock())
 
-    async def queue_composed(self, composer: str, recipient: str) -> bool:
+    async def queue_composed(self, composer: str, recipient: str) -> None:
         """A mail that `composer` writes when it is due (see `OutboxWorker`), or decides not to
         send: the request queueing it does the same work whatever the outcome."""
-        if not await self._within_limit(recipient):
-            return False
-        await self.repository.queue_composed(composer, recipient, now=self.clock())
-        return True
+        if await self._within_limit(recipient):
+            await self.repository.queue_composed(composer, recipient, now=self.clock())
 
     async def claim(self) -> OutboxMessage | None:
         return await self.repository.claim(now=self.clock(), lease=self.policy.lease)
