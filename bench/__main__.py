@@ -36,7 +36,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--redis",
         default="redis://127.0.0.1:6379/12",
-        help="the app's REDIS_URL (its auth cache needs one); empty for none",
+        help="the app's REDIS_URL (shared rate limits, the auth cache across workers); empty for "
+        "none (then only a single worker caches)",
     )
     parser.add_argument("--timeout", type=int, default=15, help="wrk's per-request timeout (s)")
     parser.add_argument("--output", type=Path, default=RESULTS)

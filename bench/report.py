@@ -78,6 +78,7 @@ def rows(runs: list[Run]) -> list[Row]:
 
 
 def markdown(runs: list[Run], options: Options, command: str, chart: str) -> str:
+    redis = options.redis_url or _without_redis(options.workers)
     lines = [
         "# Benchmark: the app against the floor",
         "",
@@ -86,7 +87,7 @@ def markdown(runs: list[Run], options: Options, command: str, chart: str) -> str
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}, PostgreSQL on loopback. Each run: a fresh copy "
         f"of the seeded database ({options.items:,} items per user), a fresh server process "
-        f"({options.workers} worker; Redis: {options.redis_url or 'none, so no auth cache'}), "
+        f"({options.workers} worker; Redis: {redis}), "
         f"{options.warmup} s warm-up, {options.duration} s of wrk "
         f"(2 threads); {options.repeats} repeats alternating which app goes first. "
         "Figures are medians with (min-max); req/s counts 2xx answers (non-2xx are listed "
@@ -194,3 +195,8 @@ def chart(runs: list[Run], path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def _without_redis(workers: int) -> str:
+    # Without Redis, only a single process caches token lookups (its revocations are its own).
+    return "none, the auth cache local" if workers == 1 else "none, so no auth cache"

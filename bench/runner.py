@@ -63,7 +63,7 @@ class Options:
     workers: int
     timeout: int
     workdir: Path
-    # The app's Redis (its auth cache needs one); empty runs it without.
+    # The app's Redis (the auth cache of several workers needs one); empty runs it without.
     redis_url: str = ""
 
 
