@@ -174,6 +174,14 @@ async def test_database_outage(
     record_property("recovery_seconds", round(recovery, 3))
 
 
+# The per-IP limits would count every run's requests from 127.0.0.1 in the shared Redis.
+ONLY_THE_EMAIL_LIMIT = {
+    "rate_limit_login_email": "3/minute",
+    "rate_limit_login_ip": "",
+    "rate_limit_register_ip": "",
+}
+
+
 @pytest.fixture
 def redis_proxy() -> AsyncIterator[TcpProxy]:
     with TcpProxy("127.0.0.1", 6379) as proxy:
@@ -192,7 +200,7 @@ class TestRedisOutage:
             update={
                 "redis_url": f"redis://127.0.0.1:{redis_proxy.port}/0",
                 "db_connect_timeout": CONNECT_TIMEOUT,
-                "rate_limit_login_email": "3/minute",
+                **ONLY_THE_EMAIL_LIMIT,
             }
         )
         async with running_app(configured) as app, http_client(app) as client:
@@ -231,7 +239,7 @@ class TestRedisOutage:
             update={
                 "redis_url": f"redis://127.0.0.1:{redis_proxy.port}/0",
                 "redis_timeout": REDIS_TIMEOUT,
-                "rate_limit_login_email": "3/minute",
+                **ONLY_THE_EMAIL_LIMIT,
             }
         )
         credentials = {"email": unique_email(), "password": PASSWORD}
