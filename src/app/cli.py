@@ -19,7 +19,7 @@ from app.core.config import Settings, settings_table
 from app.core.metrics import MULTIPROCESS_DIR
 from app.core.migrations import alembic_config
 from app.core.server import raise_open_file_limit
-from app.items.schemas import MAX_BULK
+from app.items.entity import ITEMS
 from app.roles.cli import roles_cli
 from app.scaffold.spec import ScaffoldError, parse_entity
 from app.scaffold.writer import existing_features, generate
@@ -161,8 +161,8 @@ def seed_command(
     users: Annotated[int, typer.Option(min=1, help="Demo users.")] = 10,
     items: Annotated[int, typer.Option(min=0, help="Demo items, spread over the users.")] = 1000,
     batch: Annotated[
-        int, typer.Option(min=1, max=MAX_BULK, help="Rows per bulk upsert.")
-    ] = MAX_BULK,
+        int, typer.Option(min=1, max=ITEMS.max_bulk, help="Rows per bulk upsert.")
+    ] = ITEMS.max_bulk,
     seed_value: Annotated[int, typer.Option("--seed", help="Same seed, same rows.")] = 1,
 ) -> None:
     """Fill the database with demo data through the services' bulk paths (idempotent per seed)."""

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.auth_cache import revoke_elsewhere
@@ -18,7 +19,7 @@ from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.security import PasswordHasher
 from app.items.dependencies import build_item_service
-from app.items.schemas import MAX_BULK, ItemBulk, ItemUpsert
+from app.items.entity import ITEMS
 from app.users.dependencies import build_user_service
 from app.users.models import User
 
@@ -121,10 +122,10 @@ def _users(seed: int, count: int, hashed_password: str) -> list[dict[str, object
     ]
 
 
-def _item(seed: int, number: int, rng: random.Random) -> ItemUpsert:
+def _item(seed: int, number: int, rng: random.Random) -> BaseModel:
     title = f"{rng.choice(ADJECTIVES).capitalize()} {rng.choice(NOUNS)} #{number}"
     description = None if rng.random() < 0.3 else f"{rng.choice(ADJECTIVES)} {rng.choice(NOUNS)}"
-    return ItemUpsert(
+    return ITEMS.upsert(
         id=_demo_id(seed, "item", number),
         title=title,
         description=description,
@@ -137,7 +138,7 @@ async def seed(
     *,
     users: int,
     items: int,
-    batch: int = MAX_BULK,
+    batch: int = ITEMS.max_bulk,
     seed_value: int = 1,
     advance: Callable[[int], None] = lambda _rows: None,
 ) -> SeedReport:
@@ -187,7 +188,7 @@ async def _seed_items(
         mine = range(index * share, min((index + 1) * share, items))
         for start in range(mine.start, mine.stop, batch):
             numbers = range(start, min(start + batch, mine.stop))
-            bulk = ItemBulk(items=[_item(seed_value, number, rng) for number in numbers])
+            bulk = ITEMS.bulk(items=[_item(seed_value, number, rng) for number in numbers])
             async with sessionmaker.begin() as session:
                 outcome = await build_item_service(session, settings).bulk_upsert(owner, bulk)
             created, updated = created + outcome.created, updated + outcome.updated

@@ -2,6 +2,7 @@
 own handler, through HTTP on the real app (items' service and schemas, mounted as "gadgets")."""
 
 import uuid
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI
@@ -10,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.routes import EntityRoutes
 from app.items.dependencies import ItemServiceDep, get_item_service
-from app.items.filters import ItemListQuery
-from app.items.permissions import ITEMS_READ, ITEMS_WRITE
-from app.items.router import schemas
+from app.items.entity import ITEMS
+from app.items.models import Item
+from app.items.permissions import ITEMS_READ
+from app.items.schemas import ItemCreate, ItemRead, ItemUpdate
 from app.sessions.dependencies import require
 from app.users.models import User
 from tests.users.factories import signed_in
@@ -28,17 +30,9 @@ STANDARD = {
 }
 
 
-def gadget_routes(router: APIRouter) -> EntityRoutes:
-    return EntityRoutes(
-        router,
-        "gadget",
-        "gadgets",
-        get_item_service,
-        schemas,
-        ItemListQuery,
-        read=require(ITEMS_READ),
-        write=require(ITEMS_WRITE),
-    )
+def gadget_routes(router: APIRouter) -> EntityRoutes[Item, ItemCreate, ItemUpdate, ItemRead]:
+    gadgets = replace(ITEMS, name="gadget", plural="gadgets")
+    return EntityRoutes(router, gadgets, service=get_item_service, caller=require)
 
 
 def operations(app: FastAPI) -> dict[str, tuple[str, str]]:

@@ -39,9 +39,10 @@ def rendered_items(tmp_path_factory: pytest.TempPathFactory) -> Path:
 DEFINES = {
     "models.py": "class Item(Base,",
     "schemas.py": "class ItemRead(ResponseSchema):",
-    "filters.py": "class ItemFilter(ListFilter):",
-    "repository.py": "class ItemRepository(EntityRepository[Item, ItemCreate, ItemUpdate]):",
-    "service.py": "class ItemService(EntityService[Item, ItemCreate, ItemUpdate]):",
+    "filters.py": "class ItemFilter(OwnedFilter):",
+    "entity.py": "ITEMS = Entity(",
+    "repository.py": "(EntityRepository[Item, ItemCreate, ItemUpdate, ItemRead]):",
+    "service.py": "class ItemService(EntityService[Item, ItemCreate, ItemUpdate, ItemRead]):",
     "dependencies.py": "ItemServiceDep = Annotated[ItemService, Depends(get_item_service)]",
     "permissions.py": 'ITEMS_READ = declare("items:read", "Read your items")',
     "router.py": 'router = APIRouter(\n    prefix="/items"',
@@ -59,5 +60,5 @@ class TestRender:
     def test_generated_tests_render(self, rendered_items: Path) -> None:
         text = (rendered_items / "tests/items/test_router.py").read_text()
 
-        assert "class TestOwnership:" in text
-        assert "async def create_item(" in (rendered_items / "tests/items/factories.py").read_text()
+        assert "class TestItemContract(EntityContract):" in text
+        assert 'filter_case = ("is_active", "true", True, False)' in text

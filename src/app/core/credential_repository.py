@@ -7,7 +7,8 @@ from typing import Any, cast
 from sqlalchemy import delete
 
 from app.core.auth_cache import revoke_after_commit
-from app.core.repository import ModelT, Repository
+from app.core.models import ModelT
+from app.core.repository import Repository
 
 
 class CredentialRepository(Repository[ModelT]):

@@ -1,15 +1,18 @@
 """The repository of an entity the API serves: rows optionally owned by a user, read through
-filters and pages, written in bulk. A feature's repository names its model; the SQL is here,
+filters and pages, written in bulk. A feature's repository names its entity; the SQL is here,
 once."""
 
 import uuid
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, ClassVar, Generic, Protocol
 
 from sqlalchemy import Select
 
+from app.core.entity import Entity
+from app.core.models import ModelT
 from app.core.pagination import PageRequest, PageResult
-from app.core.repository import CreateT, ModelT, Repository, UpdateT, UpsertResult
+from app.core.repository import Repository, UpsertResult
+from app.core.schemas import CreateT, ReadT, UpdateT
 
 
 class RowFilter(Protocol):
@@ -18,16 +21,33 @@ class RowFilter(Protocol):
     def filter(self, query: Any) -> Any: ...
 
 
-class EntityRepository(Repository[ModelT, CreateT, UpdateT]):
-    """Rows of an entity; owned when its model has an `owner_id` column.
+class EntityRepository(
+    Repository[ModelT, CreateT, UpdateT], Generic[ModelT, CreateT, UpdateT, ReadT]
+):
+    """Rows of an entity, as its declaration says: owned, soft-deleted, versioned.
 
     `owner_id` arguments scope reads and writes to one owner's rows; None means every row
     (superusers, and every caller of an entity that has no owner).
     """
 
+    entity: ClassVar[Entity[Any, Any, Any, Any]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "entity" in vars(cls):
+            cls.model = cls.entity.model
+
     @property
     def owned(self) -> bool:
-        return "owner_id" in self.model.__table__.columns
+        return self.entity.owned
+
+    @property
+    def soft_deletes(self) -> bool:
+        return self.entity.soft_delete
+
+    @property
+    def versioned(self) -> bool:
+        return self.entity.versioned
 
     def visible(
         self, owner_id: uuid.UUID | None, *, include_deleted: bool = False
@@ -38,15 +58,32 @@ class EntityRepository(Repository[ModelT, CreateT, UpdateT]):
         return statement
 
     async def get_visible(
-        self, entity_id: uuid.UUID, owner_id: uuid.UUID | None, *, include_deleted: bool = False
+        self,
+        entity_id: uuid.UUID,
+        owner_id: uuid.UUID | None,
+        *,
+        include_deleted: bool = False,
+        for_update: bool = False,
     ) -> ModelT | None:
-        statement = self.by_id(include_deleted=include_deleted, owned=owner_id is not None)
+        """The row, if `owner_id` reaches it; `for_update` locks it until the unit of work
+        ends, so that a rule and the write that follows see the same row."""
+        statement = self.by_id(
+            include_deleted=include_deleted, owned=owner_id is not None, for_update=for_update
+        )
         values = (
             {"entity_id": entity_id}
             if owner_id is None
             else {"entity_id": entity_id, "owner_id": owner_id}
         )
         return (await self.session.execute(statement, values)).scalar_one_or_none()
+
+    async def lock_visible(
+        self, ids: Sequence[uuid.UUID], owner_id: uuid.UUID | None
+    ) -> dict[uuid.UUID, ModelT]:
+        """The live rows among `ids` that `owner_id` reaches, locked (for a bulk write's rules)."""
+        statement = self.visible(owner_id).where(self.column("id").in_(ids)).with_for_update()
+        rows = (await self.session.execute(statement)).scalars()
+        return {row.id: row for row in rows}  # type: ignore[attr-defined]
 
     async def list_filtered(
         self,

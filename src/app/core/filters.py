@@ -4,6 +4,7 @@ runs."""
 
 import inspect
 import math
+import uuid
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -28,7 +29,7 @@ from app.core.pagination import (
     SortKey,
     parse_order_by,
 )
-from app.core.schemas import refuse_nul
+from app.core.schemas import UTCDatetime, refuse_nul
 
 FilterT = TypeVar("FilterT", bound="ListFilter")
 T = TypeVar("T")
@@ -44,6 +45,8 @@ class ListFilter(Filter):
     `search` is a case-insensitive *contains* on `Constants.search_model_fields` in which `%`
     and `_` are literal characters, and `order_by` accepts only `sortable` fields.
     """
+
+    order_by: list[str] | None = None
 
     sortable: ClassVar[tuple[str, ...]] = ("created_at",)
     default_sort: ClassVar[tuple[SortKey, ...]] = (SortKey("created_at", descending=True),)
@@ -67,6 +70,31 @@ class ListFilter(Filter):
         return parse_order_by(values, allowed=self.sortable, default=self.default_sort)
 
 
+class TimestampFilter(ListFilter):
+    """A list of rows with a `created_at`: the range `created_at__gte` ≤ created_at <
+    `created_at__lt`."""
+
+    created_at__gte: UTCDatetime | None = None
+    created_at__lt: UTCDatetime | None = None
+
+
+class OwnedFilter(TimestampFilter):
+    """A list of owned rows: `owner_id` narrows it to one owner's (superusers only)."""
+
+    owner_id: uuid.UUID | None = None
+
+
+def _parameters(filter_class: type[ListFilter], parse: Any) -> inspect.Signature:
+    """The filter's own fields first, then those of its bases, `order_by` last: the order in
+    which OpenAPI lists them."""
+    signature = inspect.signature(parse)
+    own = vars(filter_class).get("__annotations__", {})
+    ordering = filter_class.Constants.ordering_field_name
+    rank = {name: (name == ordering, name not in own) for name in signature.parameters}
+    ordered = sorted(signature.parameters.values(), key=lambda param: rank[param.name])
+    return signature.replace(parameters=ordered)
+
+
 def filter_params(filter_class: type[ListFilter]) -> Any:
     """The query parameters of `filter_class`, as fastapi-filter's `FilterDepends` reads them.
 
@@ -79,7 +107,7 @@ def filter_params(filter_class: type[ListFilter]) -> Any:
     async def filters(**params: Any) -> Any:
         return parse(**params)
 
-    filters.__signature__ = inspect.signature(parse)  # type: ignore[attr-defined]
+    filters.__signature__ = _parameters(filter_class, parse)  # type: ignore[attr-defined]
     return Depends(filters)
 
 

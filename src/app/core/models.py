@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import DateTime, Dialect, Index, MetaData, Uuid, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -57,6 +57,9 @@ class Base(DeclarativeBase):
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), uuid.UUID: Uuid()}
+
+
+ModelT = TypeVar("ModelT", bound=Base)
 
 
 class UUIDPrimaryKeyMixin:

@@ -34,16 +34,11 @@ from sqlalchemy.orm import (
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 from sqlalchemy.sql.dml import ReturningInsert
 from sqlalchemy.sql.elements import KeyedColumnElement
-from typing_extensions import TypeVar
 
 from app.core.errors import AlreadyExistsError
-from app.core.models import Base, SoftDeleteMixin, VersionMixin, utcnow
+from app.core.models import Base, ModelT, SoftDeleteMixin, VersionMixin, utcnow
 from app.core.pagination import PageRequest, PageResult, SortKey
-
-ModelT = TypeVar("ModelT", bound=Base)
-# A repository that takes no schemas (`Repository[UserSession]`) writes from keyword values.
-CreateT = TypeVar("CreateT", bound=BaseModel, default=BaseModel)
-UpdateT = TypeVar("UpdateT", bound=BaseModel, default=BaseModel)
+from app.core.schemas import CreateT, UpdateT
 
 # Both drivers cap bind parameters per statement near 32767 (SQLite >= 3.32, asyncpg).
 MAX_BIND_PARAMS = 32_000
@@ -120,7 +115,7 @@ def is_unique_violation(exc: IntegrityError) -> bool:
     }
 
 
-_BY_ID: dict[tuple[type[Any], bool, bool], Select[Any]] = {}
+_BY_ID: dict[tuple[type[Any], bool, bool, bool], Select[Any]] = {}
 
 
 class Repository(Generic[ModelT, CreateT, UpdateT]):
@@ -154,17 +149,21 @@ class Repository(Generic[ModelT, CreateT, UpdateT]):
             statement = statement.where(self.column("deleted_at").is_(None))
         return statement
 
-    def by_id(self, *, include_deleted: bool = False, owned: bool = False) -> Select[tuple[ModelT]]:
-        """`… WHERE id = :entity_id [AND owner_id = :owner_id]`, built once per shape: every
-        read by id runs it, and SQLAlchemy then neither rebuilds it nor recomputes its cache
-        key per request."""
-        key = (self.model, include_deleted, owned)
+    def by_id(
+        self, *, include_deleted: bool = False, owned: bool = False, for_update: bool = False
+    ) -> Select[tuple[ModelT]]:
+        """`… WHERE id = :entity_id [AND owner_id = :owner_id] [FOR UPDATE]`, built once per
+        shape: every read by id runs it, and SQLAlchemy then neither rebuilds it nor recomputes
+        its cache key per request."""
+        key = (self.model, include_deleted, owned, for_update)
         statement = _BY_ID.get(key)
         if statement is None:
             statement = self.select(include_deleted=include_deleted)
             statement = statement.where(self.column("id") == bindparam("entity_id"))
             if owned:
                 statement = statement.where(self.column("owner_id") == bindparam("owner_id"))
+            if for_update:
+                statement = statement.with_for_update()
             _BY_ID[key] = statement
         return statement
 

@@ -34,6 +34,16 @@ def location(request: Request, route_name: str, **path_params: Any) -> str:
     return f"{request.scope.get('root_path', '')}{path}"
 
 
+def created_location(request: Request, entity_id: object) -> str:
+    """The `Location` of what a `POST` to a collection created: the collection's path (as the
+    client sent it, behind any proxy prefix) and the new id."""
+    root = request.scope.get("root_path", "")
+    collection = request.url.path.rstrip("/")
+    if not collection.startswith(root):
+        collection = f"{root}{collection}"
+    return f"{collection}/{entity_id}"
+
+
 async def get_if_match(
     if_match: Annotated[
         str | None,

@@ -1,8 +1,9 @@
 """Base schemas: what every request body, response and page looks like."""
 
 import re
+import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic
 
 from pydantic import (
     AfterValidator,
@@ -13,9 +14,16 @@ from pydantic import (
     Field,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
+from typing_extensions import TypeVar
 
 T = TypeVar("T")
+# An entity's request and response schemas; a repository that takes none
+# (`Repository[UserSession]`) writes from keyword values.
+CreateT = TypeVar("CreateT", bound=BaseModel, default=BaseModel)
+UpdateT = TypeVar("UpdateT", bound=BaseModel, default=BaseModel)
+ReadT = TypeVar("ReadT", bound=BaseModel, default=BaseModel)
 
 
 ISO_8601_START = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
@@ -111,6 +119,34 @@ class Page(ResponseSchema, Generic[T]):
     offset: int | None
     total: int | None
     next_cursor: str | None
+
+
+RowT = TypeVar("RowT", bound=BaseModel)
+MAX_BULK = 1000
+
+
+class Bulk(RequestSchema, Generic[RowT]):
+    """A bulk upsert's body: rows to create, or (with an `id`) to update or create."""
+
+    items: list[RowT] = Field(min_length=1, max_length=MAX_BULK)
+
+    @model_validator(mode="after")
+    def _ids_are_unique(self) -> "Bulk[RowT]":
+        ids = [row_id for row in self.items if (row_id := getattr(row, "id", None)) is not None]
+        if len(ids) != len(set(ids)):
+            raise ValueError("the same id appears more than once")
+        return self
+
+
+class BulkResult(ResponseSchema, Generic[T]):
+    """What a bulk upsert did."""
+
+    created: int
+    updated: int
+    skipped: list[uuid.UUID] = Field(
+        description="Ids left unchanged: they belong to another user or are deleted"
+    )
+    items: list[T]
 
 
 class ErrorItem(BaseModel):

@@ -1,12 +1,13 @@
 """The base of feature services: the rules every entity shares, free of SQL and HTTP."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, Protocol, cast
+from typing import Any, Generic, Protocol, cast
 
 from pydantic import BaseModel
 
+from app.core.entity import Entity
 from app.core.entity_repository import EntityRepository, RowFilter
 from app.core.errors import (
     ForbiddenError,
@@ -16,9 +17,10 @@ from app.core.errors import (
 )
 from app.core.etag import IfMatch
 from app.core.idempotency import IdempotencyStore, IdempotentRequest, fingerprint
-from app.core.models import SoftDeleteMixin, VersionMixin
+from app.core.models import ModelT, SoftDeleteMixin, VersionMixin
 from app.core.pagination import PageRequest, PageResult
-from app.core.repository import CreateT, ModelT, Repository, UpdateT
+from app.core.repository import Repository
+from app.core.schemas import CreateT, ReadT, UpdateT
 
 
 class Caller(Protocol):
@@ -62,7 +64,7 @@ class BulkOutcome(Generic[ModelT]):
 class Service(Generic[ModelT, CreateT, UpdateT]):
     """Holds the feature's repository; turns missing rows into 404 and stale versions into 412."""
 
-    not_found_message: ClassVar[str] = "Not found"
+    not_found_message: str = "Not found"
 
     def __init__(self, repository: Repository[ModelT, CreateT, UpdateT], *, require_if_match: bool):
         self.repository = repository
@@ -90,33 +92,51 @@ class Service(Generic[ModelT, CreateT, UpdateT]):
         return self.found_or_404(entity)
 
 
-class EntityService(Service[ModelT, CreateT, UpdateT]):
+class EntityService(Service[ModelT, CreateT, UpdateT], Generic[ModelT, CreateT, UpdateT, ReadT]):
     """What every entity the API serves does alike, once: owner scoping (others' rows are 404,
     superusers reach all), idempotent create, reads, compare-and-set update, delete and restore
     with `If-Match`, lists with superuser-only filters, bulk upsert.
 
-    A feature's service names its messages, idempotency scope and read schema, and adds the
-    rules of its own; `owner_scope` is the hook for another notion of whose rows are whose.
+    A feature's rules go in the `before_*` hooks: each runs inside the write, after the row it
+    is given was read (and locked) and its version checked, before anything is written; it
+    raises to refuse, and the create and update hooks return extra column values to write.
+    Bulk upserts run the same hooks, row by row. `owner_scope` is the hook for another notion
+    of whose rows are whose.
     """
-
-    idempotency_scope: ClassVar[str]
-    read_schema: ClassVar[type[BaseModel]]
 
     def __init__(
         self,
-        repository: EntityRepository[ModelT, CreateT, UpdateT],
+        repository: EntityRepository[ModelT, CreateT, UpdateT, ReadT],
         *,
         idempotency: IdempotencyStore,
         require_if_match: bool = False,
     ):
         super().__init__(repository, require_if_match=require_if_match)
-        self.repository: EntityRepository[ModelT, CreateT, UpdateT] = repository
+        self.repository: EntityRepository[ModelT, CreateT, UpdateT, ReadT] = repository
+        self.entity: Entity[ModelT, CreateT, UpdateT, ReadT] = repository.entity
         self.idempotency = idempotency
+        self.not_found_message = self.entity.not_found
+
+    async def before_create(self, caller: Caller, data: CreateT) -> Mapping[str, Any]:
+        """A rule on create; returns column values to write besides `data`'s."""
+        return {}
+
+    async def before_update(
+        self, caller: Caller, current: ModelT, changes: UpdateT
+    ) -> Mapping[str, Any]:
+        """A rule on update of `current`; returns column values to write besides `changes`."""
+        return {}
+
+    async def before_delete(self, caller: Caller, current: ModelT) -> None:
+        """A rule on (soft) delete of `current`."""
+
+    async def before_restore(self, caller: Caller, current: ModelT) -> None:
+        """A rule on restore of the soft-deleted `current`."""
 
     def owner_scope(self, caller: Caller) -> uuid.UUID | None:
         """The owner whose rows `caller` reaches, or None for every row (superusers, and
         entities without owners)."""
-        if caller.is_superuser or not self.repository.owned:
+        if caller.is_superuser or not self.entity.owned:
             return None
         return caller.id
 
@@ -127,7 +147,7 @@ class EntityService(Service[ModelT, CreateT, UpdateT]):
             return _created(await self._insert(caller, data))
         request = IdempotentRequest(
             user_id=caller.id,
-            scope=self.idempotency_scope,
+            scope=self.entity.idempotency_scope,
             key=idempotency_key,
             body_fingerprint=fingerprint(data.model_dump(mode="json")),
         )
@@ -137,7 +157,7 @@ class EntityService(Service[ModelT, CreateT, UpdateT]):
                 stored, id=uuid.UUID(str(stored["id"])), version=stored["version"], replayed=True
             )
         entity = await self._insert(caller, data)
-        snapshot = self.read_schema.model_validate(entity).model_dump(mode="json")
+        snapshot = self.entity.read.model_validate(entity).model_dump(mode="json")
         await self.idempotency.record(request, snapshot)
         return _created(entity)
 
@@ -153,23 +173,27 @@ class EntityService(Service[ModelT, CreateT, UpdateT]):
     async def update(
         self, caller: Caller, entity_id: uuid.UUID, data: UpdateT, *, if_match: IfMatch | None
     ) -> ModelT:
-        entity = await self.get(caller, entity_id)
+        entity = await self._for_write(caller, entity_id)
         expected = self.expected_version(_version(entity), if_match)
-        updated = await self.repository.update(entity, data, expected_version=expected)
+        extra = await self.before_update(caller, entity, data)
+        changes = {**data.model_dump(exclude_unset=True), **extra}
+        updated = await self.repository.update(entity, changes, expected_version=expected)
         return self.written_or_412(updated, expected)
 
     async def delete(
         self, caller: Caller, entity_id: uuid.UUID, *, if_match: IfMatch | None
     ) -> None:
-        entity = await self.get(caller, entity_id)
+        entity = await self._for_write(caller, entity_id)
         expected = self.expected_version(_version(entity), if_match)
+        await self.before_delete(caller, entity)
         deleted = await self.repository.soft_delete(entity, expected_version=expected)
         self.written_or_412(deleted, expected)
 
     async def restore(self, caller: Caller, entity_id: uuid.UUID) -> ModelT:
-        entity = await self.get(caller, entity_id, include_deleted=True)
+        entity = await self._for_write(caller, entity_id, include_deleted=True)
         if not cast(SoftDeleteMixin, entity).is_deleted:
             return entity
+        await self.before_restore(caller, entity)
         return self.written_or_412(await self.repository.restore(entity), None)
 
     async def list_page(
@@ -179,7 +203,7 @@ class EntityService(Service[ModelT, CreateT, UpdateT]):
         if not caller.is_superuser and (include_deleted or by_owner):
             raise ForbiddenError(
                 "owner_id and include_deleted are for superusers"
-                if self.repository.owned
+                if self.entity.owned
                 else "include_deleted is for superusers"
             )
         scope = self.owner_scope(caller)
@@ -192,7 +216,9 @@ class EntityService(Service[ModelT, CreateT, UpdateT]):
         rows = [row.model_dump() for row in data.items]
         for row in rows:
             row["id"] = row.get("id") or uuid.uuid4()
-        owner = caller.id if self.repository.owned else None
+        if self._has_write_rules():
+            await self._apply_rules(caller, data.items, rows)
+        owner = caller.id if self.entity.owned else None
         result = await self.repository.upsert_rows(owner, rows)
         written = {_id(entity): entity for entity in result.items}
         return BulkOutcome(
@@ -202,9 +228,40 @@ class EntityService(Service[ModelT, CreateT, UpdateT]):
             items=[written[row["id"]] for row in rows if row["id"] in written],
         )
 
+    async def _for_write(
+        self, caller: Caller, entity_id: uuid.UUID, *, include_deleted: bool = False
+    ) -> ModelT:
+        entity = await self.repository.get_visible(
+            entity_id, self.owner_scope(caller), include_deleted=include_deleted, for_update=True
+        )
+        return self.found_or_404(entity)
+
     async def _insert(self, caller: Caller, data: CreateT) -> ModelT:
-        owner = {"owner_id": caller.id} if self.repository.owned else {}
-        return await self.repository.create(data, **owner)
+        owner = {"owner_id": caller.id} if self.entity.owned else {}
+        extra = await self.before_create(caller, data)
+        return await self.repository.create(data, **owner, **extra)
+
+    def _has_write_rules(self) -> bool:
+        hooks = ("before_create", "before_update")
+        return any(getattr(type(self), hook) is not getattr(EntityService, hook) for hook in hooks)
+
+    async def _apply_rules(
+        self, caller: Caller, items: Sequence[BaseModel], rows: list[dict[str, Any]]
+    ) -> None:
+        """Each row through the rule of what it will do: update the row it names (read and
+        locked), or create one."""
+        current = await self.repository.lock_visible(
+            [row["id"] for row in rows], self.owner_scope(caller)
+        )
+        for item, row in zip(items, rows, strict=True):
+            existing = current.get(row["id"])
+            if existing is None:
+                extra = await self.before_create(caller, cast(CreateT, item))
+            else:
+                fields = item.model_dump(exclude={"id"}, exclude_unset=True)
+                changes = self.entity.update.model_validate(fields)
+                extra = await self.before_update(caller, existing, changes)
+            row.update(extra)
 
 
 def _created(entity: ModelT) -> Created[ModelT]:

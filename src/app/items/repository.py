@@ -1,7 +1,8 @@
 from app.core.entity_repository import EntityRepository
+from app.items.entity import ITEMS
 from app.items.models import Item
-from app.items.schemas import ItemCreate, ItemUpdate
+from app.items.schemas import ItemCreate, ItemRead, ItemUpdate
 
 
-class ItemRepository(EntityRepository[Item, ItemCreate, ItemUpdate]):
-    model = Item
+class ItemRepository(EntityRepository[Item, ItemCreate, ItemUpdate, ItemRead]):
+    entity = ITEMS

@@ -2,13 +2,12 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field, StrictBool, StringConstraints, model_validator
+from pydantic import StrictBool, StringConstraints
 
-from app.core.schemas import Page, PatchSchema, RequestSchema, ResponseSchema
+from app.core.schemas import PatchSchema, RequestSchema, ResponseSchema
 
 Title = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Description = Annotated[str, StringConstraints(max_length=10_000)]
-MAX_BULK = 1000
 
 
 class ItemCreate(RequestSchema):
@@ -34,33 +33,3 @@ class ItemRead(ResponseSchema):
     version: int
     created_at: datetime
     updated_at: datetime
-
-
-class ItemPage(Page[ItemRead]):
-    pass
-
-
-class ItemUpsert(ItemCreate):
-    """One row of a bulk upsert: with an `id` it updates (or creates) that item."""
-
-    id: uuid.UUID | None = None
-
-
-class ItemBulk(RequestSchema):
-    items: list[ItemUpsert] = Field(min_length=1, max_length=MAX_BULK)
-
-    @model_validator(mode="after")
-    def _ids_are_unique(self) -> "ItemBulk":
-        ids = [row.id for row in self.items if row.id is not None]
-        if len(ids) != len(set(ids)):
-            raise ValueError("the same id appears more than once")
-        return self
-
-
-class ItemBulkResult(ResponseSchema):
-    created: int
-    updated: int
-    skipped: list[uuid.UUID] = Field(
-        description="Ids left unchanged: they belong to another user or are deleted"
-    )
-    items: list[ItemRead]

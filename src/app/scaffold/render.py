@@ -11,13 +11,14 @@ FEATURE_FILES = (
     "models.py",
     "schemas.py",
     "filters.py",
+    "entity.py",
     "repository.py",
     "service.py",
     "dependencies.py",
     "permissions.py",
     "router.py",
 )
-TEST_FILES = ("factories.py", "test_router.py")
+TEST_FILES = ("test_router.py",)
 
 
 def _pascal(name: str) -> str:
@@ -77,7 +78,7 @@ def _context(spec: EntitySpec) -> dict[str, object]:
             sqlalchemy_names.append(name)
     if spec.owned:
         sqlalchemy_names.append("ForeignKey")
-    pydantic_names = ["Field", "model_validator"]
+    pydantic_names = ["Field"] if kinds & {"int", "float", "decimal"} else []
     if kinds & {"str", "text"}:
         pydantic_names.append("StringConstraints")
     if "bool" in kinds:
@@ -85,13 +86,14 @@ def _context(spec: EntitySpec) -> dict[str, object]:
     return {
         "e": spec,
         "kinds": kinds,
+        "aliased": bool(kinds & {"str", "text", "int", "float", "decimal"}),
         "filter_kinds": filtered,
         "enum_names": enum_names,
         "order_terms": [term for name in spec.sortable for term in (name, f"-{name}")],
         "datetime_names": [name for name in ("date", "datetime") if name in kinds],
         "sqlalchemy_names": sorted(sqlalchemy_names, key=str.lower),
         "pydantic_names": sorted(pydantic_names, key=str.lower),
-        "core_schema_names": ["Page", "PatchSchema", "RequestSchema", "ResponseSchema"]
+        "core_schema_names": ["PatchSchema", "RequestSchema", "ResponseSchema"]
         + (["UTCDatetime"] if "datetime" in kinds else []),
     }
 

@@ -9,7 +9,6 @@ class UserFilter(ListFilter):
 
     search: str | None = None
     is_active: bool | None = None
-    order_by: list[str] | None = None
 
     sortable: ClassVar[tuple[str, ...]] = ("created_at", "updated_at", "email")
 
