@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, Protocol
 
-from sqlalchemy import Select
+from sqlalchemy import Select, delete
 
 from app.core.entity import Entity
 from app.core.models import ModelT
@@ -84,6 +84,16 @@ class EntityRepository(
         statement = self.visible(owner_id).where(self.column("id").in_(ids)).with_for_update()
         rows = (await self.session.execute(statement)).scalars()
         return {row.id: row for row in rows}  # type: ignore[attr-defined]
+
+    async def remove(
+        self, entity: ModelT, *, expected_version: int | None = None
+    ) -> ModelT | None:
+        """`DELETE … WHERE id = … [AND version = …]`: the row, or None when nothing matched."""
+        statement = delete(self.model).where(self.column("id") == entity.id)  # type: ignore[attr-defined]
+        if expected_version is not None:
+            statement = statement.where(self.column("version") == expected_version)
+        result = await self.session.execute(statement.returning(self.column("id")))
+        return entity if result.first() is not None else None
 
     async def list_filtered(
         self,

@@ -174,7 +174,7 @@ class EntityService(Service[ModelT, CreateT, UpdateT], Generic[ModelT, CreateT, 
         self, caller: Caller, entity_id: uuid.UUID, data: UpdateT, *, if_match: IfMatch | None
     ) -> ModelT:
         entity = await self._for_write(caller, entity_id)
-        expected = self.expected_version(_version(entity), if_match)
+        expected = self._expected(entity, if_match)
         extra = await self.before_update(caller, entity, data)
         changes = {**data.model_dump(exclude_unset=True), **extra}
         updated = await self.repository.update(entity, changes, expected_version=expected)
@@ -184,9 +184,12 @@ class EntityService(Service[ModelT, CreateT, UpdateT], Generic[ModelT, CreateT, 
         self, caller: Caller, entity_id: uuid.UUID, *, if_match: IfMatch | None
     ) -> None:
         entity = await self._for_write(caller, entity_id)
-        expected = self.expected_version(_version(entity), if_match)
+        expected = self._expected(entity, if_match)
         await self.before_delete(caller, entity)
-        deleted = await self.repository.soft_delete(entity, expected_version=expected)
+        if self.entity.soft_delete:
+            deleted = await self.repository.soft_delete(entity, expected_version=expected)
+        else:
+            deleted = await self.repository.remove(entity, expected_version=expected)
         self.written_or_412(deleted, expected)
 
     async def restore(self, caller: Caller, entity_id: uuid.UUID) -> ModelT:
@@ -236,6 +239,12 @@ class EntityService(Service[ModelT, CreateT, UpdateT], Generic[ModelT, CreateT, 
         )
         return self.found_or_404(entity)
 
+    def _expected(self, entity: ModelT, if_match: IfMatch | None) -> int | None:
+        """The version a write must still find; rows without versions take no `If-Match`."""
+        if not self.entity.versioned:
+            return None
+        return self.expected_version(_version(entity), if_match)
+
     async def _insert(self, caller: Caller, data: CreateT) -> ModelT:
         owner = {"owner_id": caller.id} if self.entity.owned else {}
         extra = await self.before_create(caller, data)
@@ -274,4 +283,5 @@ def _id(entity: Any) -> uuid.UUID:
 
 
 def _version(entity: ModelT) -> int:
-    return cast(VersionMixin, entity).version
+    """The row's version; 0 for an entity that keeps none (it gets no `ETag`)."""
+    return cast(VersionMixin, entity).version if isinstance(entity, VersionMixin) else 0
