@@ -14,7 +14,7 @@ import secrets
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeAlias
 from urllib.parse import parse_qs
 
 import asyncpg
@@ -24,7 +24,7 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
-Row = asyncpg.Record
+Row: TypeAlias = asyncpg.Record
 
 # The app's defaults: pool 10 + 10 overflow, sessions touched once a minute, 14-day lifetime,
 # idle after 24 h, Argon2id t=3 m=64 MiB p=4 with two hashes at a time.

@@ -298,7 +298,7 @@ class EntityContract:
             pytest.skip("every user reaches every row")
         row = await self.make(session, await create_user(session))
         _intruder, headers = await signed_in(client, session)
-        body = {} if method == "PATCH" else None
+        body: dict[str, object] | None = {} if method == "PATCH" else None
 
         url = f"{self.url}/{row.id}{suffix}"
         response = await client.request(method, url, json=body, headers=headers)

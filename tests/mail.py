@@ -51,7 +51,7 @@ class Mailbox:
 
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802
         await asyncio.sleep(self.delay)
-        message: EmailMessage = message_from_bytes(envelope.content, policy=default)  # type: ignore[assignment]
+        message: EmailMessage = message_from_bytes(envelope.content, policy=default)
         with self._lock:
             self.messages.append(message)
             self.envelopes.append(list(envelope.rcpt_tos))

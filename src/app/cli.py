@@ -18,8 +18,8 @@ from app.api_keys.cli import api_keys_cli
 from app.core.config import Settings, settings_table
 from app.core.metrics import MULTIPROCESS_DIR
 from app.core.migrations import alembic_config
-from app.core.server import raise_open_file_limit
 from app.items.entity import ITEMS
+from app.ops.server import raise_open_file_limit
 from app.roles.cli import roles_cli
 from app.scaffold.spec import ScaffoldError, parse_entity
 from app.scaffold.writer import existing_features, generate
@@ -68,8 +68,8 @@ def run_server(settings: Settings, host: str, port: int, workers: int, reload: b
         port=port,
         workers=None if reload else workers,
         reload=reload,
-        # Bounded request heads, sent within HTTP_HEADER_TIMEOUT (see app.core.server).
-        http="app.core.server:GuardedHttpToolsProtocol",
+        # Bounded request heads, sent within HTTP_HEADER_TIMEOUT (see app.ops.server).
+        http="app.ops.server:GuardedHttpToolsProtocol",
         log_config=None,
         access_log=False,
         server_header=False,

@@ -16,12 +16,10 @@ from starlette.middleware.cors import CORSMiddleware
 from app.accounts.dependencies import password_reset_composer
 from app.accounts.service import PASSWORD_RESET_COMPOSER
 from app.api import include_api
-from app.core.auth_cache import running_auth_cache
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_read_sessionmaker, create_sessionmaker
 from app.core.handlers import register_exception_handlers
 from app.core.logging import configure_logging
-from app.core.mail import create_sender
 from app.core.metrics import Metrics
 from app.core.middleware import (
     AccessLogMiddleware,
@@ -38,6 +36,8 @@ from app.core.pagination import CursorCodec
 from app.core.ratelimit import create_rate_limiter
 from app.core.redis import create_redis
 from app.core.security import CurrentPasswordCheck, PasswordHasher
+from app.identity.auth_cache import REVOKE, running_auth_cache
+from app.mail.sender import WAKE_OUTBOX, create_sender
 from app.mail.worker import running_outbox
 from app.ops.router import router as ops_router
 
@@ -89,6 +89,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ):
             app.state.revocations = revocations
             app.state.outbox = outbox
+            app.state.after_commit = {WAKE_OUTBOX: outbox.woken}
+            if revocations is not None:
+                app.state.after_commit[REVOKE] = revocations.revoke
             yield
     finally:
         if redis is not None:
@@ -127,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.clock = utcnow
+    app.state.after_commit = {}
     app.state.cursor_codec = CursorCodec(settings.secret_key.get_secret_value())
     app.state.metrics = Metrics(
         lambda: getattr(app.state, "engine", None) and app.state.engine.pool

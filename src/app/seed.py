@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.auth_cache import revoke_elsewhere
 from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.security import PasswordHasher
+from app.identity.auth_cache import revoke_elsewhere
 from app.items.dependencies import build_item_service
 from app.items.entity import ITEMS
 from app.users.dependencies import build_user_service

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 from httpx import AsyncClient
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.accounts.models import AccountToken, Purpose
@@ -291,5 +291,5 @@ class TestOneTokenPerPurpose:
 async def mark_verified(engine: AsyncEngine, email: str) -> None:
     async with engine.begin() as connection:
         await connection.execute(
-            User.__table__.update().where(User.email == email).values(email_verified_at=utcnow())
+            update(User).where(User.email == email).values(email_verified_at=utcnow())
         )

@@ -4,7 +4,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from app.core.config import Settings
-from app.core.mail import ConsoleSender, MailTemplates
+from app.mail.sender import ConsoleSender, MailTemplates
 
 
 async def test_the_console_sender_prints_the_link_whole(capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,6 +13,7 @@ import app.cli
 from app.cli import cli
 from app.core.config import Settings
 from app.core.db import create_engine
+from app.core.migrations import alembic_config
 
 runner = CliRunner()
 
@@ -78,7 +79,7 @@ class TestRevision:
         """A copy of the migrations folder, so the test never writes into the project."""
         location = tmp_path / "migrations"
         shutil.copytree(Path(app.cli.__file__).parent / "migrations", location)
-        original = app.cli.alembic_config
+        original = alembic_config
 
         def config(settings: Settings) -> Config:
             copied = original(settings)

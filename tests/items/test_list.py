@@ -307,7 +307,7 @@ class TestForgedCursor:
     ) -> None:
         user, headers = owner
         await create_item(session, owner=user, title="b")
-        after = [["s", "a"], ["u", str(uuid.UUID(int=0))]]
+        after: list[list[object]] = [["s", "a"], ["u", str(uuid.UUID(int=0))]]
         cursor = forged_cursor(app.state.cursor_codec, "title", after)
 
         response = await client.get(

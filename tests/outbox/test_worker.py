@@ -18,12 +18,12 @@ from structlog.testing import capture_logs
 
 from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
-from app.core.mail import Message, SmtpSender
 from app.core.metrics import Metrics
 from app.core.models import utcnow
 from app.core.request import Clock
 from app.mail.dependencies import build_outbox_service
 from app.mail.models import OutboxMessage
+from app.mail.sender import Message, SmtpSender
 from app.mail.worker import OutboxWorker, running_outbox
 from tests.conftest import LogCapture, http_client, running_app
 from tests.live import free_port

@@ -1,7 +1,7 @@
 """The HTTP edge of a real server: request heads are bounded in size, count and time, in
 constant memory, without delaying other clients, and bodies in time; pipelined requests, HEAD
 and a reused connection work; whatever the parser refuses is answered in the envelope (see
-`app.core.server`)."""
+`app.ops.server`)."""
 
 import contextlib
 import resource
@@ -37,7 +37,7 @@ async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Live
     """One server for the module: each test opens its own connections."""
     folder = tmp_path_factory.mktemp("edge")
     async with throwaway_database(folder) as database_url:
-        started = start_server(database_url, folder, **EDGE_SETTINGS)
+        started = start_server(database_url, folder, ready=True, **EDGE_SETTINGS)
         try:
             yield started
         finally:
@@ -371,7 +371,7 @@ def test_serve_raises_the_open_file_limit_to_the_hard_limit(tmp_path: Path) -> N
         "import resource\n"
         "_, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
         "resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))\n"
-        "from app.core.server import raise_open_file_limit\n"
+        "from app.ops.server import raise_open_file_limit\n"
         "print(raise_open_file_limit(), resource.getrlimit(resource.RLIMIT_NOFILE)[0], hard)\n"
     )
 

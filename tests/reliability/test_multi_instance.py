@@ -51,8 +51,8 @@ async def instances(
     settings = {"REDIS_URL": REDIS_URL, "RATE_LIMIT_LOGIN_EMAIL": "3/minute"}
     redis = Redis.from_url(REDIS_URL)
     servers = (
-        start_server(shared_database_url, folder, **settings),
-        start_server(shared_database_url, folder, **settings),
+        start_server(shared_database_url, folder, ready=True, **settings),
+        start_server(shared_database_url, folder, ready=True, **settings),
     )
     try:
         yield servers
@@ -270,7 +270,7 @@ async def test_two_instances_draining_one_outbox_send_each_mail_exactly_once(
     }
     emails = [unique_email() for _ in range(MAILS)]
     async with throwaway_database(tmp_path) as database_url:
-        servers = [start_server(database_url, tmp_path, **outbox) for _ in range(2)]
+        servers = [start_server(database_url, tmp_path, ready=True, **outbox) for _ in range(2)]
         try:
             async with httpx.AsyncClient() as client:
                 for n, email in enumerate(emails):

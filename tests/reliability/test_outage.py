@@ -5,7 +5,7 @@ and without leaked connections. The database part needs PostgreSQL (SQLite has n
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -65,7 +65,7 @@ async def load(
 
 
 @pytest.fixture
-def database_proxy(settings: Settings) -> AsyncIterator[TcpProxy]:
+def database_proxy(settings: Settings) -> Iterator[TcpProxy]:
     url = make_url(settings.database_url)
     with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
         yield proxy
@@ -183,7 +183,7 @@ ONLY_THE_EMAIL_LIMIT = {
 
 
 @pytest.fixture
-def redis_proxy() -> AsyncIterator[TcpProxy]:
+def redis_proxy() -> Iterator[TcpProxy]:
     with TcpProxy("127.0.0.1", 6379) as proxy:
         yield proxy
 

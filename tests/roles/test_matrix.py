@@ -56,9 +56,9 @@ def scopes(operation: dict[str, Any]) -> list[str] | None:
 
 OPERATIONS = operations()
 GUARDED = [
-    pytest.param(method, path, scopes(operation)[0], id=operation["operationId"])
+    pytest.param(method, path, required[0], id=operation["operationId"])
     for method, path, operation in OPERATIONS
-    if scopes(operation)
+    if (required := scopes(operation))
 ]
 
 

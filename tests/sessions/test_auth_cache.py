@@ -18,9 +18,9 @@ from redis.asyncio import Redis
 from sqlalchemy import event, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.core.auth_cache import LocalRevocations
 from app.core.config import Settings
 from app.core.metrics import MULTIPROCESS_DIR
+from app.identity.auth_cache import LocalRevocations
 from app.users.models import User
 from tests.assertions import assert_error
 from tests.conftest import http_client, running_app

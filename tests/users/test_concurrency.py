@@ -86,6 +86,7 @@ async def test_two_superusers_removing_each_other_at_once_leave_one(
     demote = DEMOTIONS[how]
     async with engine.connect() as connection:
         admin = await connection.scalar(select(Role.id).where(Role.name == "admin"))
+    assert admin is not None
     for _ in range(TRIALS):
         (first_id, first), (second_id, second) = await superusers(), await superusers()
 

@@ -8,13 +8,13 @@ from app.accounts.service import AccountPolicy, AccountService
 from app.api_keys.dependencies import build_api_key_service
 from app.core.config import Settings
 from app.core.db import SessionDep
-from app.core.mail import MailTemplates, Message
 from app.core.metrics import Metrics
 from app.core.models import utcnow
 from app.core.ratelimit import RateLimiter
 from app.core.request import Clock
 from app.core.security import CurrentPasswordCheck, PasswordHasher
 from app.mail.dependencies import build_outbox_service
+from app.mail.sender import MailTemplates, Message
 from app.mail.worker import Composer
 from app.sessions.dependencies import build_user_session_service
 from app.users.dependencies import build_user_service

@@ -6,7 +6,6 @@ from app.accounts.repository import AccountTokenRepository
 from app.api_keys.service import ApiKeyService
 from app.core.config import spelled_out
 from app.core.errors import AlreadyExistsError, ConflictError, InvalidTokenError
-from app.core.mail import MailTemplates, Message
 from app.core.ratelimit import RateLimiter
 from app.core.request import ClientInfo, Clock
 from app.core.security import (
@@ -16,6 +15,7 @@ from app.core.security import (
     hash_token,
     new_token,
 )
+from app.mail.sender import MailTemplates, Message
 from app.mail.service import OutboxService
 from app.sessions.service import UserSessionService
 from app.users.models import User

@@ -5,12 +5,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api_keys.repository import ApiKeyRepository
 from app.api_keys.service import ApiKeyService
-from app.core.auth_cache import AuthCache
 from app.core.config import Settings
 from app.core.db import SessionDep
 from app.core.models import utcnow
 from app.core.request import Clock
 from app.core.security import CurrentPasswordCheck
+from app.identity.auth_cache import AuthCache
 
 
 def build_api_key_service(

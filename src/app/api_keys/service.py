@@ -6,7 +6,6 @@ from typing import Any
 from app.api_keys.models import KEY_PREFIX, ApiKey
 from app.api_keys.repository import ApiKeyRepository
 from app.api_keys.schemas import ApiKeyCreate, ApiKeySpec
-from app.core.auth_cache import AuthCache
 from app.core.errors import (
     EmailNotVerifiedError,
     InvalidInputError,
@@ -17,6 +16,7 @@ from app.core.errors import (
 from app.core.permissions import ALL, declared
 from app.core.request import Clock
 from app.core.security import CurrentPasswordCheck, hash_token, new_token
+from app.identity.auth_cache import AuthCache
 from app.users.models import User
 
 # The first characters of a key kept to tell keys apart: the prefix and 4 of the secret's

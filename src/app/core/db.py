@@ -1,7 +1,7 @@
 """Engine, session factory and the per-request unit of work."""
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -16,14 +16,16 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import PoolResetState
 
-from app.core.auth_cache import revoked_by
 from app.core.config import Settings
-from app.core.mail import queued_by
 from app.core.pool import FairAsyncQueuePool
 from app.core.request import Clock
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 SAFE_METHODS = frozenset({"GET", "HEAD"})
+_EFFECTS = "app.after_commit"
+
+# What a feature does once a unit of work committed, given the values noted for its effect.
+AfterCommit = Callable[[set[Any]], Awaitable[None]]
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -163,11 +165,27 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         await _end(session, commit=False)
         raise
     await _end(session, commit=True)
-    revoked = revoked_by(session)
-    if revoked and state.revocations is not None:
-        await state.revocations.revoke(revoked)
-    if queued_by(session):
-        state.outbox.wake()
+    effects: dict[str, set[Any]] | None = session.info.pop(_EFFECTS, None)
+    if effects:
+        hooks: dict[str, AfterCommit] = state.after_commit
+        for effect, values in effects.items():
+            hook = hooks.get(effect)
+            if hook is not None:
+                await hook(values)
+
+
+def after_commit(session: AsyncSession, effect: str, *values: Hashable) -> None:
+    """Note that this unit of work has `effect` once it commits: the hook a feature registered
+    under that name in `app.state.after_commit` then runs once, with every value noted for it.
+    Nothing runs for a unit of work that rolls back."""
+    session.info.setdefault(_EFFECTS, {}).setdefault(effect, set()).update(values)
+
+
+def noted(session: AsyncSession, effect: str) -> set[Any]:
+    """The values noted for `effect`, forgotten as they are handed out: for code outside a
+    request, which runs the effect itself once its session committed."""
+    values: set[Any] = session.info.get(_EFFECTS, {}).pop(effect, set())
+    return values
 
 
 async def _end(session: AsyncSession, *, commit: bool) -> None:

@@ -85,9 +85,7 @@ class EntityRepository(
         rows = (await self.session.execute(statement)).scalars()
         return {row.id: row for row in rows}  # type: ignore[attr-defined]
 
-    async def remove(
-        self, entity: ModelT, *, expected_version: int | None = None
-    ) -> ModelT | None:
+    async def remove(self, entity: ModelT, *, expected_version: int | None = None) -> ModelT | None:
         """`DELETE … WHERE id = … [AND version = …]`: the row, or None when nothing matched."""
         statement = delete(self.model).where(self.column("id") == entity.id)  # type: ignore[attr-defined]
         if expected_version is not None:

@@ -3,9 +3,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 
-from app.core.mail import Message, mark_queued
+from app.core.db import after_commit
 from app.core.repository import Repository
 from app.mail.models import OutboxMessage
+from app.mail.sender import WAKE_OUTBOX, Message
 
 
 class OutboxRepository(Repository[OutboxMessage]):
@@ -20,13 +21,13 @@ class OutboxRepository(Repository[OutboxMessage]):
             created_at=now,
             next_attempt_at=now,
         )
-        mark_queued(self.session)
+        after_commit(self.session, WAKE_OUTBOX)
 
     async def queue_composed(self, composer: str, recipient: str, *, now: datetime) -> None:
         await self.create(
             recipient=recipient, subject="", composer=composer, created_at=now, next_attempt_at=now
         )
-        mark_queued(self.session)
+        after_commit(self.session, WAKE_OUTBOX)
 
     async def fill_in(self, message: OutboxMessage, composed: Message) -> None:
         statement = (

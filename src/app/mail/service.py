@@ -4,12 +4,12 @@ from enum import Enum
 
 import structlog
 
-from app.core.mail import Message, masked
 from app.core.metrics import Metrics
 from app.core.ratelimit import RateLimiter
 from app.core.request import Clock
 from app.mail.models import OutboxMessage
 from app.mail.repository import OutboxRepository
+from app.mail.sender import Message, masked
 
 logger = structlog.get_logger(__name__)
 

@@ -10,13 +10,13 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
-from app.core.mail import MailSender, Message, UndeliverableAddressError, masked
 from app.core.metrics import Metrics
 from app.core.models import utcnow
 from app.core.request import Clock
 from app.core.tasks import running
 from app.mail.dependencies import build_outbox_service
 from app.mail.models import OutboxMessage
+from app.mail.sender import MailSender, Message, UndeliverableAddressError, masked
 from app.mail.service import Failure, OutboxService, Outcome, as_message
 
 logger = structlog.get_logger(__name__)
@@ -53,6 +53,10 @@ class OutboxWorker:
 
     def wake(self) -> None:
         self._wake.set()
+
+    async def woken(self, _queued: set[object]) -> None:
+        """The `WAKE_OUTBOX` hook: a unit of work that queued mail committed."""
+        self.wake()
 
     def stalled(self) -> bool:
         """Running but silent for longer than a pass can take (readiness reports it)."""

@@ -7,10 +7,10 @@ from typing import Annotated
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.auth_cache import revoke_elsewhere
 from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import AppError
+from app.identity.auth_cache import revoke_elsewhere
 from app.roles.dependencies import build_role_service
 from app.roles.service import RoleService
 from app.users.dependencies import build_user_service

@@ -4,8 +4,8 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select
 
-from app.core.auth_cache import EVERYONE, revoke_after_commit
 from app.core.repository import Repository
+from app.identity.auth_cache import EVERYONE, revoke_after_commit
 from app.roles.models import ADMIN, Role, RolePermission, UserRole
 from app.roles.schemas import RoleCreate, RoleUpdate
 

@@ -7,7 +7,6 @@ from starlette.requests import HTTPConnection
 
 from app.api_keys.dependencies import build_api_key_service
 from app.api_keys.models import KEY_PREFIX, ApiKey
-from app.core.auth_cache import AuthCache
 from app.core.config import Settings
 from app.core.db import SessionDep
 from app.core.errors import (
@@ -19,6 +18,7 @@ from app.core.errors import (
 from app.core.models import utcnow
 from app.core.permissions import allows
 from app.core.request import Clock
+from app.identity.auth_cache import AuthCache
 from app.sessions.models import UserSession
 from app.sessions.repository import UserSessionRepository
 from app.sessions.service import UserSessionPolicy, UserSessionService

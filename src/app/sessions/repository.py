@@ -4,8 +4,8 @@ from datetime import datetime
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import contains_eager
 
-from app.core.credential_repository import CredentialRepository
 from app.core.repository import detached_copy
+from app.identity.repository import CredentialRepository
 from app.sessions.models import UserSession
 
 # Authenticating a token means joining its user: a session of an inactive or deleted user

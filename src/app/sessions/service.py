@@ -2,10 +2,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.core.auth_cache import AuthCache
 from app.core.errors import NotFoundError, UnauthorizedError
 from app.core.request import ClientInfo, Clock
 from app.core.security import hash_token, new_token
+from app.identity.auth_cache import AuthCache
 from app.sessions.models import UserSession
 from app.sessions.repository import UserSessionRepository
 

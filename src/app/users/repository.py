@@ -4,10 +4,10 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from app.core.auth_cache import revoke_after_commit
 from app.core.errors import AlreadyExistsError
 from app.core.pagination import PageRequest, PageResult
 from app.core.repository import Repository, UpsertResult, is_unique_violation
+from app.identity.auth_cache import revoke_after_commit
 from app.users.filters import UserFilter
 from app.users.models import User
 from app.users.schemas import UserAdminUpdate, UserCreate

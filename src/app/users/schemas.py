@@ -16,9 +16,9 @@ from pydantic import (
 from pydantic.networks import validate_email
 from pydantic_core import PydanticCustomError
 
-from app.core.mail import survives_headers
 from app.core.schemas import Page, PatchSchema, RequestSchema, ResponseSchema
 from app.core.security import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, password_problem
+from app.mail.sender import survives_headers
 
 
 def canonical_email(email: str) -> str:

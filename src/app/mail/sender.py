@@ -12,12 +12,12 @@ from typing import Any, Protocol
 
 import aiosmtplib
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.core.models import utcnow
 
-_QUEUED = "mail_queued"
+# The after-commit effect of a unit of work that queued mail: the process's worker wakes.
+WAKE_OUTBOX = "mail.wake_outbox"
 
 
 @dataclass(frozen=True)
@@ -134,15 +134,6 @@ def _environment(package: str) -> Environment:
         autoescape=select_autoescape(["html"]),
         keep_trailing_newline=True,
     )
-
-
-def mark_queued(session: AsyncSession) -> None:
-    """This unit of work queued mail: once it commits, the process's outbox worker wakes."""
-    session.info[_QUEUED] = True
-
-
-def queued_by(session: AsyncSession) -> bool:
-    return bool(session.info.pop(_QUEUED, False))
 
 
 def _email(message: Message, sender: str) -> EmailMessage:

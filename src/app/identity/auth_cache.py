@@ -27,6 +27,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
+from app.core.db import after_commit, noted
 from app.core.metrics import MULTIPROCESS_DIR, Metrics
 from app.core.redis import create_redis
 from app.core.tasks import running
@@ -34,7 +35,8 @@ from app.core.tasks import running
 logger = structlog.get_logger(__name__)
 
 V = TypeVar("V")
-_REVOKED = "revoked_user_ids"
+# The after-commit effect of a unit of work that changed users' access: their cached lookups go.
+REVOKE = "auth_cache.revoke"
 # Revoking it revokes every entry: a change to a role reaches all of its holders.
 EVERYONE = uuid.UUID(int=0)
 
@@ -200,7 +202,7 @@ def _message(owners: Iterable[uuid.UUID]) -> str:
 async def revoke_elsewhere(settings: Settings, session: AsyncSession) -> None:
     """For code outside a request (the CLI), once `session` committed: the running processes
     revoke what it changed."""
-    revoked = revoked_by(session)
+    revoked = noted(session, REVOKE)
     redis = create_redis(settings)
     if redis is None or not revoked:
         return
@@ -235,11 +237,5 @@ async def running_auth_cache(
 
 def revoke_after_commit(session: AsyncSession, *user_ids: uuid.UUID) -> None:
     """Name users whose access this unit of work changes; their cached lookups are revoked
-    once it commits (`get_session`, or `revoked_by` for code outside a request)."""
-    session.info.setdefault(_REVOKED, set()).update(user_ids)
-
-
-def revoked_by(session: AsyncSession) -> set[uuid.UUID]:
-    """The users this unit of work named, forgotten as they are handed out."""
-    revoked: set[uuid.UUID] = session.info.pop(_REVOKED, set())
-    return revoked
+    once it commits (the `REVOKE` hook, or `revoke_elsewhere` for code outside a request)."""
+    after_commit(session, REVOKE, *user_ids)

@@ -6,9 +6,9 @@ from typing import Any, cast
 
 from sqlalchemy import delete
 
-from app.core.auth_cache import revoke_after_commit
 from app.core.models import ModelT
 from app.core.repository import Repository
+from app.identity.auth_cache import revoke_after_commit
 
 
 class CredentialRepository(Repository[ModelT]):
