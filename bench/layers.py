@@ -29,11 +29,10 @@ from app.core.config import Settings
 from app.core.db import SessionDep
 from app.core.models import utcnow
 from app.core.security import hash_token
+from app.identity.models import User, UserSession
 from app.main import create_app
 from app.sessions.dependencies import require
-from app.sessions.models import UserSession
 from app.sessions.repository import VALID_BY_TOKEN_HASH
-from app.users.models import User
 from app.users.permissions import ACCOUNT_READ
 from bench.runner import EMAIL, PASSWORD, Bench, with_database
 from bench.server import APP_ENVIRONMENT

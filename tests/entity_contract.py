@@ -22,7 +22,7 @@ from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.entity import Entity
-from app.users.models import User
+from app.identity.models import User
 from tests.api_keys.factories import api_key
 from tests.users.factories import SignedIn, create_user, signed_in
 

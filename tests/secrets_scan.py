@@ -4,7 +4,7 @@ the live servers' logs, so a leak anywhere in the suite fails the test that caus
 
 import re
 
-from app.api_keys.models import KEY_PREFIX
+from app.identity.models import KEY_PREFIX
 
 _URLSAFE = "A-Za-z0-9_-"
 SECRET_PATTERNS = {

@@ -16,6 +16,7 @@ from starlette.middleware.cors import CORSMiddleware
 from app.accounts.dependencies import password_reset_composer
 from app.accounts.service import PASSWORD_RESET_COMPOSER
 from app.api import include_api
+from app.api_keys.dependencies import authenticate_api_key
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_read_sessionmaker, create_sessionmaker
 from app.core.handlers import register_exception_handlers
@@ -37,9 +38,11 @@ from app.core.ratelimit import create_rate_limiter
 from app.core.redis import create_redis
 from app.core.security import CurrentPasswordCheck, PasswordHasher
 from app.identity.auth_cache import REVOKE, running_auth_cache
+from app.identity.models import KEY_PREFIX
 from app.mail.sender import WAKE_OUTBOX, create_sender
 from app.mail.worker import running_outbox
 from app.ops.router import router as ops_router
+from app.sessions.dependencies import BearerKind
 
 logger = structlog.get_logger(__name__)
 
@@ -131,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.clock = utcnow
     app.state.after_commit = {}
+    app.state.bearer_kinds = (BearerKind(KEY_PREFIX, authenticate_api_key),)
     app.state.cursor_codec = CursorCodec(settings.secret_key.get_secret_value())
     app.state.metrics = Metrics(
         lambda: getattr(app.state, "engine", None) and app.state.engine.pool

@@ -18,10 +18,10 @@ from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.security import PasswordHasher
 from app.identity.auth_cache import revoke_elsewhere
+from app.identity.models import User
 from app.items.dependencies import build_item_service
 from app.items.entity import ITEMS
 from app.users.dependencies import build_user_service
-from app.users.models import User
 
 DEMO_PASSWORD = "demo password"  # noqa: S105 - printed for the demo accounts on purpose
 NAMESPACE = uuid.UUID("6f1b2c1e-8a57-4c3e-9a51-2b7d1f0c9e44")

@@ -10,8 +10,8 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.config import Settings
+from app.identity.models import User
 from app.mail.models import OutboxMessage
-from app.users.models import User
 from tests.conftest import http_client, running_app
 from tests.users.factories import DEFAULT_PASSWORD, unique_email
 

@@ -17,7 +17,7 @@ from app.accounts.models import AccountToken, Purpose
 from app.accounts.repository import AccountTokenRepository
 from app.core.models import utcnow
 from app.core.security import new_security_stamp
-from app.users.models import User
+from app.identity.models import User
 from tests.accounts.conftest import Register
 from tests.api_keys.factories import KEYS
 from tests.assertions import assert_error

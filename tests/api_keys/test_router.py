@@ -11,7 +11,7 @@ from httpx import AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api_keys.models import KEY_PREFIX, ApiKey
+from app.identity.models import KEY_PREFIX, ApiKey
 from tests.api_keys.factories import KEYS, api_key
 from tests.assertions import assert_error
 from tests.roles.factories import create_role

@@ -8,7 +8,7 @@ from httpx import AsyncClient
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.users.models import User
+from app.identity.models import User
 from tests.users.factories import DEFAULT_PASSWORD, unique_email
 
 

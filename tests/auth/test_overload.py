@@ -8,7 +8,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.config import Settings
-from app.users.models import User
+from app.identity.models import User
 from tests.conftest import http_client, running_app
 from tests.users.factories import unique_email
 

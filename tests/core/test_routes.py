@@ -10,13 +10,13 @@ from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.routes import EntityRoutes
+from app.identity.models import User
 from app.items.dependencies import ItemServiceDep, get_item_service
 from app.items.entity import ITEMS
 from app.items.models import Item
 from app.items.permissions import ITEMS_READ
 from app.items.schemas import ItemCreate, ItemRead, ItemUpdate
 from app.sessions.dependencies import require
-from app.users.models import User
 from tests.users.factories import signed_in
 
 STANDARD = {

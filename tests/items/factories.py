@@ -6,8 +6,8 @@ from uuid import uuid4
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.identity.models import User
 from app.items.models import Item
-from app.users.models import User
 
 
 async def create_item(

@@ -11,9 +11,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.config import Settings
+from app.identity.models import User
 from app.items.models import Item
 from app.items.repository import ItemRepository
-from app.users.models import User
 from tests.assertions import assert_error
 from tests.conftest import on_sqlite
 from tests.users.factories import DEFAULT_PASSWORD, bearer, login, unique_email

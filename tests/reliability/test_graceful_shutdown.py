@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.users.models import User
+from app.identity.models import User
 from tests.live import LiveServer, LiveServerFactory
 from tests.users.factories import unique_email
 

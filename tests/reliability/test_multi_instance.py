@@ -17,7 +17,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.core.models import utcnow
-from app.users.models import User
+from app.identity.models import User
 from tests.conftest import throwaway_database
 from tests.live import TEST_ENVIRONMENT, LiveServer, free_port, start_server
 from tests.mail import SmtpServer

@@ -17,8 +17,8 @@ from sqlalchemy import delete, event, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from app.identity.models import User
 from app.items.models import Item
-from app.users.models import User
 from tests.conftest import http_client
 from tests.users.factories import bearer, create_user, login
 

@@ -5,8 +5,8 @@ import uuid
 
 import pytest
 
-from app.api_keys.models import KEY_PREFIX
 from app.core.security import new_token
+from app.identity.models import KEY_PREFIX
 from tests.secrets_scan import find_secrets
 
 

@@ -11,8 +11,7 @@ from httpx import AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.roles.models import Role
-from app.users.models import User
+from app.identity.models import Role, User
 from tests.conftest import REPO_ROOT
 from tests.live import LiveServerFactory
 from tests.users.factories import DEFAULT_PASSWORD, signed_in

@@ -4,7 +4,7 @@ from uuid import uuid4
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.roles.models import Role, RolePermission
+from app.identity.models import Role, RolePermission
 
 
 async def create_role(session: AsyncSession, *permissions: str, name: str | None = None) -> Role:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.permissions import declared
-from app.roles.models import Role
+from app.identity.models import Role
 from tests.assertions import assert_error
 from tests.roles.factories import create_role
 from tests.users.factories import SignedIn, signed_in, user_url

@@ -8,8 +8,8 @@ from typer.testing import CliRunner
 from app.cli import cli
 from app.core.config import Settings
 from app.core.db import create_engine
+from app.identity.models import User
 from app.items.models import Item
-from app.users.models import User
 
 runner = CliRunner()
 

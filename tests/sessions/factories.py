@@ -3,8 +3,7 @@
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.sessions.models import UserSession
-from app.users.models import User
+from app.identity.models import User, UserSession
 
 
 async def stored_sessions(session: AsyncSession, user: User) -> list[UserSession]:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app.core.config import Settings
 from app.core.metrics import MULTIPROCESS_DIR
 from app.identity.auth_cache import LocalRevocations
-from app.users.models import User
+from app.identity.models import User
 from tests.assertions import assert_error
 from tests.conftest import http_client, running_app
 from tests.live import free_port

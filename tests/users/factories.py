@@ -10,8 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import utcnow
 from app.core.security import PasswordHasher
-from app.roles.models import ADMIN, USER, Role, UserRole
-from app.users.models import User
+from app.identity.models import ADMIN, USER, Role, User, UserRole
 
 DEFAULT_PASSWORD = "correct horse battery"
 # What a user looks like in every response: never a password hash.

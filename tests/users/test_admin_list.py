@@ -7,7 +7,7 @@ import pytest
 from httpx import AsyncClient, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.users.models import User
+from app.identity.models import User
 from tests.assertions import assert_error
 from tests.users.factories import USER_FIELDS, create_user, signed_in, user_url
 

@@ -7,8 +7,7 @@ from httpx import AsyncClient, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.sessions.models import UserSession
-from app.users.models import User
+from app.identity.models import User, UserSession
 from tests.assertions import assert_error
 from tests.users.factories import (
     DEFAULT_PASSWORD,

@@ -15,7 +15,7 @@ from app.cli import cli
 from app.core.config import Settings
 from app.core.db import create_engine
 from app.core.security import PasswordHasher
-from app.users.models import User
+from app.identity.models import User
 from tests.conftest import http_client, running_app
 
 runner = CliRunner()

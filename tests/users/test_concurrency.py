@@ -9,8 +9,7 @@ from httpx import AsyncClient, Response
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.roles.models import Role, UserRole
-from app.users.models import User
+from app.identity.models import Role, User, UserRole
 from tests.users.factories import DEFAULT_PASSWORD, bearer, login, unique_email
 
 USERS = "/api/v1/users"

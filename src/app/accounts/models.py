@@ -6,7 +6,7 @@ from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.models import Base, UUIDPrimaryKeyMixin, utcnow
-from app.users.models import User
+from app.identity.models import User
 
 
 class Purpose(StrEnum):

@@ -7,7 +7,7 @@ from sqlalchemy.orm import contains_eager
 
 from app.accounts.models import AccountToken, Purpose
 from app.core.repository import Repository
-from app.users.models import User
+from app.identity.models import User
 
 
 class AccountTokenRepository(Repository[AccountToken]):

@@ -22,9 +22,9 @@ from app.core.errors import (
     error_responses,
 )
 from app.core.request import ClientInfoDep
+from app.identity.models import UserSession
+from app.identity.permissions import ACCOUNT_MANAGE
 from app.sessions.dependencies import require_session
-from app.sessions.models import UserSession
-from app.users.permissions import ACCOUNT_MANAGE
 
 router = APIRouter(tags=["accounts"])
 # An unverified address may be verified or replaced also while `REQUIRE_VERIFIED_EMAIL` holds

@@ -2,9 +2,8 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from app.auth.schemas import LoginEmail
 from app.core.schemas import RequestSchema, ResponseSchema
-from app.users.schemas import Email, LoginPassword, Password
+from app.identity.schemas import Email, LoginEmail, LoginPassword, Password
 
 Token = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 

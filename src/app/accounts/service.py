@@ -15,11 +15,11 @@ from app.core.security import (
     hash_token,
     new_token,
 )
+from app.identity.models import User
+from app.identity.schemas import normalise_email
 from app.mail.sender import MailTemplates, Message
 from app.mail.service import OutboxService
 from app.sessions.service import UserSessionService
-from app.users.models import User
-from app.users.schemas import normalise_email
 from app.users.service import UserService
 
 # The outbox composer of password reset mails (see `compose_password_reset`).

@@ -7,24 +7,27 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-# Every feature declares its permissions as its routes are imported: the scopes are checked
-# against them.
-import app.api  # noqa: F401
 from app.api_keys.dependencies import build_api_key_service
 from app.api_keys.schemas import ApiKeySpec
 from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import AppError
-from app.users.dependencies import build_user_service
-from app.users.schemas import normalise_email
+from app.core.permissions import declared
+from app.identity.dependencies import build_user_directory
+from app.identity.schemas import normalise_email
+from app.permissions import PERMISSIONS
 
 api_keys_cli = typer.Typer(help="Personal API keys.", no_args_is_help=True)
+# What a key may be scoped to: every permission but the personal ones.
+SCOPES = ", ".join(name for name in PERMISSIONS if not declared()[name].personal)
 
 
 @api_keys_cli.command()
 def create(
     user: Annotated[str, typer.Option("--user", help="The owner's email.")],
-    scope: Annotated[list[str], typer.Option(help="A permission the key may use (repeat).")],
+    scope: Annotated[
+        list[str], typer.Option(help=f"A permission the key may use (repeat): {SCOPES}.")
+    ],
     name: Annotated[str, typer.Option(help="What the key is for.")] = "cli",
     expires_at: Annotated[
         datetime | None, typer.Option(help="When it stops working (UTC); never by default.")
@@ -52,7 +55,7 @@ async def _create(settings: Settings, email: str, data: ApiKeySpec) -> str:
     engine = create_engine(settings)
     try:
         async with create_sessionmaker(engine).begin() as session:
-            owner = await build_user_service(session, settings).get_by_email(email)
+            owner = await build_user_directory(session).get_by_email(email)
             created = await build_api_key_service(session, settings).create(owner, data)
         return created.key
     finally:

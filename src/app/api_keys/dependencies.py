@@ -11,6 +11,7 @@ from app.core.models import utcnow
 from app.core.request import Clock
 from app.core.security import CurrentPasswordCheck
 from app.identity.auth_cache import AuthCache
+from app.identity.models import ApiKey
 
 
 def build_api_key_service(
@@ -29,6 +30,17 @@ def build_api_key_service(
         cache=cache,
         passwords=passwords,
     )
+
+
+async def authenticate_api_key(
+    session: AsyncSession,
+    settings: Settings,
+    clock: Clock,
+    cache: AuthCache[Any] | None,
+    key: str,
+) -> ApiKey:
+    """Who calls with `key` (`BearerKind` of API keys)."""
+    return await build_api_key_service(session, settings, clock, cache).authenticate(key)
 
 
 async def get_api_key_service(request: Request, session: SessionDep) -> ApiKeyService:

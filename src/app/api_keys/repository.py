@@ -4,12 +4,11 @@ from datetime import datetime
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import contains_eager
 
-from app.api_keys.models import ApiKey
 from app.core.repository import detached_copy
-from app.identity.repository import CredentialRepository
 
 # Authenticating a key means joining its owner: a key of an inactive or deleted user is dead.
-from app.users.models import User
+from app.identity.models import ApiKey, User
+from app.identity.repository import CredentialRepository
 
 VALID_BY_TOKEN_HASH = (
     select(ApiKey)

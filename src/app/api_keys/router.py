@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, status
 
 from app.api_keys.dependencies import ApiKeyServiceDep
-from app.api_keys.models import ApiKey
 from app.api_keys.permissions import API_KEYS_ADMIN
 from app.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 from app.core.errors import (
@@ -19,11 +18,10 @@ from app.core.errors import (
     UnauthorizedError,
     error_responses,
 )
+from app.identity.dependencies import UserDirectoryDep
+from app.identity.models import ApiKey, User, UserSession
+from app.identity.permissions import ACCOUNT_MANAGE
 from app.sessions.dependencies import require, require_session
-from app.sessions.models import UserSession
-from app.users.dependencies import UserServiceDep
-from app.users.models import User
-from app.users.permissions import ACCOUNT_MANAGE
 
 router = APIRouter(
     tags=["api keys"],
@@ -64,7 +62,7 @@ async def revoke_api_key(key_id: uuid.UUID, owner: Owner, keys: ApiKeyServiceDep
 
 @router.get("/users/{user_id:uuid}/api-keys", response_model=list[ApiKeyRead], responses=not_found)
 async def list_user_api_keys(
-    user_id: uuid.UUID, _admin: Admin, keys: ApiKeyServiceDep, users: UserServiceDep
+    user_id: uuid.UUID, _admin: Admin, keys: ApiKeyServiceDep, users: UserDirectoryDep
 ) -> list[ApiKey]:
     """Any user's keys."""
     return await keys.list_for((await users.get(user_id)).id)

@@ -6,7 +6,7 @@ from pydantic import AfterValidator, Field, StringConstraints
 
 from app.core.permissions import declared, document_choices
 from app.core.schemas import RequestSchema, ResponseSchema, UTCDatetime
-from app.users.schemas import LoginPassword
+from app.identity.schemas import LoginPassword
 
 
 def _grantable(scopes: list[str]) -> list[str]:

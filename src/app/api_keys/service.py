@@ -3,7 +3,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.api_keys.models import KEY_PREFIX, ApiKey
 from app.api_keys.repository import ApiKeyRepository
 from app.api_keys.schemas import ApiKeyCreate, ApiKeySpec
 from app.core.errors import (
@@ -17,7 +16,7 @@ from app.core.permissions import ALL, declared
 from app.core.request import Clock
 from app.core.security import CurrentPasswordCheck, hash_token, new_token
 from app.identity.auth_cache import AuthCache
-from app.users.models import User
+from app.identity.models import KEY_PREFIX, ApiKey, User
 
 # The first characters of a key kept to tell keys apart: the prefix and 4 of the secret's
 # (24 bits: enough to tell a user's keys apart, too few to help guess one).

@@ -16,10 +16,9 @@ from app.core.errors import (
     error_responses,
 )
 from app.core.request import ClientInfoDep
+from app.identity.models import User, UserSession
+from app.identity.permissions import ACCOUNT_MANAGE
 from app.sessions.dependencies import require_session
-from app.sessions.models import UserSession
-from app.users.models import User
-from app.users.permissions import ACCOUNT_MANAGE
 from app.users.schemas import UserCreate, UserRead
 
 router = APIRouter(prefix="/auth", tags=["auth"])

@@ -1,12 +1,10 @@
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from app.core.schemas import RequestSchema, ResponseSchema, refuse_nul
-from app.users.schemas import LoginPassword, Password
-
-LoginEmail = Annotated[str, StringConstraints(min_length=1, max_length=320)]
+from app.identity.schemas import LoginEmail, LoginPassword, Password
 
 
 class LoginRequest(RequestSchema):

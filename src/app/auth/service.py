@@ -11,10 +11,10 @@ from app.core.security import (
     check_new_password,
     login_limit_key,
 )
-from app.sessions.models import UserSession
+from app.identity.models import User, UserSession
+from app.identity.schemas import normalise_email
 from app.sessions.service import UserSessionService
-from app.users.models import User
-from app.users.schemas import UserCreate, normalise_email
+from app.users.schemas import UserCreate
 from app.users.service import UserService
 
 

@@ -8,7 +8,9 @@ from sqlalchemy import delete
 
 from app.core.models import ModelT
 from app.core.repository import Repository
+from app.core.schemas import CreateT, UpdateT
 from app.identity.auth_cache import revoke_after_commit
+from app.identity.models import User
 
 
 class CredentialRepository(Repository[ModelT]):
@@ -38,3 +40,14 @@ class CredentialRepository(Repository[ModelT]):
             statement = statement.where(self.column("id") != keep)
         await self.session.execute(statement)
         revoke_after_commit(self.session, user_id)
+
+
+class UserRecords(Repository[User, CreateT, UpdateT]):
+    """Live users, read by id (`get`) or email: what every feature that acts on a user looks
+    up. The users feature writes them through its own repository, built on this one."""
+
+    model = User
+
+    async def get_by_email(self, email: str) -> User | None:
+        statement = self.select().where(User.email == email)
+        return (await self.session.execute(statement)).scalar_one_or_none()

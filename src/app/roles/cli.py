@@ -11,11 +11,11 @@ from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import AppError
 from app.identity.auth_cache import revoke_elsewhere
+from app.identity.dependencies import build_user_directory
+from app.identity.models import User
+from app.identity.schemas import normalise_email
 from app.roles.dependencies import build_role_service
 from app.roles.service import RoleService
-from app.users.dependencies import build_user_service
-from app.users.models import User
-from app.users.schemas import normalise_email
 
 roles_cli = typer.Typer(help="Roles and who holds them.", no_args_is_help=True)
 UserOption = Annotated[str, typer.Option("--user", help="The user's email.")]
@@ -52,7 +52,7 @@ def _change(
     done: str,
 ) -> None:
     async def work(session: AsyncSession, roles: RoleService) -> None:
-        users = build_user_service(session, Settings())
+        users = build_user_directory(session)
         await change(roles, await users.get_by_email(normalise_email(email)), role)
 
     _run(work)

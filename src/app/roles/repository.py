@@ -6,12 +6,11 @@ from sqlalchemy import delete, insert, select
 
 from app.core.repository import Repository
 from app.identity.auth_cache import EVERYONE, revoke_after_commit
-from app.roles.models import ADMIN, Role, RolePermission, UserRole
-from app.roles.schemas import RoleCreate, RoleUpdate
 
 # Whose access a role decides, checked under a lock. Users and roles are joined (not filtered
 # by subquery) so that PostgreSQL locks the users' rows too and re-checks a row it waited for.
-from app.users.models import User
+from app.identity.models import ADMIN, Role, RolePermission, User, UserRole
+from app.roles.schemas import RoleCreate, RoleUpdate
 
 
 class RoleRepository(Repository[Role, RoleCreate, RoleUpdate]):

@@ -16,13 +16,12 @@ from app.core.errors import (
 )
 from app.core.permissions import Permission, declared
 from app.core.request import location
+from app.identity.dependencies import UserDirectoryDep
+from app.identity.models import Role, User
 from app.roles.dependencies import RoleServiceDep
-from app.roles.models import Role
 from app.roles.permissions import ROLES_ADMIN
 from app.roles.schemas import PermissionRead, RoleCreate, RoleRead, RoleUpdate
 from app.sessions.dependencies import require
-from app.users.dependencies import UserServiceDep
-from app.users.models import User
 
 router = APIRouter(
     tags=["roles"], responses=error_responses(UnauthorizedError, PermissionDeniedError)
@@ -92,7 +91,7 @@ async def grant_role(
     role_id: uuid.UUID,
     admin: Admin,
     roles: RoleServiceDep,
-    users: UserServiceDep,
+    users: UserDirectoryDep,
 ) -> None:
     """Give a user a role (again: nothing changes)."""
     await roles.grant(admin, await users.get(user_id), role_id)
@@ -108,7 +107,7 @@ async def revoke_role(
     role_id: uuid.UUID,
     admin: Admin,
     roles: RoleServiceDep,
-    users: UserServiceDep,
+    users: UserDirectoryDep,
 ) -> None:
     """Take a role from a user; the last active `admin` keeps theirs."""
     await roles.take_back(admin, await users.get(user_id), role_id)

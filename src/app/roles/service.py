@@ -4,10 +4,9 @@ from collections.abc import Iterable
 from app.core.errors import ConflictError, ForbiddenError, NotFoundError, PermissionDeniedError
 from app.core.models import utcnow
 from app.core.permissions import covers
-from app.roles.models import ADMIN, Role
+from app.identity.models import ADMIN, Role, User
 from app.roles.repository import RoleRepository
 from app.roles.schemas import RoleCreate, RoleUpdate
-from app.users.models import User
 
 
 class RoleService:

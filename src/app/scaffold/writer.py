@@ -19,6 +19,7 @@ from app.scaffold.spec import EntitySpec, ScaffoldError
 
 PROJECT_ROOT = Path(app.__file__).resolve().parents[2]
 API_MODULE = Path("src/app/api.py")
+PERMISSIONS_MODULE = Path("src/app/permissions.py")
 
 
 def existing_features(root: Path = PROJECT_ROOT) -> set[str]:
@@ -42,13 +43,15 @@ def generate(
         for path in [
             *files,
             str(API_MODULE),
+            str(PERMISSIONS_MODULE),
             f"src/app/migrations/versions/…_add_{spec.plural}.py",
         ]:
             echo(f"would write {path}")
         return []
     written = [_write(root / path, text) for path, text in files.items()]
     _register_router(root / API_MODULE, spec)
-    format_files(root, [*written, root / API_MODULE], echo)
+    _register_permissions(root / PERMISSIONS_MODULE, spec)
+    format_files(root, [*written, root / API_MODULE, root / PERMISSIONS_MODULE], echo)
     migration = _make_migration(root, spec)
     if migration is not None:
         format_files(root, [migration], echo)
@@ -56,7 +59,10 @@ def generate(
         echo(f"wrote {written_path.relative_to(root)}")
     if migration is None:
         echo("the schema already matches the models: no migration written")
-    echo(f"registered the router in {API_MODULE}; models are discovered by the migrations")
+    echo(
+        f"registered the router in {API_MODULE} and the permissions in {PERMISSIONS_MODULE}; "
+        "models are discovered by the migrations"
+    )
     return written
 
 
@@ -95,6 +101,20 @@ def format_files(root: Path, paths: list[Path], echo: Callable[[str], None]) -> 
         )
         if result.returncode != 0:
             echo(f"ruff {arguments[0]}: {result.stdout or result.stderr}".rstrip())
+
+
+def _register_permissions(catalogue: Path, spec: EntitySpec) -> None:
+    """One import line and the two names in `PERMISSIONS`; running it again changes nothing."""
+    source = catalogue.read_text()
+    names = [f"{spec.plural.upper()}_READ", f"{spec.plural.upper()}_WRITE"]
+    import_line = f"from app.{spec.plural}.permissions import {', '.join(names)}\n"
+    if import_line in source:
+        return
+    last_import = list(re.finditer(r"^from app\..*\n", source, re.MULTILINE))[-1]
+    source = source[: last_import.end()] + import_line + source[last_import.end() :]
+    listed = "".join(f"    {name},\n" for name in names)
+    closing = source.rindex(")")
+    catalogue.write_text(source[:closing] + listed + source[closing:])
 
 
 def _make_migration(root: Path, spec: EntitySpec) -> Path | None:

@@ -1,3 +1,5 @@
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
@@ -5,8 +7,6 @@ from fastapi.security import OAuth2PasswordBearer, SecurityScopes
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
-from app.api_keys.dependencies import build_api_key_service
-from app.api_keys.models import KEY_PREFIX, ApiKey
 from app.core.config import Settings
 from app.core.db import SessionDep
 from app.core.errors import (
@@ -19,10 +19,9 @@ from app.core.models import utcnow
 from app.core.permissions import allows
 from app.core.request import Clock
 from app.identity.auth_cache import AuthCache
-from app.sessions.models import UserSession
+from app.identity.models import ApiKey, User, UserSession
 from app.sessions.repository import UserSessionRepository
 from app.sessions.service import UserSessionPolicy, UserSessionService
-from app.users.models import User
 
 
 class SingleBearer(OAuth2PasswordBearer):
@@ -66,17 +65,33 @@ async def get_user_session_service(request: Request, session: SessionDep) -> Use
 UserSessionServiceDep = Annotated[UserSessionService, Depends(get_user_session_service)]
 
 
+Authenticate = Callable[
+    [AsyncSession, Settings, Clock, AuthCache[Any] | None, str], Awaitable[UserSession | ApiKey]
+]
+
+
+@dataclass(frozen=True)
+class BearerKind:
+    """A kind of bearer token besides a session's, told apart by its prefix: the feature that
+    issues it says how to authenticate one (`app.state.bearer_kinds`, set in `main.py`)."""
+
+    prefix: str
+    authenticate: Authenticate
+
+
 async def get_credential(
     request: Request, session: SessionDep, token: Annotated[str | None, Depends(bearer)]
 ) -> UserSession | ApiKey:
-    """Who is calling: the session of a bearer token, or an API key (`app_live_…`). Every
-    authenticated request resolves this: the app's clock and cache are read here rather than
-    through further dependencies."""
+    """Who is calling: the session of a bearer token, or a credential of another kind (an API
+    key, `app_live_…`). Every authenticated request resolves this: the app's clock and cache
+    are read here rather than through further dependencies."""
     state = request.app.state
     cache = state.revocations.cache if state.revocations else None
-    if token and token.startswith(KEY_PREFIX):
-        keys = build_api_key_service(session, state.settings, state.clock, cache)
-        return await keys.authenticate(token)
+    if token:
+        kinds: tuple[BearerKind, ...] = state.bearer_kinds
+        for kind in kinds:
+            if token.startswith(kind.prefix):
+                return await kind.authenticate(session, state.settings, state.clock, cache, token)
     sessions = build_user_session_service(session, state.settings, state.clock, cache)
     return await sessions.authenticate(token)
 

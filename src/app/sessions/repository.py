@@ -1,19 +1,17 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import contains_eager
 
 from app.core.repository import detached_copy
+from app.core.security import new_security_stamp
+from app.identity.models import User, UserSession
 from app.identity.repository import CredentialRepository
-from app.sessions.models import UserSession
 
 # Authenticating a token means joining its user: a session of an inactive or deleted user
-# is never valid.
-from app.users.models import User
-
-# Every authenticated request runs this: built once, so SQLAlchemy neither rebuilds it nor
-# recomputes its cache key per request.
+# is never valid. Every authenticated request runs this: built once, so SQLAlchemy neither
+# rebuilds it nor recomputes its cache key per request.
 VALID_BY_TOKEN_HASH = (
     select(UserSession)
     .join(UserSession.user)
@@ -32,6 +30,11 @@ class UserSessionRepository(CredentialRepository[UserSession]):
     """Deleting a session revokes its user's cached token lookups."""
 
     model = UserSession
+
+    async def new_security_stamp(self, user_id: uuid.UUID) -> None:
+        """Every token mailed to the user dies with the stamp it was issued under."""
+        statement = update(User).where(User.id == user_id)
+        await self.session.execute(statement.values(security_stamp=new_security_stamp()))
 
     async def get_valid_by_token_hash(
         self, token_hash: str, *, now: datetime, idle_since: datetime

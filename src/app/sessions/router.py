@@ -11,11 +11,10 @@ from app.core.errors import (
     UnauthorizedError,
     error_responses,
 )
+from app.identity.models import UserSession
+from app.identity.permissions import ACCOUNT_MANAGE
 from app.sessions.dependencies import CurrentUserSession, UserSessionServiceDep, require_session
-from app.sessions.models import UserSession
 from app.sessions.schemas import SessionRead
-from app.users.dependencies import UserServiceDep
-from app.users.permissions import ACCOUNT_MANAGE
 
 router = APIRouter(prefix="/auth", tags=["auth"], responses=error_responses(UnauthorizedError))
 # Logging out needs no permission: whoever holds a session token may always end it.
@@ -30,10 +29,10 @@ async def logout(current: CurrentUserSession, user_sessions: UserSessionServiceD
 
 
 @router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT)
-async def logout_all(current: CurrentUserSession, users: UserServiceDep) -> None:
+async def logout_all(current: CurrentUserSession, user_sessions: UserSessionServiceDep) -> None:
     """Revoke every session of the signed-in user, this one included, and every link mailed
     to them that is still pending (password reset, email change, verification)."""
-    await users.sign_out_everywhere(current.user)
+    await user_sessions.sign_out_everywhere(current.user_id)
 
 
 @router.get("/sessions", response_model=list[SessionRead], responses=manage_errors)

@@ -6,7 +6,7 @@ from app.core.errors import NotFoundError, UnauthorizedError
 from app.core.request import ClientInfo, Clock
 from app.core.security import hash_token, new_token
 from app.identity.auth_cache import AuthCache
-from app.sessions.models import UserSession
+from app.identity.models import UserSession
 from app.sessions.repository import UserSessionRepository
 
 
@@ -99,6 +99,11 @@ class UserSessionService:
 
     async def revoke_all(self, user_id: uuid.UUID, *, keep: uuid.UUID | None = None) -> None:
         await self.repository.delete_all(user_id, keep=keep)
+
+    async def sign_out_everywhere(self, user_id: uuid.UUID) -> None:
+        """Every session of the user ends, and every token mailed to them dies."""
+        await self.repository.new_security_stamp(user_id)
+        await self.repository.delete_all(user_id)
 
     def _idle_since(self, now: datetime) -> datetime:
         return now - self.policy.idle_timeout

@@ -11,7 +11,7 @@ from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import AlreadyExistsError
 from app.core.security import PasswordHasher
-from app.roles.models import ADMIN, USER
+from app.identity.models import ADMIN, USER
 from app.users.dependencies import build_user_service
 from app.users.schemas import UserCreate
 

@@ -1,7 +1,7 @@
 from typing import Annotated, ClassVar
 
 from app.core.filters import ListFilter, ListQuery, list_query
-from app.users.models import User
+from app.identity.models import User
 
 
 class UserFilter(ListFilter):

@@ -6,17 +6,17 @@ from sqlalchemy.exc import IntegrityError
 
 from app.core.errors import AlreadyExistsError
 from app.core.pagination import PageRequest, PageResult
-from app.core.repository import Repository, UpsertResult, is_unique_violation
+from app.core.repository import UpsertResult, is_unique_violation
 from app.identity.auth_cache import revoke_after_commit
+from app.identity.models import User
+from app.identity.repository import UserRecords
 from app.users.filters import UserFilter
-from app.users.models import User
 from app.users.schemas import UserAdminUpdate, UserCreate
 
 
-class UserRepository(Repository[User, UserCreate, UserAdminUpdate]):
+class UserRepository(UserRecords[UserCreate, UserAdminUpdate]):
     """Every write to an existing user also revokes the cached token lookups of that user."""
 
-    model = User
     already_exists_message = "A user with this email already exists"
 
     async def compare_and_set(
@@ -55,10 +55,6 @@ class UserRepository(Repository[User, UserCreate, UserAdminUpdate]):
             if is_unique_violation(error):
                 raise AlreadyExistsError(self.already_exists_message) from error
             raise
-
-    async def get_by_email(self, email: str) -> User | None:
-        statement = self.select().where(User.email == email)
-        return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def list_filtered(self, filters: UserFilter, page: PageRequest) -> PageResult[User]:
         return await self.list_page(filters.filter(self.select()), page)

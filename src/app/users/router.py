@@ -13,10 +13,10 @@ from app.core.errors import (
     error_responses,
 )
 from app.core.pagination import PageResult
+from app.identity.models import User
 from app.sessions.dependencies import require
 from app.users.dependencies import UserServiceDep
 from app.users.filters import UserListQuery
-from app.users.models import User
 from app.users.permissions import ACCOUNT_READ, ACCOUNT_WRITE, USERS_ADMIN
 from app.users.schemas import UserAdminUpdate, UserPage, UserRead, UserUpdateMe
 

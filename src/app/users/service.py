@@ -7,23 +7,24 @@ from app.core.models import utcnow
 from app.core.pagination import PageRequest, PageResult
 from app.core.permissions import covers
 from app.core.security import new_security_stamp
-from app.roles.models import ADMIN, USER
+from app.identity.models import ADMIN, USER, User
+from app.identity.service import UserDirectory
 from app.roles.service import RoleService
 from app.sessions.service import UserSessionService
 from app.users.filters import UserFilter
-from app.users.models import User
 from app.users.repository import UserRepository
 from app.users.schemas import UserAdminUpdate, UserUpdateMe
 
 
-class UserService:
+class UserService(UserDirectory):
     """User records. Deactivating or deleting a user revokes all of their sessions; only a
     user who holds every permission of another may change or delete them."""
 
     def __init__(
         self, repository: UserRepository, *, user_sessions: UserSessionService, roles: RoleService
     ):
-        self.repository = repository
+        super().__init__(repository)
+        self.repository: UserRepository = repository
         self.user_sessions = user_sessions
         self.roles = roles
 
@@ -44,12 +45,6 @@ class UserService:
         await self.repository.reload(user)
         return user
 
-    async def get(self, user_id: uuid.UUID) -> User:
-        user = await self.repository.get(user_id)
-        if user is None:
-            raise NotFoundError("User not found")
-        return user
-
     async def find_by_email(self, email: str) -> User | None:
         return await self.repository.get_by_email(email)
 
@@ -65,12 +60,6 @@ class UserService:
         )
         if changed is None:
             raise NotFoundError("User not found")
-
-    async def get_by_email(self, email: str) -> User:
-        user = await self.repository.get_by_email(email)
-        if user is None:
-            raise NotFoundError(f"No user with the email {email}")
-        return user
 
     async def upsert_many(self, rows: Sequence[dict[str, object]]) -> list[User]:
         """Create users by id (holding `user`), or refresh their names (demo data, imports)."""
@@ -94,11 +83,6 @@ class UserService:
     async def upgrade_password_hash(self, user: User, hashed_password: str) -> None:
         """The same password, hashed with the current parameters (at login)."""
         await self.repository.compare_and_set(user, {"hashed_password": hashed_password})
-
-    async def sign_out_everywhere(self, user: User, *, keep: uuid.UUID | None = None) -> None:
-        """Every session of the user ends (but `keep`), and every token mailed to them dies."""
-        await self._write(user, {"security_stamp": new_security_stamp()})
-        await self.user_sessions.revoke_all(user.id, keep=keep)
 
     async def update_me(self, user: User, data: UserUpdateMe) -> User:
         return await self._write(user, data.model_dump(exclude_unset=True))

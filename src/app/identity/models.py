@@ -1,0 +1,158 @@
+"""Who people are and how they sign in: users, their roles and grants, their sessions and API
+keys. Every feature that needs to know who is calling imports these, from below every one of
+them."""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, func, select, text
+from sqlalchemy.orm import Mapped, column_property, declared_attr, mapped_column, relationship
+
+from app.core.models import Base, SoftDeleteMixin, TimestampMixin, UUIDPrimaryKeyMixin, utcnow
+from app.core.permissions import ALL
+from app.core.security import new_security_stamp
+
+ADMIN = "admin"
+USER = "user"
+# What every API key starts with, so that secret scanners (and people) recognise one.
+KEY_PREFIX = "app_live_"
+
+
+class Role(Base, UUIDPrimaryKeyMixin, TimestampMixin):
+    """A named bundle of permissions. `admin` and `user` are built in: neither can be renamed or
+    deleted, and `admin` always holds every permission."""
+
+    __tablename__ = "roles"
+
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+    description: Mapped[str] = mapped_column(String(500), default="")
+    built_in: Mapped[bool] = mapped_column(default=False)
+
+    grants: Mapped[list["RolePermission"]] = relationship(
+        lazy="selectin",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="RolePermission.permission",
+    )
+
+    @property
+    def permissions(self) -> list[str]:
+        return [grant.permission for grant in self.grants]
+
+
+class RolePermission(Base):
+    __tablename__ = "role_permissions"
+
+    role_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True
+    )
+    permission: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+
+class UserRole(Base):
+    """Who holds which role."""
+
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class User(Base, UUIDPrimaryKeyMixin, TimestampMixin, SoftDeleteMixin):
+    __tablename__ = "users"
+    __table_args__ = (
+        # One live account per email; a soft-deleted account frees its address.
+        Index(
+            "uq_users_email_live",
+            "email",
+            unique=True,
+            postgresql_where=text("deleted_at IS NULL"),
+            sqlite_where=text("deleted_at IS NULL"),
+        ),
+        Index("ix_users_created_at", "created_at"),
+    )
+
+    email: Mapped[str] = mapped_column(String(320))
+    hashed_password: Mapped[str] = mapped_column(String(255))
+    full_name: Mapped[str | None] = mapped_column(String(200), default=None)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    email_verified_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Changes with every change of credentials (password, email, deactivation, signing out
+    # everywhere): a mailed token carries the stamp it was issued under, and dies with it.
+    security_stamp: Mapped[str] = mapped_column(String(32), default=new_security_stamp)
+
+    # Loaded with the user in the same statement (the auth lookup among them), so checking a
+    # permission never costs a query: the names of the user's roles and of what they grant.
+    @declared_attr
+    def role_names(cls) -> Mapped[str | None]:
+        names = (
+            select(func.aggregate_strings(Role.name, " "))
+            .join_from(UserRole, Role)
+            .where(UserRole.user_id == cls.id)
+        )
+        return column_property(names.scalar_subquery())
+
+    @declared_attr
+    def permission_names(cls) -> Mapped[str | None]:
+        names = (
+            select(func.aggregate_strings(RolePermission.permission, " "))
+            .join_from(UserRole, RolePermission, UserRole.role_id == RolePermission.role_id)
+            .where(UserRole.user_id == cls.id)
+        )
+        return column_property(names.scalar_subquery())
+
+    @property
+    def roles(self) -> list[str]:
+        return sorted(set((self.role_names or "").split()))
+
+    @property
+    def permissions(self) -> frozenset[str]:
+        return frozenset((self.permission_names or "").split())
+
+    @property
+    def is_superuser(self) -> bool:
+        """Holds every permission: the `admin` role."""
+        return ALL in self.permissions
+
+
+class UserSession(Base, UUIDPrimaryKeyMixin):
+    """A server-side login session. The bearer token itself is never stored, only its SHA-256."""
+
+    __tablename__ = "user_sessions"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    user_agent: Mapped[str | None] = mapped_column(String(500), default=None)
+    ip: Mapped[str | None] = mapped_column(String(45), default=None)
+
+    user: Mapped[User] = relationship(lazy="raise")
+
+
+class ApiKey(Base, UUIDPrimaryKeyMixin):
+    """A personal credential for machines. The key itself is never stored, only its SHA-256;
+    `prefix` (its first characters) tells keys apart in lists."""
+
+    __tablename__ = "api_keys"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    user: Mapped[User] = relationship(lazy="raise")

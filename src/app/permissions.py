@@ -1,0 +1,21 @@
+"""Every permission of the app, listed: what roles may grant, API keys may be scoped to, and
+OpenAPI shows as OAuth2 scopes. Each feature declares its own in its `permissions.py`; this
+list names them all (`app new entity` adds a feature's), so that code outside the API (the
+CLI) knows every one, and a test fails when one is missing."""
+
+from app.api_keys.permissions import API_KEYS_ADMIN
+from app.identity.permissions import ACCOUNT_MANAGE
+from app.items.permissions import ITEMS_READ, ITEMS_WRITE
+from app.roles.permissions import ROLES_ADMIN
+from app.users.permissions import ACCOUNT_READ, ACCOUNT_WRITE, USERS_ADMIN
+
+PERMISSIONS: tuple[str, ...] = (
+    ACCOUNT_MANAGE,
+    ACCOUNT_READ,
+    ACCOUNT_WRITE,
+    USERS_ADMIN,
+    ROLES_ADMIN,
+    API_KEYS_ADMIN,
+    ITEMS_READ,
+    ITEMS_WRITE,
+)

@@ -1,0 +1,13 @@
+"""`app.permissions` lists every permission the features declare, so that code outside the API
+(the CLI) knows them all without importing the routes."""
+
+from fastapi import FastAPI
+
+from app.core.permissions import declared
+from app.permissions import PERMISSIONS
+
+
+def test_every_declared_permission_is_listed(app: FastAPI) -> None:
+    assert app.openapi()["paths"]
+    assert sorted(PERMISSIONS) == sorted(declared())
+    assert len(set(PERMISSIONS)) == len(PERMISSIONS)
