@@ -3,7 +3,7 @@
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from asgi_correlation_id import CorrelationIdMiddleware
@@ -38,35 +38,37 @@ from app.core.ratelimit import create_rate_limiter
 from app.core.redis import create_redis
 from app.core.security import CurrentPasswordCheck, PasswordHasher
 from app.identity.auth_cache import REVOKE, running_auth_cache
+from app.identity.credentials import BearerKind
 from app.identity.models import KEY_PREFIX
 from app.mail.sender import WAKE_OUTBOX, create_sender
 from app.mail.worker import running_outbox
 from app.ops.router import router as ops_router
-from app.sessions.dependencies import BearerKind
+from app.state import AppState
 
 logger = structlog.get_logger(__name__)
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings: Settings = app.state.settings
+    state = cast(AppState, app.state)
+    settings = state.settings
     engine = create_engine(settings)
     redis = create_redis(settings)
-    app.state.engine = engine
-    app.state.sessionmaker = create_sessionmaker(engine)
-    app.state.read_sessionmaker = create_read_sessionmaker(engine)
-    app.state.redis = redis
-    app.state.rate_limiter = create_rate_limiter(settings, redis)
-    app.state.password_hasher = PasswordHasher.from_settings(settings)
-    app.state.password_check = CurrentPasswordCheck(
-        app.state.password_hasher, app.state.rate_limiter, rule=settings.rate_limit_login_email
+    state.engine = engine
+    state.sessionmaker = create_sessionmaker(engine)
+    state.read_sessionmaker = create_read_sessionmaker(engine)
+    state.redis = redis
+    state.rate_limiter = create_rate_limiter(settings, redis)
+    state.password_hasher = PasswordHasher.from_settings(settings)
+    state.password_check = CurrentPasswordCheck(
+        state.password_hasher, state.rate_limiter, rule=settings.rate_limit_login_email
     )
     composers = {
         PASSWORD_RESET_COMPOSER: password_reset_composer(
             settings,
-            hasher=app.state.password_hasher,
-            limiter=app.state.rate_limiter,
-            metrics=app.state.metrics,
+            hasher=state.password_hasher,
+            limiter=state.rate_limiter,
+            metrics=state.metrics,
         )
     }
     if settings.uses_default_secret_key:
@@ -81,20 +83,20 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     gc.freeze()
     try:
         async with (
-            running_auth_cache(settings, redis, app.state.metrics) as revocations,
+            running_auth_cache(settings, redis, state.metrics) as revocations,
             running_outbox(
-                app.state.sessionmaker,
+                state.sessionmaker,
                 create_sender(settings),
                 settings,
-                app.state.metrics,
+                state.metrics,
                 composers,
             ) as outbox,
         ):
-            app.state.revocations = revocations
-            app.state.outbox = outbox
-            app.state.after_commit = {WAKE_OUTBOX: outbox.woken}
+            state.revocations = revocations
+            state.outbox = outbox
+            state.after_commit = {WAKE_OUTBOX: outbox.woken}
             if revocations is not None:
-                app.state.after_commit[REVOKE] = revocations.revoke
+                state.after_commit[REVOKE] = revocations.revoke
             yield
     finally:
         if redis is not None:
@@ -131,14 +133,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.serves_docs
         else FastAPI(**options, docs_url=None, redoc_url=None, openapi_url=None)
     )
-    app.state.settings = settings
-    app.state.clock = utcnow
-    app.state.after_commit = {}
-    app.state.bearer_kinds = (BearerKind(KEY_PREFIX, authenticate_api_key),)
-    app.state.cursor_codec = CursorCodec(settings.secret_key.get_secret_value())
-    app.state.metrics = Metrics(
-        lambda: getattr(app.state, "engine", None) and app.state.engine.pool
-    )
+    state = AppState()
+    app.state = state
+    state.settings = settings
+    state.clock = utcnow
+    state.after_commit = {}
+    state.bearer_kinds = (BearerKind(KEY_PREFIX, authenticate_api_key),)
+    state.cursor_codec = CursorCodec(settings.secret_key.get_secret_value())
+    state.metrics = Metrics(lambda: getattr(state, "engine", None) and state.engine.pool)
     register_exception_handlers(app)
     app.include_router(ops_router)
     include_api(app)
@@ -158,7 +160,9 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
     if "*" not in settings.allowed_hosts:
         app.add_middleware(AllowedHostsMiddleware, allowed_hosts=settings.allowed_hosts)
     app.add_middleware(
-        AccessLogMiddleware, metrics=app.state.metrics, retry_after=settings.retry_after_seconds
+        AccessLogMiddleware,
+        metrics=cast(AppState, app.state).metrics,
+        retry_after=settings.retry_after_seconds,
     )
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(

@@ -17,6 +17,7 @@ from app.mail.dependencies import build_outbox_service
 from app.mail.sender import MailTemplates, Message
 from app.mail.worker import Composer
 from app.sessions.dependencies import build_user_session_service
+from app.state import app_state
 from app.users.dependencies import build_user_service
 
 
@@ -53,7 +54,7 @@ def build_account_service(
 
 
 async def get_account_service(request: Request, session: SessionDep) -> AccountService:
-    state = request.app.state
+    state = app_state(request)
     return build_account_service(
         session,
         state.settings,

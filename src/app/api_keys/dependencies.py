@@ -12,6 +12,7 @@ from app.core.request import Clock
 from app.core.security import CurrentPasswordCheck
 from app.identity.auth_cache import AuthCache
 from app.identity.models import ApiKey
+from app.state import app_state
 
 
 def build_api_key_service(
@@ -44,7 +45,7 @@ async def authenticate_api_key(
 
 
 async def get_api_key_service(request: Request, session: SessionDep) -> ApiKeyService:
-    state = request.app.state
+    state = app_state(request)
     return build_api_key_service(
         session, state.settings, state.clock, passwords=state.password_check
     )

@@ -5,6 +5,7 @@ from fastapi import Depends, Request
 from app.accounts.dependencies import AccountServiceDep
 from app.auth.service import AuthLimits, AuthService
 from app.sessions.dependencies import UserSessionServiceDep
+from app.state import app_state
 from app.users.dependencies import UserServiceDep
 
 
@@ -14,7 +15,7 @@ async def get_auth_service(
     user_sessions: UserSessionServiceDep,
     accounts: AccountServiceDep,
 ) -> AuthService:
-    state = request.app.state
+    state = app_state(request)
     limits = AuthLimits(
         login_email=state.settings.rate_limit_login_email,
         login_ip=state.settings.rate_limit_login_ip,

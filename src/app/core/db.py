@@ -19,13 +19,11 @@ from sqlalchemy.pool import PoolResetState
 from app.core.config import Settings
 from app.core.pool import FairAsyncQueuePool
 from app.core.request import Clock
+from app.core.state import core_state
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 _EFFECTS = "app.after_commit"
-
-# What a feature does once a unit of work committed, given the values noted for its effect.
-AfterCommit = Callable[[set[Any]], Awaitable[None]]
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -154,8 +152,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     Registered with `scope="function"` so the commit runs before the response is sent and a
     failed commit reaches the client as an error, never as a 2xx.
     """
-    state = request.app.state
-    sessionmaker: async_sessionmaker[AsyncSession] = state.sessionmaker
+    state = core_state(request)
+    sessionmaker = state.sessionmaker
     if request.method in SAFE_METHODS and state.read_sessionmaker is not None:
         sessionmaker = state.read_sessionmaker
     session = sessionmaker()
@@ -167,9 +165,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     await _end(session, commit=True)
     effects: dict[str, set[Any]] | None = session.info.pop(_EFFECTS, None)
     if effects:
-        hooks: dict[str, AfterCommit] = state.after_commit
         for effect, values in effects.items():
-            hook = hooks.get(effect)
+            hook = state.after_commit.get(effect)
             if hook is not None:
                 await hook(values)
 
@@ -212,7 +209,7 @@ def service_dependency(
     settings and the clock: the same `build` serves code outside a request (CLI, seeding)."""
 
     async def dependency(request: Request, session: SessionDep) -> ServiceT:
-        state = request.app.state
+        state = core_state(request)
         return build(session, state.settings, state.clock)
 
     return dependency

@@ -30,6 +30,7 @@ from app.core.pagination import (
     parse_order_by,
 )
 from app.core.schemas import UTCDatetime, refuse_nul
+from app.core.state import core_state
 
 FilterT = TypeVar("FilterT", bound="ListFilter")
 T = TypeVar("T")
@@ -137,7 +138,7 @@ def list_query(filter_class: type[ListFilter]) -> Any:
         filters: Annotated[Any, filter_params(filter_class)],
         paging: PageParamsDep,
     ) -> ListQuery[Any]:
-        codec: CursorCodec = request.app.state.cursor_codec
+        codec = core_state(request).cursor_codec
         page = PageRequest(filters.sort_keys(), limit=paging.limit, offset=paging.offset)
         if paging.cursor is not None:
             page = replace(page, after=_cursor_values(codec, paging.cursor, page, model))

@@ -1,6 +1,5 @@
 """Exception handlers: every error path answers SPEC's envelope."""
 
-import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -24,6 +23,7 @@ from app.core.errors import (
     InvalidInputError,
     ServiceUnavailableError,
 )
+from app.core.state import core_state
 
 logger = structlog.get_logger(__name__)
 
@@ -77,15 +77,14 @@ def _allowed_methods(request: Request) -> list[str]:
     Starlette names only the methods of the first route that matched the path, so `Allow`
     would say `POST` for `/items` although `GET` works too.
     """
-    table: list[tuple[re.Pattern[str], list[str]]] | None = getattr(
-        request.app.state, "allow_table", None
-    )
+    state = core_state(request)
+    table = getattr(state, "allow_table", None)
     if table is None:
         paths: dict[str, dict[str, Any]] = request.app.openapi()["paths"]
         table = [
             (compile_path(path)[0], _methods(operations)) for path, operations in paths.items()
         ]
-        request.app.state.allow_table = table
+        state.allow_table = table
     return next((methods for pattern, methods in table if pattern.match(request.url.path)), [])
 
 
@@ -110,10 +109,10 @@ async def handle_database_error(request: Request, exc: Exception) -> Response:
         logger.warning("data_error", error=type(getattr(exc, "orig", exc)).__name__)
         return error_response(InvalidInputError("A value in the request cannot be stored"))
     if not _is_unavailable(exc):
-        _log_database_error(exc, production=request.app.state.settings.is_production)
+        _log_database_error(exc, production=core_state(request).settings.is_production)
         return error_response(AppError())
     logger.warning("database_unavailable", error=type(exc).__name__)
-    retry_after = request.app.state.settings.retry_after_seconds
+    retry_after = core_state(request).settings.retry_after_seconds
     return error_response(ServiceUnavailableError("Database unavailable", retry_after=retry_after))
 
 

@@ -3,15 +3,15 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from app.core.config import Settings
 from app.core.db import SessionDep
 from app.core.errors import NotFoundError, UnauthorizedError
 from app.ops.repository import HealthRepository
 from app.ops.service import HealthService
+from app.state import app_state
 
 
 async def get_health_service(request: Request, session: SessionDep) -> HealthService:
-    state = request.app.state
+    state = app_state(request)
     settings = state.settings
     return HealthService(
         HealthRepository(session),
@@ -28,7 +28,7 @@ HealthServiceDep = Annotated[HealthService, Depends(get_health_service)]
 async def require_metrics_access(request: Request) -> None:
     """`/metrics` is off in production unless `METRICS_TOKEN` is set; with a token, only a
     scraper presenting it as a bearer token reads it."""
-    settings: Settings = request.app.state.settings
+    settings = app_state(request).settings
     if not settings.serves_metrics:
         raise NotFoundError()
     if settings.metrics_token is None:

@@ -14,6 +14,7 @@ from app.core.errors import (
 )
 from app.ops.dependencies import HealthServiceDep, MetricsAccess
 from app.ops.schemas import Liveness, Readiness
+from app.state import app_state
 
 router = APIRouter(
     tags=["operations"],
@@ -48,4 +49,4 @@ async def health_ready(service: HealthServiceDep) -> Readiness:
 )
 async def metrics(request: Request) -> Response:
     """Prometheus metrics of this instance."""
-    return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    return Response(app_state(request).metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -1,5 +1,3 @@
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
@@ -22,6 +20,7 @@ from app.identity.auth_cache import AuthCache
 from app.identity.models import ApiKey, User, UserSession
 from app.sessions.repository import UserSessionRepository
 from app.sessions.service import UserSessionPolicy, UserSessionService
+from app.state import app_state
 
 
 class SingleBearer(OAuth2PasswordBearer):
@@ -58,25 +57,11 @@ def build_user_session_service(
 
 
 async def get_user_session_service(request: Request, session: SessionDep) -> UserSessionService:
-    state = request.app.state
+    state = app_state(request)
     return build_user_session_service(session, state.settings, state.clock)
 
 
 UserSessionServiceDep = Annotated[UserSessionService, Depends(get_user_session_service)]
-
-
-Authenticate = Callable[
-    [AsyncSession, Settings, Clock, AuthCache[Any] | None, str], Awaitable[UserSession | ApiKey]
-]
-
-
-@dataclass(frozen=True)
-class BearerKind:
-    """A kind of bearer token besides a session's, told apart by its prefix: the feature that
-    issues it says how to authenticate one (`app.state.bearer_kinds`, set in `main.py`)."""
-
-    prefix: str
-    authenticate: Authenticate
 
 
 async def get_credential(
@@ -85,11 +70,10 @@ async def get_credential(
     """Who is calling: the session of a bearer token, or a credential of another kind (an API
     key, `app_live_…`). Every authenticated request resolves this: the app's clock and cache
     are read here rather than through further dependencies."""
-    state = request.app.state
+    state = app_state(request)
     cache = state.revocations.cache if state.revocations else None
     if token:
-        kinds: tuple[BearerKind, ...] = state.bearer_kinds
-        for kind in kinds:
+        for kind in state.bearer_kinds:
             if token.startswith(kind.prefix):
                 return await kind.authenticate(session, state.settings, state.clock, cache, token)
     sessions = build_user_session_service(session, state.settings, state.clock, cache)
@@ -137,7 +121,7 @@ def _permitted(
     has verified their address: a session (or key) from before the address had to be
     verified does no more than a login could."""
     user = credential.user
-    if user.email_verified_at is None and request.app.state.settings.require_verified_email:
+    if user.email_verified_at is None and app_state(request).settings.require_verified_email:
         raise EmailNotVerifiedError()
     return _allowed(scopes, credential)
 

@@ -1,0 +1,26 @@
+"""What a caller presents: a session of theirs, or another kind of bearer token that a
+feature issues (an API key), and how the app tells them apart."""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+from app.core.request import Clock
+from app.identity.auth_cache import AuthCache
+from app.identity.models import ApiKey, UserSession
+
+Authenticate = Callable[
+    [AsyncSession, Settings, Clock, AuthCache[Any] | None, str], Awaitable[UserSession | ApiKey]
+]
+
+
+@dataclass(frozen=True)
+class BearerKind:
+    """A kind of bearer token besides a session's, told apart by its prefix: the feature that
+    issues it says how to authenticate one (`AppState.bearer_kinds`, set in `main.py`)."""
+
+    prefix: str
+    authenticate: Authenticate

@@ -1,0 +1,32 @@
+"""The app's `app.state`, typed: the shared part (`CoreState`) and what its features keep
+there, set by `create_app` and the lifespan in `main.py`."""
+
+from typing import Any, cast
+
+from redis.asyncio import Redis
+from starlette.requests import HTTPConnection
+
+from app.core.ratelimit import RateLimiter
+from app.core.security import CurrentPasswordCheck, PasswordHasher
+from app.core.state import CoreState
+from app.identity.auth_cache import Revocations
+from app.identity.credentials import BearerKind
+from app.mail.worker import OutboxWorker
+
+
+class AppState(CoreState):
+    redis: Redis | None
+    rate_limiter: RateLimiter
+    password_hasher: PasswordHasher
+    password_check: CurrentPasswordCheck
+    # Bearer tokens other than sessions' (API keys), by prefix.
+    bearer_kinds: tuple[BearerKind, ...]
+    # The auth cache's revocations: None when the cache is off.
+    revocations: Revocations | None
+    outbox: OutboxWorker
+
+
+def app_state(connection: HTTPConnection) -> AppState:
+    """The state of the app serving `connection`."""
+    app: Any = connection.app
+    return cast(AppState, app.state)
