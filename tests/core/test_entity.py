@@ -23,7 +23,7 @@ from app.core.request import Clock
 from app.core.routes import EntityRoutes
 from app.core.schemas import PatchSchema, RequestSchema, ResponseSchema
 from app.core.service import Caller, EntityService
-from app.idempotency.dependencies import build_idempotency_service
+from app.idempotency.dependencies import build_idempotency_service, entity_service
 from app.items.entity import ITEMS
 from app.items.models import Item
 from app.items.repository import ItemRepository
@@ -50,10 +50,7 @@ class GadgetService(ItemService):
         return {}
 
 
-def build_gadget_service(session: AsyncSession, settings: Settings, clock: Clock) -> GadgetService:
-    return GadgetService(
-        ItemRepository(session), idempotency=build_idempotency_service(session, clock)
-    )
+build_gadget_service = entity_service(GadgetService, ItemRepository)
 
 
 def mount(app: FastAPI, routes: EntityRoutes[Any, Any, Any, Any], prefix: str) -> None:
