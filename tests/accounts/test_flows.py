@@ -379,6 +379,10 @@ class TestLimits:
     async def test_known_and_unknown_addresses_take_as_long(
         self, unlimited_app: FastAPI, register: Register, engine: AsyncEngine
     ) -> None:
+        if engine.dialect.name != "postgresql":
+            # SQLite's commits on this disk vary by about 10 ms each, more than the defect this
+            # guards against; there the statements test above is the proof.
+            pytest.skip("timing needs PostgreSQL's steadier commits")
         email = await register()
         unknown_email = f"nobody-{email}"
         differences: list[float] = []
@@ -390,10 +394,8 @@ class TestLimits:
                 differences.append(taken[email] - taken[unknown_email])
 
         # Paired, so that the disk's drift cancels out. The defect this guards against (a token
-        # and a rendered mail on one side only) made it about 6 ms; SQLite's commits on this
-        # disk vary by about 10 ms each, PostgreSQL's by about 1.
-        bound = 0.001 if engine.dialect.name == "postgresql" else 0.004
-        assert abs(statistics.median(differences)) < bound, sorted(differences)
+        # and a rendered mail on one side only) made it about 6 ms; commits vary by about 1.
+        assert abs(statistics.median(differences)) < 0.001, sorted(differences)
 
 
 class TestAddressesMailWouldRewrite:
