@@ -57,6 +57,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state.engine = engine
     state.sessionmaker = create_sessionmaker(engine)
     state.read_sessionmaker = create_read_sessionmaker(engine)
+    state.row_security = None if engine.dialect.name == "postgresql" else False
     state.redis = redis
     state.rate_limiter = create_rate_limiter(settings, redis)
     state.password_hasher = PasswordHasher.from_settings(settings)

@@ -6,6 +6,14 @@ CLI) knows every one, and a test fails when one is missing."""
 from app.api_keys.permissions import API_KEYS_ADMIN
 from app.identity.permissions import ACCOUNT_MANAGE
 from app.items.permissions import ITEMS_READ, ITEMS_WRITE
+from app.orgs.permissions import (
+    MEMBERS_MANAGE,
+    MEMBERS_READ,
+    ORGS_CREATE,
+    ORGS_DELETE,
+    ORGS_READ,
+    ORGS_UPDATE,
+)
 from app.roles.permissions import ROLES_ADMIN
 from app.users.permissions import ACCOUNT_READ, ACCOUNT_WRITE, USERS_ADMIN
 
@@ -18,4 +26,10 @@ PERMISSIONS: tuple[str, ...] = (
     API_KEYS_ADMIN,
     ITEMS_READ,
     ITEMS_WRITE,
+    ORGS_CREATE,
+    ORGS_READ,
+    ORGS_UPDATE,
+    ORGS_DELETE,
+    MEMBERS_READ,
+    MEMBERS_MANAGE,
 )

@@ -236,7 +236,7 @@ class TestDeclarationChecks:
         [
             ({"soft_delete": False}, "soft_delete is declared False, but the model has"),
             ({"versioned": False}, "versioned is declared False, but the model has"),
-            ({"tenancy": Tenancy.NONE}, "tenancy=owner is declared False, but the model has"),
+            ({"tenancy": Tenancy.NONE}, "tenancy=user is declared False, but the model has"),
             ({"filter": NoteFilter}, "NoteFilter filters another model"),
         ],
     )

@@ -18,8 +18,11 @@ from app.identity.schemas import normalise_email
 from app.permissions import PERMISSIONS
 
 api_keys_cli = typer.Typer(help="Personal API keys.", no_args_is_help=True)
-# What a key may be scoped to: every permission but the personal ones.
-SCOPES = ", ".join(name for name in PERMISSIONS if not declared()[name].personal)
+# What a key may be scoped to: every platform permission (all of `PERMISSIONS` is declared
+# once it is imported) but the personal ones.
+SCOPES = ", ".join(
+    name for name in PERMISSIONS if name in declared() and not declared()[name].personal
+)
 
 
 @api_keys_cli.command()

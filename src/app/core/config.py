@@ -271,6 +271,12 @@ class Settings(BaseSettings):
         description="Refuse logins (403 `EMAIL_NOT_VERIFIED`) until the address is verified",
     )
 
+    admins_read_orgs: bool = Field(
+        default=False,
+        description="Platform admins may read (GET) inside every organisation without being "
+        "members; off, an organisation's data is its members' alone",
+    )
+
     @field_validator("cors_origins", "allowed_hosts", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:

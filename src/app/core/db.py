@@ -20,6 +20,7 @@ from app.core.config import Settings
 from app.core.pool import FairAsyncQueuePool
 from app.core.request import Clock
 from app.core.state import core_state
+from app.core.tenancy import names_tenant
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 SAFE_METHODS = frozenset({"GET", "HEAD"})
@@ -154,7 +155,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """
     state = core_state(request)
     sessionmaker = state.sessionmaker
-    if request.method in SAFE_METHODS and state.read_sessionmaker is not None:
+    # Row-level security is armed per transaction: a read inside an organisation needs one.
+    tenant_bound = state.row_security is not False and names_tenant(request)
+    if request.method in SAFE_METHODS and state.read_sessionmaker is not None and not tenant_bound:
         sessionmaker = state.read_sessionmaker
     session = sessionmaker()
     try:

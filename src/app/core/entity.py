@@ -14,10 +14,17 @@ from app.core.schemas import MAX_BULK, Bulk, BulkResult, CreateT, Page, ReadT, U
 
 
 class Tenancy(StrEnum):
-    """Whose rows are whose: each user's own (`owner_id`), or everyone's."""
+    """Whose rows are whose: each user's own (`owner_id`), each organisation's (`org_id`: its
+    members reach them under `/orgs/{org_id}/…`), or everyone's."""
 
-    OWNER = "owner"
+    USER = "user"
+    ORG = "org"
     NONE = "none"
+
+    @property
+    def column(self) -> str | None:
+        """The column naming a row's tenant."""
+        return {Tenancy.USER: "owner_id", Tenancy.ORG: "org_id"}.get(self)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,7 +66,10 @@ class Entity(Generic[ModelT, CreateT, UpdateT, ReadT]):
             f"{self.noun}.",
             id=(uuid.UUID | None, None),
         )
-        skipped = "they belong to another user or are deleted" if self.owned else "they are deleted"
+        skipped = {
+            Tenancy.USER: "they belong to another user or are deleted",
+            Tenancy.ORG: "they belong to another organisation or are deleted",
+        }.get(self.tenancy, "they are deleted")
         derived = {
             "page": create_model(f"{title}Page", __base__=Page[self.read]),  # type: ignore[name-defined]
             "upsert": upsert,
@@ -81,7 +91,8 @@ class Entity(Generic[ModelT, CreateT, UpdateT, ReadT]):
 
     @property
     def owned(self) -> bool:
-        return self.tenancy is Tenancy.OWNER
+        """Each row is one user's."""
+        return self.tenancy is Tenancy.USER
 
     @property
     def noun(self) -> str:
@@ -95,7 +106,8 @@ class Entity(Generic[ModelT, CreateT, UpdateT, ReadT]):
         declared = {
             "soft_delete": (self.soft_delete, issubclass(self.model, SoftDeleteMixin)),
             "versioned": (self.versioned, issubclass(self.model, VersionMixin)),
-            "tenancy=owner": (self.owned, "owner_id" in self.model.__table__.columns),
+            "tenancy=user": (self.owned, "owner_id" in self.model.__table__.columns),
+            "tenancy=org": (self.tenancy is Tenancy.ORG, "org_id" in self.model.__table__.columns),
         }
         for capability, (claimed, present) in declared.items():
             if claimed != present:
@@ -107,3 +119,5 @@ class Entity(Generic[ModelT, CreateT, UpdateT, ReadT]):
             raise TypeError(f"{self.filter.__name__} filters another model")
         if self.owned and not issubclass(self.filter, OwnedFilter):
             raise TypeError(f"{self.filter.__name__} of an owned entity extends OwnedFilter")
+        if self.tenancy is Tenancy.ORG and issubclass(self.filter, OwnedFilter):
+            raise TypeError(f"{self.filter.__name__}: an organisation's rows have no owner_id")

@@ -1,6 +1,6 @@
-"""The repository of an entity the API serves: rows optionally owned by a user, read through
-filters and pages, written in bulk. A feature's repository names its entity; the SQL is here,
-once."""
+"""The repository of an entity the API serves: rows optionally owned by a user or an
+organisation, read through filters and pages, written in bulk. A feature's repository names its
+entity; the SQL is here, once."""
 
 import uuid
 from collections.abc import Sequence
@@ -26,8 +26,9 @@ class EntityRepository(
 ):
     """Rows of an entity, as its declaration says: owned, soft-deleted, versioned.
 
-    `owner_id` arguments scope reads and writes to one owner's rows; None means every row
-    (superusers, and every caller of an entity that has no owner).
+    `tenant_id` arguments scope reads and writes to one tenant's rows (a user's `owner_id`, an
+    organisation's `org_id`); None means every row (superusers, and every caller of an entity
+    that has no tenant).
     """
 
     entity: ClassVar[Entity[Any, Any, Any, Any]]
@@ -50,38 +51,40 @@ class EntityRepository(
         return self.entity.versioned
 
     def visible(
-        self, owner_id: uuid.UUID | None, *, include_deleted: bool = False
+        self, tenant_id: uuid.UUID | None, *, include_deleted: bool = False
     ) -> Select[tuple[ModelT]]:
         statement = self.select(include_deleted=include_deleted)
-        if owner_id is not None:
-            statement = statement.where(self.column("owner_id") == owner_id)
+        tenant = self.entity.tenancy.column
+        if tenant_id is not None and tenant is not None:
+            statement = statement.where(self.column(tenant) == tenant_id)
         return statement
 
     async def get_visible(
         self,
         entity_id: uuid.UUID,
-        owner_id: uuid.UUID | None,
+        tenant_id: uuid.UUID | None,
         *,
         include_deleted: bool = False,
         for_update: bool = False,
     ) -> ModelT | None:
-        """The row, if `owner_id` reaches it; `for_update` locks it until the unit of work
+        """The row, if `tenant_id` reaches it; `for_update` locks it until the unit of work
         ends, so that a rule and the write that follows see the same row."""
+        tenant = self.entity.tenancy.column if tenant_id is not None else None
         statement = self.by_id(
-            include_deleted=include_deleted, owned=owner_id is not None, for_update=for_update
+            include_deleted=include_deleted, tenant=tenant, for_update=for_update
         )
         values = (
             {"entity_id": entity_id}
-            if owner_id is None
-            else {"entity_id": entity_id, "owner_id": owner_id}
+            if tenant is None
+            else {"entity_id": entity_id, "tenant_id": tenant_id}
         )
         return (await self.session.execute(statement, values)).scalar_one_or_none()
 
     async def lock_visible(
-        self, ids: Sequence[uuid.UUID], owner_id: uuid.UUID | None
+        self, ids: Sequence[uuid.UUID], tenant_id: uuid.UUID | None
     ) -> dict[uuid.UUID, ModelT]:
-        """The live rows among `ids` that `owner_id` reaches, locked (for a bulk write's rules)."""
-        statement = self.visible(owner_id).where(self.column("id").in_(ids)).with_for_update()
+        """The live rows among `ids` that `tenant_id` reaches, locked (for a bulk write's rules)."""
+        statement = self.visible(tenant_id).where(self.column("id").in_(ids)).with_for_update()
         rows = (await self.session.execute(statement)).scalars()
         return {row.id: row for row in rows}  # type: ignore[attr-defined]
 
@@ -95,22 +98,23 @@ class EntityRepository(
 
     async def list_filtered(
         self,
-        owner_id: uuid.UUID | None,
+        tenant_id: uuid.UUID | None,
         filters: RowFilter,
         page: PageRequest,
         *,
         include_deleted: bool,
     ) -> PageResult[ModelT]:
-        statement = filters.filter(self.visible(owner_id, include_deleted=include_deleted))
+        statement = filters.filter(self.visible(tenant_id, include_deleted=include_deleted))
         return await self.list_page(statement, page)
 
     async def upsert_rows(
-        self, owner_id: uuid.UUID | None, rows: Sequence[dict[str, Any]]
+        self, tenant_id: uuid.UUID | None, rows: Sequence[dict[str, Any]]
     ) -> UpsertResult[ModelT]:
-        """Creates new rows (owned by `owner_id`); updates existing live ones, only where
-        `owner_id` owns them, in the columns the rows carry."""
-        columns = tuple(name for name in next(iter(rows), {}) if name not in ("id", "owner_id"))
-        if owner_id is None:
+        """Creates new rows (the tenant's, `tenant_id`); updates existing live ones, only where
+        they are the tenant's, in the columns the rows carry."""
+        tenant = self.entity.tenancy.column
+        columns = tuple(name for name in next(iter(rows), {}) if name not in ("id", tenant))
+        if tenant_id is None or tenant is None:
             return await self.upsert_many(rows, update_columns=columns)
-        owned = [{**row, "owner_id": owner_id} for row in rows]
-        return await self.upsert_many(owned, update_columns=columns, match_on=("owner_id",))
+        scoped = [{**row, tenant: tenant_id} for row in rows]
+        return await self.upsert_many(scoped, update_columns=columns, match_on=(tenant,))

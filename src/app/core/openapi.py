@@ -33,7 +33,9 @@ def document_permissions(document: dict[str, Any]) -> None:
     """Every permission as an OAuth2 scope of the bearer scheme, and on each operation a line
     naming the permission its security requirement lists; such an operation may also answer
     403 `EMAIL_NOT_VERIFIED` (under `REQUIRE_VERIFIED_EMAIL`)."""
+    org = declared(org=True)
     scopes = {name: permission.description for name, permission in declared().items()}
+    scopes |= {name: f"In an organisation: {p.description}" for name, p in org.items()}
     for scheme in document.get("components", {}).get("securitySchemes", {}).values():
         for flow in scheme.get("flows", {}).values():
             flow["scopes"] = scopes
@@ -48,7 +50,8 @@ def document_permissions(document: dict[str, Any]) -> None:
                 }
             )
             if needed:
-                line = f"Requires the permission {', '.join(f'`{name}`' for name in needed)}."
+                kind = "organisation permission" if needed[0] in org else "permission"
+                line = f"Requires the {kind} {', '.join(f'`{name}`' for name in needed)}."
                 operation["description"] = f"{operation.get('description', '')}\n\n{line}".strip()
                 _add_error_code(operation, EmailNotVerifiedError)
 

@@ -1,7 +1,9 @@
 """Permissions: `<resource>:<action>` strings, each declared by the feature that owns it.
 
 Roles bundle them; a route names the one it needs. `ALL` is the built-in `admin` role's grant:
-every permission, including those declared later.
+every permission, including those declared later. Organisation permissions (`org=True`) are
+another kind: organisation roles grant them, within one organisation, and platform roles never
+do (the `owner` of an organisation holds `ALL` of them there).
 """
 
 import re
@@ -19,29 +21,33 @@ class Permission:
     description: str
     # Granted only to people signed in with a password: never through an API key.
     personal: bool = False
+    # Held within an organisation, through the roles a member holds there.
+    org: bool = False
 
 
 _DECLARED: dict[str, Permission] = {}
 
 
-def declare(name: str, description: str, *, personal: bool = False) -> str:
+def declare(name: str, description: str, *, personal: bool = False, org: bool = False) -> str:
     """Register a permission (at import of the feature that owns it) and return its name."""
     if not NAME.fullmatch(name):
         raise ValueError(f"A permission is <resource>:<action> in lower case, not {name!r}")
-    permission = Permission(name, description, personal)
+    permission = Permission(name, description, personal, org)
     if _DECLARED.setdefault(name, permission) != permission:
         raise ValueError(f"Permission {name!r} is declared twice, differently")
     return name
 
 
-def declared() -> dict[str, Permission]:
-    """Every declared permission by name, sorted."""
-    return dict(sorted(_DECLARED.items()))
+def declared(*, org: bool = False) -> dict[str, Permission]:
+    """Every declared permission of one kind (the platform's, or organisations') by name,
+    sorted."""
+    return {name: p for name, p in sorted(_DECLARED.items()) if p.org == org}
 
 
-def undeclared(names: Iterable[str]) -> list[str]:
-    """Those of `names` that are neither declared nor `ALL`."""
-    return sorted({name for name in names if name != ALL and name not in _DECLARED})
+def undeclared(names: Iterable[str], *, org: bool = False) -> list[str]:
+    """Those of `names` that are neither declared (of that kind) nor `ALL`."""
+    known = declared(org=org)
+    return sorted({name for name in names if name != ALL and name not in known})
 
 
 def allows(granted: frozenset[str], needed: str) -> bool:
@@ -53,12 +59,13 @@ def covers(granted: frozenset[str], wanted: Iterable[str]) -> bool:
     return ALL in granted or all(name in granted for name in wanted)
 
 
-def document_choices(*, personal: bool) -> Callable[[dict[str, Any]], None]:
-    """A JSON Schema hook listing the declared permissions (with or without the personal
-    ones) as the string's `enum`, read when the OpenAPI document is built: by then every
-    feature has declared its own."""
+def document_choices(*, personal: bool, org: bool = False) -> Callable[[dict[str, Any]], None]:
+    """A JSON Schema hook listing the declared permissions of a kind (with or without the
+    personal ones) as the string's `enum`, read when the OpenAPI document is built: by then
+    every feature has declared its own."""
 
     def add_enum(schema: dict[str, Any]) -> None:
-        schema["enum"] = [p.name for p in declared().values() if personal or not p.personal]
+        permissions = declared(org=org).values()
+        schema["enum"] = [p.name for p in permissions if personal or not p.personal]
 
     return add_enum

@@ -115,7 +115,7 @@ def is_unique_violation(exc: IntegrityError) -> bool:
     }
 
 
-_BY_ID: dict[tuple[type[Any], bool, bool, bool], Select[Any]] = {}
+_BY_ID: dict[tuple[type[Any], bool, str | None, bool], Select[Any]] = {}
 
 
 class Repository(Generic[ModelT, CreateT, UpdateT]):
@@ -150,18 +150,18 @@ class Repository(Generic[ModelT, CreateT, UpdateT]):
         return statement
 
     def by_id(
-        self, *, include_deleted: bool = False, owned: bool = False, for_update: bool = False
+        self, *, include_deleted: bool = False, tenant: str | None = None, for_update: bool = False
     ) -> Select[tuple[ModelT]]:
-        """`… WHERE id = :entity_id [AND owner_id = :owner_id] [FOR UPDATE]`, built once per
+        """`… WHERE id = :entity_id [AND <tenant> = :tenant_id] [FOR UPDATE]`, built once per
         shape: every read by id runs it, and SQLAlchemy then neither rebuilds it nor recomputes
         its cache key per request."""
-        key = (self.model, include_deleted, owned, for_update)
+        key = (self.model, include_deleted, tenant, for_update)
         statement = _BY_ID.get(key)
         if statement is None:
             statement = self.select(include_deleted=include_deleted)
             statement = statement.where(self.column("id") == bindparam("entity_id"))
-            if owned:
-                statement = statement.where(self.column("owner_id") == bindparam("owner_id"))
+            if tenant is not None:
+                statement = statement.where(self.column(tenant) == bindparam("tenant_id"))
             if for_update:
                 statement = statement.with_for_update()
             _BY_ID[key] = statement

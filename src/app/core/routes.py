@@ -6,7 +6,7 @@ from typing import Annotated, Any, Generic
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, params, status
 
-from app.core.entity import Entity
+from app.core.entity import Entity, Tenancy
 from app.core.errors import (
     ConflictError,
     ForbiddenError,
@@ -101,14 +101,16 @@ class EntityRoutes(Generic[ModelT, CreateT, UpdateT, ReadT]):
             )
             return query.signed(page)
 
-        scope = f"The caller's {self.words} (everyone's for superusers)"
+        scope = {
+            Tenancy.USER: f"The caller's {self.words} (everyone's for superusers)",
+            Tenancy.ORG: f"The organisation's {self.words}",
+        }.get(self.entity.tenancy, self.words.capitalize())
         self._mount(
             list_page,
             "GET",
             "",
             f"list_{self.entity.plural}",
-            f"{scope if self.entity.owned else self.words.capitalize()}, filtered, sorted and "
-            "paged.",
+            f"{scope}, filtered, sorted and paged.",
             response_model=self.entity.page,
             responses=error_responses(ForbiddenError, PermissionDeniedError),
         )
@@ -122,7 +124,7 @@ class EntityRoutes(Generic[ModelT, CreateT, UpdateT, ReadT]):
         ) -> BulkOutcome[ModelT]:
             return await service.bulk_upsert(caller, data)
 
-        skipped = "; others' ids are skipped" if self.entity.owned else ""
+        skipped = "" if self.entity.tenancy is Tenancy.NONE else "; others' ids are skipped"
         self._mount(
             bulk_upsert,
             "POST",

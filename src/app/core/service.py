@@ -7,7 +7,7 @@ from typing import Any, Generic, Protocol, cast
 
 from pydantic import BaseModel
 
-from app.core.entity import Entity
+from app.core.entity import Entity, Tenancy
 from app.core.entity_repository import EntityRepository, RowFilter
 from app.core.errors import (
     ForbiddenError,
@@ -24,13 +24,22 @@ from app.core.schemas import CreateT, ReadT, UpdateT
 
 
 class Caller(Protocol):
-    """Who calls a service: the signed-in user (core knows no feature's model)."""
+    """Who calls a service: the signed-in user, or a member acting in an organisation (core
+    knows no feature's model). A member is a superuser there when they hold every permission
+    of the organisation."""
 
     @property
     def id(self) -> uuid.UUID: ...
 
     @property
     def is_superuser(self) -> bool: ...
+
+
+class OrgCaller(Caller, Protocol):
+    """A caller acting in one organisation: the only tenant whose rows they reach."""
+
+    @property
+    def org_id(self) -> uuid.UUID: ...
 
 
 class BulkRequest(Protocol):
@@ -93,14 +102,15 @@ class Service(Generic[ModelT, CreateT, UpdateT]):
 
 
 class EntityService(Service[ModelT, CreateT, UpdateT], Generic[ModelT, CreateT, UpdateT, ReadT]):
-    """What every entity the API serves does alike, once: owner scoping (others' rows are 404,
-    superusers reach all), idempotent create, reads, compare-and-set update, delete and restore
-    with `If-Match`, lists with superuser-only filters, bulk upsert.
+    """What every entity the API serves does alike, once: tenant scoping (another user's or
+    organisation's rows are 404; superusers reach every user's), idempotent create, reads,
+    compare-and-set update, delete and restore with `If-Match`, lists with superuser-only
+    filters, bulk upsert.
 
     A feature's rules go in the `before_*` hooks: each runs inside the write, after the row it
     is given was read (and locked) and its version checked, before anything is written; it
     raises to refuse, and the create and update hooks return extra column values to write.
-    Bulk upserts run the same hooks, row by row. `owner_scope` is the hook for another notion
+    Bulk upserts run the same hooks, row by row. `tenant_scope` is the hook for another notion
     of whose rows are whose.
     """
 
@@ -133,12 +143,21 @@ class EntityService(Service[ModelT, CreateT, UpdateT], Generic[ModelT, CreateT, 
     async def before_restore(self, caller: Caller, current: ModelT) -> None:
         """A rule on restore of the soft-deleted `current`."""
 
-    def owner_scope(self, caller: Caller) -> uuid.UUID | None:
-        """The owner whose rows `caller` reaches, or None for every row (superusers, and
-        entities without owners)."""
+    def tenant_scope(self, caller: Caller) -> uuid.UUID | None:
+        """The tenant whose rows `caller` reaches, or None for every row (superusers, for
+        users' rows, and entities without tenants). An organisation's rows are reached only
+        in that organisation, by anyone."""
+        if self.entity.tenancy is Tenancy.ORG:
+            return _org_of(caller)
         if caller.is_superuser or not self.entity.owned:
             return None
         return caller.id
+
+    def tenant_of_new(self, caller: Caller) -> uuid.UUID | None:
+        """The tenant of the rows `caller` creates."""
+        if self.entity.tenancy is Tenancy.ORG:
+            return _org_of(caller)
+        return caller.id if self.entity.owned else None
 
     async def create(
         self, caller: Caller, data: CreateT, *, idempotency_key: str | None = None
@@ -147,7 +166,10 @@ class EntityService(Service[ModelT, CreateT, UpdateT], Generic[ModelT, CreateT, 
             return _created(await self._insert(caller, data))
         request = IdempotentRequest(
             user_id=caller.id,
-            scope=self.entity.idempotency_scope,
+            # A key reused in another organisation is another request.
+            scope=self.entity.idempotency_scope
+            if self.entity.tenancy is not Tenancy.ORG
+            else f"{self.entity.idempotency_scope}:{_org_of(caller)}",
             key=idempotency_key,
             body_fingerprint=fingerprint(data.model_dump(mode="json")),
         )
@@ -164,7 +186,7 @@ class EntityService(Service[ModelT, CreateT, UpdateT], Generic[ModelT, CreateT, 
     async def get(
         self, caller: Caller, entity_id: uuid.UUID, *, include_deleted: bool = False
     ) -> ModelT:
-        scope = self.owner_scope(caller)
+        scope = self.tenant_scope(caller)
         entity = await self.repository.get_visible(
             entity_id, scope, include_deleted=include_deleted
         )
@@ -208,21 +230,23 @@ class EntityService(Service[ModelT, CreateT, UpdateT], Generic[ModelT, CreateT, 
                 "owner_id and include_deleted are for superusers"
                 if self.entity.owned
                 else "include_deleted is for superusers"
+                if self.entity.tenancy is Tenancy.NONE
+                else "include_deleted is for the organisation's owners"
             )
-        scope = self.owner_scope(caller)
+        scope = self.tenant_scope(caller)
         return await self.repository.list_filtered(
             scope, filters, page, include_deleted=include_deleted
         )
 
     async def bulk_upsert(self, caller: Caller, data: BulkRequest) -> BulkOutcome[ModelT]:
-        """One `INSERT … ON CONFLICT` per batch; a deleted row, or another user's, is skipped."""
+        """One `INSERT … ON CONFLICT` per batch; a deleted row, or another tenant's, is
+        skipped."""
         rows = [row.model_dump() for row in data.items]
         for row in rows:
             row["id"] = row.get("id") or uuid.uuid4()
         if self._has_write_rules():
             await self._apply_rules(caller, data.items, rows)
-        owner = caller.id if self.entity.owned else None
-        result = await self.repository.upsert_rows(owner, rows)
+        result = await self.repository.upsert_rows(self.tenant_of_new(caller), rows)
         written = {_id(entity): entity for entity in result.items}
         return BulkOutcome(
             created=result.created,
@@ -235,7 +259,7 @@ class EntityService(Service[ModelT, CreateT, UpdateT], Generic[ModelT, CreateT, 
         self, caller: Caller, entity_id: uuid.UUID, *, include_deleted: bool = False
     ) -> ModelT:
         entity = await self.repository.get_visible(
-            entity_id, self.owner_scope(caller), include_deleted=include_deleted, for_update=True
+            entity_id, self.tenant_scope(caller), include_deleted=include_deleted, for_update=True
         )
         return self.found_or_404(entity)
 
@@ -246,7 +270,8 @@ class EntityService(Service[ModelT, CreateT, UpdateT], Generic[ModelT, CreateT, 
         return self.expected_version(_version(entity), if_match)
 
     async def _insert(self, caller: Caller, data: CreateT) -> ModelT:
-        owner = {"owner_id": caller.id} if self.entity.owned else {}
+        column, tenant = self.entity.tenancy.column, self.tenant_of_new(caller)
+        owner = {column: tenant} if column is not None else {}
         extra = await self.before_create(caller, data)
         return await self.repository.create(data, **owner, **extra)
 
@@ -260,7 +285,7 @@ class EntityService(Service[ModelT, CreateT, UpdateT], Generic[ModelT, CreateT, 
         """Each row through the rule of what it will do: update the row it names (read and
         locked), or create one."""
         current = await self.repository.lock_visible(
-            [row["id"] for row in rows], self.owner_scope(caller)
+            [row["id"] for row in rows], self.tenant_scope(caller)
         )
         for item, row in zip(items, rows, strict=True):
             existing = current.get(row["id"])
@@ -271,6 +296,13 @@ class EntityService(Service[ModelT, CreateT, UpdateT], Generic[ModelT, CreateT, 
                 changes = self.entity.update.model_validate(fields)
                 extra = await self.before_update(caller, existing, changes)
             row.update(extra)
+
+
+def _org_of(caller: Caller) -> uuid.UUID:
+    org_id = getattr(caller, "org_id", None)
+    if not isinstance(org_id, uuid.UUID):
+        raise TypeError("An organisation's rows are reached by a caller acting in it (require_org)")
+    return org_id
 
 
 def _created(entity: ModelT) -> Created[ModelT]:

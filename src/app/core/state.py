@@ -30,6 +30,9 @@ class CoreState(State):
     sessionmaker: async_sessionmaker[AsyncSession]
     # PostgreSQL's sessions for safe methods (no BEGIN/COMMIT); None on SQLite.
     read_sessionmaker: async_sessionmaker[AsyncSession] | None
+    # Whether row-level security binds the app's database role (`app.core.tenancy`); None
+    # until the first request inside an organisation asks.
+    row_security: bool | None
     after_commit: dict[str, AfterCommit]
     # Each path's methods, for `Allow` on a 405 (built on first use).
     allow_table: list[tuple[re.Pattern[str], list[str]]] | None

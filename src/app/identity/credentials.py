@@ -1,6 +1,8 @@
 """What a caller presents: a session of theirs, or another kind of bearer token that a
-feature issues (an API key), and how the app tells them apart."""
+feature issues (an API key), and how the app tells them apart; and who a caller is inside an
+organisation."""
 
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -8,9 +10,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
+from app.core.permissions import ALL
 from app.core.request import Clock
 from app.identity.auth_cache import AuthCache
-from app.identity.models import ApiKey, UserSession
+from app.identity.models import ApiKey, User, UserSession
 
 Authenticate = Callable[
     [AsyncSession, Settings, Clock, AuthCache[Any] | None, str], Awaitable[UserSession | ApiKey]
@@ -24,3 +27,21 @@ class BearerKind:
 
     prefix: str
     authenticate: Authenticate
+
+
+@dataclass(frozen=True, slots=True)
+class OrgMember:
+    """A caller acting in one organisation: a member, with what their roles there grant (as
+    read with the credential). A superuser there holds every permission: an owner."""
+
+    user: User
+    org_id: uuid.UUID
+    permissions: frozenset[str]
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.user.id
+
+    @property
+    def is_superuser(self) -> bool:
+        return ALL in self.permissions

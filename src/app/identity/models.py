@@ -1,19 +1,37 @@
-"""Who people are and how they sign in: users, their roles and grants, their sessions and API
-keys. Every feature that needs to know who is calling imports these, from below every one of
-them."""
+"""Who people are, how they sign in and what they may do where: users, their roles and grants,
+their sessions and API keys, and the organisations they belong to with their roles there.
+Every feature that needs to know who is calling imports these, from below every one of them."""
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, func, select, text
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    String,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.orm import Mapped, column_property, declared_attr, mapped_column, relationship
 
-from app.core.models import Base, SoftDeleteMixin, TimestampMixin, UUIDPrimaryKeyMixin, utcnow
+from app.core.models import (
+    Base,
+    SoftDeleteMixin,
+    TimestampMixin,
+    UUIDPrimaryKeyMixin,
+    VersionMixin,
+    utcnow,
+)
 from app.core.permissions import ALL
 from app.core.security import new_security_stamp
 
 ADMIN = "admin"
 USER = "user"
+# The built-in roles every organisation has.
+OWNER, ORG_ADMIN, MEMBER = "owner", "admin", "member"
+BUILT_IN_ORG_ROLES = (OWNER, ORG_ADMIN, MEMBER)
 # What every API key starts with, so that secret scanners (and people) recognise one.
 KEY_PREFIX = "app_live_"
 
@@ -63,6 +81,100 @@ class UserRole(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Organisation(Base, UUIDPrimaryKeyMixin, TimestampMixin, VersionMixin):
+    """A team whose members share its data. Deleting one deletes everything it owns."""
+
+    __tablename__ = "organisations"
+
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(63), unique=True)
+
+
+class OrgRole(Base, UUIDPrimaryKeyMixin, TimestampMixin):
+    """A bundle of organisation permissions. The built-in ones (`owner`, `admin`, `member`)
+    have no `org_id`: every organisation shares them; an organisation's own have its id."""
+
+    __tablename__ = "org_roles"
+    __table_args__ = (Index("uq_org_roles_org_id_name", "org_id", "name", unique=True),)
+
+    org_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), default=None
+    )
+    name: Mapped[str] = mapped_column(String(50))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    built_in: Mapped[bool] = mapped_column(default=False)
+
+    grants: Mapped[list["OrgRolePermission"]] = relationship(
+        lazy="selectin",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="OrgRolePermission.permission",
+    )
+
+    @property
+    def permissions(self) -> list[str]:
+        return [grant.permission for grant in self.grants]
+
+
+class OrgRolePermission(Base):
+    __tablename__ = "org_role_permissions"
+
+    role_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("org_roles.id", ondelete="CASCADE"), primary_key=True
+    )
+    permission: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+
+class MemberRole(Base):
+    """Which roles a member holds in their organisation."""
+
+    __tablename__ = "member_roles"
+
+    membership_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("memberships.id", ondelete="CASCADE"), primary_key=True
+    )
+    role_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("org_roles.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Membership(Base, UUIDPrimaryKeyMixin):
+    """A user's place in an organisation, with the roles they hold there."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        Index("uq_memberships_org_id_user_id", "org_id", "user_id", unique=True),
+        Index("ix_memberships_user_id", "user_id"),
+    )
+
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @declared_attr
+    def role_names(cls) -> Mapped[str | None]:
+        names = (
+            select(func.aggregate_strings(OrgRole.name, " "))
+            .join_from(MemberRole, OrgRole)
+            .where(MemberRole.membership_id == cls.id)
+        )
+        return column_property(names.scalar_subquery())
+
+    user: Mapped["User"] = relationship(lazy="raise")
+
+    @property
+    def roles(self) -> list[str]:
+        return sorted((self.role_names or "").split())
+
+    @property
+    def email(self) -> str:
+        return self.user.email
+
+    @property
+    def full_name(self) -> str | None:
+        return self.user.full_name
+
+
 class User(Base, UUIDPrimaryKeyMixin, TimestampMixin, SoftDeleteMixin):
     __tablename__ = "users"
     __table_args__ = (
@@ -106,9 +218,36 @@ class User(Base, UUIDPrimaryKeyMixin, TimestampMixin, SoftDeleteMixin):
         )
         return column_property(names.scalar_subquery())
 
+    @declared_attr
+    def org_grant_names(cls) -> Mapped[str | None]:
+        """`<org id>:<permission>` for each permission the user holds in an organisation, and
+        `<org id>:` for each organisation (so a member whose roles grant nothing is one)."""
+        grant = (
+            Membership.org_id.cast(String) + ":" + func.coalesce(OrgRolePermission.permission, "")
+        )
+        names = (
+            select(func.aggregate_strings(grant, " "))
+            .select_from(Membership)
+            .outerjoin(MemberRole, MemberRole.membership_id == Membership.id)
+            .outerjoin(OrgRolePermission, OrgRolePermission.role_id == MemberRole.role_id)
+            .where(Membership.user_id == cls.id)
+        )
+        return column_property(names.scalar_subquery())
+
     @property
     def roles(self) -> list[str]:
         return sorted(set((self.role_names or "").split()))
+
+    def org_permissions(self, org_id: uuid.UUID) -> frozenset[str] | None:
+        """What the user may do in the organisation; None when they are not a member."""
+        permissions: set[str] | None = None
+        for grant in (self.org_grant_names or "").split():
+            org, _, permission = grant.partition(":")
+            if uuid.UUID(org) == org_id:
+                permissions = permissions or set()
+                if permission:
+                    permissions.add(permission)
+        return None if permissions is None else frozenset(permissions)
 
     @property
     def permissions(self) -> frozenset[str]:

@@ -14,5 +14,5 @@ ITEMS = Entity(
     filter=ItemFilter,
     read_permission=ITEMS_READ,
     write_permission=ITEMS_WRITE,
-    tenancy=Tenancy.OWNER,
+    tenancy=Tenancy.USER,
 )

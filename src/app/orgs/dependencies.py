@@ -1,0 +1,97 @@
+import uuid
+from typing import Annotated, Any
+
+from fastapi import Depends, Path, Request, Security
+from fastapi.security import SecurityScopes
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+from app.core.db import SAFE_METHODS, SessionDep, service_dependency
+from app.core.errors import (
+    EmailNotVerifiedError,
+    ForbiddenError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from app.core.models import utcnow
+from app.core.permissions import ALL, allows
+from app.core.request import Clock
+from app.core.tenancy import bind_tenant
+from app.identity.credentials import OrgMember
+from app.identity.models import ApiKey
+from app.orgs.repository import MemberRepository, OrgRepository, OrgRoleRepository
+from app.orgs.service import MemberService, OrgService
+from app.sessions.dependencies import Credential
+from app.state import app_state
+
+
+def build_org_service(
+    session: AsyncSession, settings: Settings, _clock: Clock = utcnow
+) -> OrgService:
+    return OrgService(
+        OrgRepository(session),
+        MemberRepository(session),
+        OrgRoleRepository(session),
+        require_if_match=settings.require_if_match,
+    )
+
+
+def build_member_service(
+    session: AsyncSession, _settings: Settings | None = None, _clock: Clock = utcnow
+) -> MemberService:
+    return MemberService(
+        OrgRepository(session), MemberRepository(session), OrgRoleRepository(session)
+    )
+
+
+get_org_service = service_dependency(build_org_service)
+OrgServiceDep = Annotated[OrgService, Depends(get_org_service)]
+get_member_service = service_dependency(build_member_service)
+MemberServiceDep = Annotated[MemberService, Depends(get_member_service)]
+
+OrgId = Annotated[uuid.UUID, Path(title="Org Id")]
+
+
+async def get_org_member(
+    scopes: SecurityScopes,
+    request: Request,
+    org_id: OrgId,
+    credential: Credential,
+    session: SessionDep,
+) -> OrgMember:
+    """The caller as a member of the organisation in the path: 404 when they are not one (its
+    existence is not revealed), 403 `PERMISSION_DENIED` when their roles there lack a scope.
+    Their memberships come with the credential's lookup: no query of its own. The rest of the
+    unit of work is bound to the organisation (row-level security on PostgreSQL)."""
+    state = app_state(request)
+    if isinstance(credential, ApiKey):
+        raise ForbiddenError("A personal API key does not act in organisations")
+    user = credential.user
+    permissions = user.org_permissions(org_id)
+    if permissions is None and user.is_superuser and state.settings.admins_read_orgs:
+        permissions = await _platform_reader(request, session, org_id)
+    if permissions is None:
+        raise NotFoundError("Organisation not found")
+    if user.email_verified_at is None and state.settings.require_verified_email:
+        raise EmailNotVerifiedError()
+    for permission in scopes.scopes:
+        if not allows(permissions, permission):
+            raise PermissionDeniedError(permission)
+    await bind_tenant(state, session, org_id)
+    return OrgMember(user, org_id, permissions)
+
+
+async def _platform_reader(
+    request: Request, session: AsyncSession, org_id: uuid.UUID
+) -> frozenset[str] | None:
+    """Under `ADMINS_READ_ORGS`, a platform admin reads any organisation that exists."""
+    if request.method not in SAFE_METHODS or await OrgRepository(session).get(org_id) is None:
+        return None
+    return frozenset({ALL})
+
+
+def require_org(permission: str | None = None) -> Any:
+    """A route's caller inside an organisation, `Annotated[OrgMember, require_org("projects:
+    write")]`: a member of the organisation named by the path's `org_id` whose roles there
+    grant `permission` (None: any member). OpenAPI shows the permission as the route's scope."""
+    return Security(get_org_member, scopes=[permission] if permission else [])
