@@ -10,8 +10,9 @@
             return {"name": "beta"}
 
 What the tests need beyond the declaration is said in the members below; the rest (the URL,
-required and server fields, sort fields, permissions, ownership) comes from the entity. The
-entity's own tests go in the same class or beside it; `make` stores rows for them.
+required and server fields, sort fields, permissions, tenancy) comes from the entity. The
+entity's own tests go in the same class or beside it; `make` stores rows for them. An
+organisation's entity is tried by a `member` of a new organisation, under its URL.
 """
 
 import uuid
@@ -21,9 +22,10 @@ import pytest
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.entity import Entity
-from app.identity.models import User
+from app.core.entity import Entity, Tenancy
+from app.identity.models import Organisation, User
 from tests.api_keys.factories import api_key
+from tests.orgs.factories import join, member
 from tests.users.factories import SignedIn, create_user, signed_in
 
 AnyEntity = Entity[Any, Any, Any, Any]
@@ -43,22 +45,54 @@ class EntityContract:
         """Fields and new values that a PATCH may set (None when no field may change)."""
         return None
 
+    org_id: uuid.UUID | None = None
+
+    @property
+    def in_org(self) -> bool:
+        return self.entity.tenancy is Tenancy.ORG
+
     @property
     def url(self) -> str:
-        return f"/api/v1/{self.entity.plural}"
+        org = f"/orgs/{self.org_id}" if self.in_org else ""
+        return f"/api/v1{org}/{self.entity.plural}"
 
     @pytest.fixture
     async def caller(self, client: AsyncClient, session: AsyncSession) -> SignedIn:
-        return await signed_in(client, session)
+        if not self.in_org:
+            return await signed_in(client, session)
+        self.org_id = await new_organisation(session)
+        return await member(client, session, self.org_id, "member")
 
     async def make(self, session: AsyncSession, owner: User, **fields: object) -> Any:
-        """A row stored directly, from a valid create body (`fields` replacing some values)."""
+        """A row stored directly, from a valid create body (`fields` replacing some values):
+        `owner`'s, or the caller's organisation's."""
+        return await self._store(session, self._tenant(owner.id, self.org_id), fields)
+
+    async def make_elsewhere(self, session: AsyncSession) -> Any:
+        """A row of another tenant: another user's, or another organisation's."""
+        other = await new_organisation(session) if self.in_org else None
+        owner = None if self.in_org else (await create_user(session)).id
+        return await self._store(session, self._tenant(owner, other), {})
+
+    def _tenant(self, owner: uuid.UUID | None, org: uuid.UUID | None) -> dict[str, object]:
+        column = self.entity.tenancy.column
+        return {column: org if self.in_org else owner} if column else {}
+
+    async def _store(
+        self, session: AsyncSession, tenant: dict[str, object], fields: dict[str, object]
+    ) -> Any:
         data = self.entity.create.model_validate({**self.payload(), **fields})
-        owned = {"owner_id": owner.id} if self.entity.owned else {}
-        row = self.entity.model(**data.model_dump(), **owned)
+        row = self.entity.model(**data.model_dump(), **tenant)
         session.add(row)
         await session.commit()
         return row
+
+    async def without_permissions(self, client: AsyncClient, session: AsyncSession) -> SignedIn:
+        """Someone who reaches the entity's routes but holds no permission for them."""
+        if not self.in_org:
+            return await signed_in(client, session, roles=())
+        assert self.org_id is not None
+        return await member(client, session, self.org_id)
 
     # Create
 
@@ -74,6 +108,8 @@ class EntityContract:
         assert {key: created[key] for key in body} == body
         if self.entity.owned:
             assert created["owner_id"] == str(caller.user.id)
+        if self.in_org:
+            assert created["org_id"] == str(self.org_id)
         assert created["version"] == 1
         assert response.headers["ETag"] == '"1"'
         assert response.headers["Location"] == f"{self.url}/{created['id']}"
@@ -81,7 +117,8 @@ class EntityContract:
     async def test_create_refuses_server_fields(
         self, client: AsyncClient, caller: SignedIn
     ) -> None:
-        fields = ["id", "version", "created_at", *(["owner_id"] if self.entity.owned else [])]
+        column = self.entity.tenancy.column
+        fields = ["id", "version", "created_at", *([column] if column else [])]
         for field in fields:
             body = {**self.payload(), field: None}
 
@@ -288,35 +325,35 @@ class EntityContract:
         assert (body["created"], body["updated"], body["skipped"]) == (1, 1, [])
         assert body["items"][1]["version"] == 2
 
-    # Ownership: another user's row answers 404 on every route, and bulk never writes it.
+    # Tenancy: another tenant's row answers 404 on every route, and bulk never writes it.
 
     @pytest.mark.parametrize(("method", "suffix"), BY_ID_ROUTES)
-    async def test_other_users_row_is_404(
-        self, client: AsyncClient, session: AsyncSession, method: str, suffix: str
+    async def test_another_tenants_row_is_404(
+        self, client: AsyncClient, session: AsyncSession, caller: SignedIn, method: str, suffix: str
     ) -> None:
-        if not self.entity.owned:
+        if self.entity.tenancy is Tenancy.NONE:
             pytest.skip("every user reaches every row")
-        row = await self.make(session, await create_user(session))
-        _intruder, headers = await signed_in(client, session)
+        row = await self.make_elsewhere(session)
         body: dict[str, object] | None = {} if method == "PATCH" else None
 
         url = f"{self.url}/{row.id}{suffix}"
-        response = await client.request(method, url, json=body, headers=headers)
+        response = await client.request(method, url, json=body, headers=caller.headers)
 
         assert response.status_code == 404
         await session.refresh(row)
         assert (row.version, row.deleted_at) == (1, None)
 
-    async def test_bulk_skips_other_users_rows(
-        self, client: AsyncClient, session: AsyncSession
+    async def test_bulk_skips_another_tenants_rows(
+        self, client: AsyncClient, session: AsyncSession, caller: SignedIn
     ) -> None:
-        if not self.entity.owned:
+        if self.entity.tenancy is Tenancy.NONE:
             pytest.skip("every user reaches every row")
-        row = await self.make(session, await create_user(session))
-        _intruder, headers = await signed_in(client, session)
+        row = await self.make_elsewhere(session)
         rows = [{**self.payload(), "id": str(row.id)}]
 
-        response = await client.post(f"{self.url}/bulk", json={"items": rows}, headers=headers)
+        response = await client.post(
+            f"{self.url}/bulk", json={"items": rows}, headers=caller.headers
+        )
 
         assert response.json()["skipped"] == [str(row.id)]
         await session.refresh(row)
@@ -326,9 +363,9 @@ class EntityContract:
     # its scopes allow.
 
     async def test_a_user_without_the_permission_gets_403(
-        self, client: AsyncClient, session: AsyncSession
+        self, client: AsyncClient, session: AsyncSession, caller: SignedIn
     ) -> None:
-        _nobody, headers = await signed_in(client, session, roles=())
+        _nobody, headers = await self.without_permissions(client, session)
         read, write = self.entity.read_permission, self.entity.write_permission
         routes = [
             ("GET", "", read),
@@ -351,6 +388,8 @@ class EntityContract:
     async def test_a_read_only_api_key_reads_but_never_writes(
         self, client: AsyncClient, caller: SignedIn
     ) -> None:
+        if self.in_org:
+            pytest.skip("personal API keys do not act in organisations")
         key = await api_key(client, caller, self.entity.read_permission)
 
         listed = await client.get(self.url, headers=key)
@@ -359,3 +398,12 @@ class EntityContract:
         assert listed.status_code == 200
         assert created.status_code == 403
         assert created.json()["detail"] == f"Missing permission: {self.entity.write_permission}"
+
+
+async def new_organisation(session: AsyncSession) -> uuid.UUID:
+    """An organisation stored directly, with an owner."""
+    org = Organisation(name="Elsewhere", slug=f"org-{uuid.uuid4().hex[:12]}")
+    session.add(org)
+    await session.commit()
+    await join(session, org.id, await create_user(session), "owner")
+    return org.id

@@ -10,6 +10,7 @@ from app.auth.router import router as auth_router
 from app.core.errors import COMMON_ERROR_RESPONSES
 from app.items.router import router as items_router
 from app.orgs.router import router as orgs_router
+from app.projects.router import router as projects_router
 from app.roles.router import router as roles_router
 from app.sessions.router import router as sessions_router
 from app.users.router import router as users_router
@@ -27,3 +28,4 @@ def include_api(app: FastAPI) -> None:
     include(api_keys_router)
     include(accounts_router)
     include(orgs_router)
+    include(projects_router)

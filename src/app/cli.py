@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from app.api_keys.cli import api_keys_cli
 from app.core.config import Settings, settings_table
+from app.core.entity import Tenancy
 from app.core.metrics import MULTIPROCESS_DIR
 from app.core.migrations import alembic_config
 from app.items.entity import ITEMS
@@ -125,7 +126,13 @@ def new_entity(
             "datetime uuid enum(a|b|c); ? makes it optional.",
         ),
     ],
-    owned: Annotated[bool, typer.Option(help="Rows belong to the user who creates them.")] = True,
+    tenant: Annotated[
+        Tenancy,
+        typer.Option(
+            help="Whose rows are whose: the user's who creates them, the organisation's (under "
+            "/orgs/{org_id}/…), or everyone's."
+        ),
+    ] = Tenancy.USER,
     unique: Annotated[
         list[str] | None, typer.Option(help="A field unique among live rows.")
     ] = None,
@@ -144,7 +151,7 @@ def new_entity(
         spec = parse_entity(
             name,
             field,
-            owned=owned,
+            tenant=tenant,
             unique=unique,
             search=[term.strip() for term in search.split(",")] if search else [],
             plural=plural,

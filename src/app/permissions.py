@@ -14,6 +14,7 @@ from app.orgs.permissions import (
     ORGS_READ,
     ORGS_UPDATE,
 )
+from app.projects.permissions import PROJECTS_READ, PROJECTS_WRITE
 from app.roles.permissions import ROLES_ADMIN
 from app.users.permissions import ACCOUNT_READ, ACCOUNT_WRITE, USERS_ADMIN
 
@@ -32,4 +33,6 @@ PERMISSIONS: tuple[str, ...] = (
     ORGS_DELETE,
     MEMBERS_READ,
     MEMBERS_MANAGE,
+    PROJECTS_READ,
+    PROJECTS_WRITE,
 )

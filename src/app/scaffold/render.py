@@ -76,7 +76,7 @@ def _context(spec: EntitySpec) -> dict[str, object]:
     ):
         if kind in kinds:
             sqlalchemy_names.append(name)
-    if spec.owned:
+    if spec.tenant_column:
         sqlalchemy_names.append("ForeignKey")
     pydantic_names = ["Field"] if kinds & {"int", "float", "decimal"} else []
     if kinds & {"str", "text"}:

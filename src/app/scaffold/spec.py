@@ -8,8 +8,20 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from uuid import UUID
 
+from app.core.entity import Tenancy
+
 RESERVED_FIELDS = frozenset(
-    {"id", "owner_id", "owner", "version", "created_at", "updated_at", "deleted_at", "is_deleted"}
+    {
+        "id",
+        "owner_id",
+        "owner",
+        "org_id",
+        "version",
+        "created_at",
+        "updated_at",
+        "deleted_at",
+        "is_deleted",
+    }
 )
 # Names the generated modules use for types or that SQLAlchemy and Pydantic keep for themselves.
 TAKEN_NAMES = frozenset(
@@ -71,7 +83,21 @@ class EntitySpec:
     name: str  # Widget
     plural: str  # widgets
     fields: tuple[FieldSpec, ...]
-    owned: bool = True
+    tenant: Tenancy = Tenancy.USER
+
+    @property
+    def owned(self) -> bool:
+        """Each row is the user's who created it."""
+        return self.tenant is Tenancy.USER
+
+    @property
+    def org_owned(self) -> bool:
+        """Each row is an organisation's, reached under `/orgs/{org_id}/…`."""
+        return self.tenant is Tenancy.ORG
+
+    @property
+    def tenant_column(self) -> str | None:
+        return self.tenant.column
 
     @property
     def snake(self) -> str:
@@ -201,7 +227,7 @@ def parse_entity(
     name: str,
     field_tokens: list[str],
     *,
-    owned: bool = True,
+    tenant: Tenancy = Tenancy.USER,
     unique: list[str] | None = None,
     search: list[str] | None = None,
     plural: str | None = None,
@@ -247,7 +273,7 @@ def parse_entity(
         )
         for f in fields
     ]
-    return EntitySpec(name=entity, plural=plural, fields=tuple(fields), owned=owned)
+    return EntitySpec(name=entity, plural=plural, fields=tuple(fields), tenant=tenant)
 
 
 def pluralize(word: str) -> str:

@@ -133,24 +133,38 @@ def _make_migration(root: Path, spec: EntitySpec) -> Path | None:
     if not created:
         return None
     migration = created.pop()
-    _grant_to_users(migration, spec)
+    _grant_access(migration, spec)
     return migration
 
 
-def _grant_to_users(migration: Path, spec: EntitySpec) -> None:
-    """The built-in `user` role gains the feature's permissions with its table, and loses them
-    again on downgrade."""
-    permissions = f'"user", "{spec.plural}:read", "{spec.plural}:write"'
+def _grant_access(migration: Path, spec: EntitySpec) -> None:
+    """The built-in roles that work with the data gain the feature's permissions with its
+    table, and lose them again on downgrade: `user` for a user's or everyone's rows, an
+    organisation's `admin` and `member` for its rows, whose table also admits, on PostgreSQL,
+    only the transaction's organisation (row-level security)."""
+    permissions = f'"{spec.plural}:read", "{spec.plural}:write"'
+    if spec.org_owned:
+        helpers = "grant_in_orgs, isolate_tenant, revoke_in_orgs"
+        upgrade = [
+            f'isolate_tenant("{spec.plural}")',
+            *(f'grant_in_orgs("{role}", {permissions})' for role in ("admin", "member")),
+        ]
+        downgrade = [f'revoke_in_orgs("{role}", {permissions})' for role in ("admin", "member")]
+    else:
+        helpers = "grant, revoke"
+        upgrade, downgrade = [f'grant("user", {permissions})'], [f'revoke("user", {permissions})']
     source = migration.read_text()
     source = source.replace(
         "from alembic import op\n",
-        "from alembic import op\n\nfrom app.core.migrations import grant, revoke\n",
+        f"from alembic import op\n\nfrom app.core.migrations import {helpers}\n",
         1,
     )
+    added, removed = (
+        "".join(f"    {line}\n" for line in upgrade),
+        "".join(f"    {line}\n" for line in downgrade),
+    )
     source = source.replace(
-        "\n\ndef downgrade() -> None:\n",
-        f"    grant({permissions})\n\n\ndef downgrade() -> None:\n    revoke({permissions})\n",
-        1,
+        "\n\ndef downgrade() -> None:\n", f"{added}\n\ndef downgrade() -> None:\n{removed}", 1
     )
     migration.write_text(source)
 
