@@ -8,6 +8,7 @@ from app.accounts.router import router as accounts_router
 from app.api_keys.router import router as api_keys_router
 from app.auth.router import router as auth_router
 from app.core.errors import COMMON_ERROR_RESPONSES
+from app.invitations.router import router as invitations_router
 from app.items.router import router as items_router
 from app.orgs.router import router as orgs_router
 from app.projects.router import router as projects_router
@@ -28,4 +29,5 @@ def include_api(app: FastAPI) -> None:
     include(api_keys_router)
     include(accounts_router)
     include(orgs_router)
+    include(invitations_router)
     include(projects_router)

@@ -5,6 +5,7 @@ CLI) knows every one, and a test fails when one is missing."""
 
 from app.api_keys.permissions import API_KEYS_ADMIN
 from app.identity.permissions import ACCOUNT_MANAGE
+from app.invitations.permissions import MEMBERS_INVITE
 from app.items.permissions import ITEMS_READ, ITEMS_WRITE
 from app.orgs.permissions import (
     MEMBERS_MANAGE,
@@ -33,6 +34,7 @@ PERMISSIONS: tuple[str, ...] = (
     ORGS_DELETE,
     MEMBERS_READ,
     MEMBERS_MANAGE,
+    MEMBERS_INVITE,
     PROJECTS_READ,
     PROJECTS_WRITE,
 )

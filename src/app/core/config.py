@@ -271,6 +271,12 @@ class Settings(BaseSettings):
         description="Refuse logins (403 `EMAIL_NOT_VERIFIED`) until the address is verified",
     )
 
+    invitation_ttl: timedelta = Field(
+        default=timedelta(days=7), description="How long an invitation to an organisation works"
+    )
+    rate_limit_invitations: str = Field(
+        default="50/hour", description="Invitations one organisation may send"
+    )
     admins_read_orgs: bool = Field(
         default=False,
         description="Platform admins may read (GET) inside every organisation without being "

@@ -87,12 +87,13 @@ class MemberRepository(Repository[Membership]):
         return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def add(self, org_id: uuid.UUID, user_id: uuid.UUID, roles: Iterable[OrgRole]) -> None:
-        """The user joins with `roles`; already a member, they keep what they had."""
-        membership_id = uuid.uuid4()
-        joined = self.insert(Membership).values(id=membership_id, org_id=org_id, user_id=user_id)
-        result = await self.session.execute(joined.on_conflict_do_nothing())
-        if result.rowcount:  # type: ignore[attr-defined]
-            await self._give(membership_id, roles)
+        """The user is a member holding `roles` besides any they hold already."""
+        joined = self.insert(Membership).values(id=uuid.uuid4(), org_id=org_id, user_id=user_id)
+        await self.session.execute(joined.on_conflict_do_nothing())
+        membership = select(Membership.id).where(
+            Membership.org_id == org_id, Membership.user_id == user_id
+        )
+        await self._give((await self.session.execute(membership)).scalar_one(), roles)
         revoke_after_commit(self.session, user_id)
 
     async def set_roles(self, membership: Membership, roles: Iterable[OrgRole]) -> None:
@@ -102,7 +103,7 @@ class MemberRepository(Repository[Membership]):
                 MemberRole.membership_id == membership.id, MemberRole.role_id.not_in(kept)
             )
         )
-        await self._give(membership.id, roles, on_conflict_do_nothing=True)
+        await self._give(membership.id, roles)
         await self.session.refresh(membership, ["role_names"])
         revoke_after_commit(self.session, membership.user_id)
 
@@ -132,20 +133,11 @@ class MemberRepository(Repository[Membership]):
         )
         return frozenset(await self.session.scalars(statement))
 
-    async def _give(
-        self,
-        membership_id: uuid.UUID,
-        roles: Iterable[OrgRole],
-        *,
-        on_conflict_do_nothing: bool = False,
-    ) -> None:
+    async def _give(self, membership_id: uuid.UUID, roles: Iterable[OrgRole]) -> None:
+        """Idempotent: a role held already stays as it is."""
         rows = [{"membership_id": membership_id, "role_id": role.id} for role in roles]
-        if not rows:
-            return
-        statement = self.insert(MemberRole)
-        if on_conflict_do_nothing:
-            statement = statement.on_conflict_do_nothing()
-        await self.session.execute(statement, rows)
+        if rows:
+            await self.session.execute(self.insert(MemberRole).on_conflict_do_nothing(), rows)
 
 
 class OrgRoleRepository(Repository[OrgRole]):
