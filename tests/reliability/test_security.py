@@ -68,10 +68,13 @@ RESOURCES: dict[str, Resource] = {
 
 
 def id_routes(app: FastAPI) -> list[tuple[str, str, str]]:
-    """(method, path, parameter) for every operation whose path takes an id."""
+    """(method, path, parameter) for every operation whose path takes an id, but those inside
+    an organisation: their matrix is `tests/orgs/test_isolation.py` (to anyone else, the
+    organisation itself does not exist)."""
     return [
         (method.upper(), path, parameter)
         for path, operations in app.openapi()["paths"].items()
+        if not path.startswith("/api/v1/orgs/{org_id}")
         for method in operations
         for parameter in PATH_PARAMETER.findall(path)
     ]

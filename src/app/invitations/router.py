@@ -78,7 +78,9 @@ async def delete_invitation(
 @router.post(
     "/invitations/accept",
     response_model=OrgRead,
-    responses=error_responses(InvalidTokenError, ForbiddenError, EmailNotVerifiedError),
+    responses=error_responses(
+        InvalidTokenError, ForbiddenError, PermissionDeniedError, EmailNotVerifiedError
+    ),
 )
 async def accept_invitation(
     data: InvitationAccept,

@@ -20,7 +20,7 @@ from app.core.tenancy import bind_tenant
 from app.identity.credentials import OrgMember
 from app.identity.models import ApiKey
 from app.orgs.repository import MemberRepository, OrgRepository, OrgRoleRepository
-from app.orgs.service import MemberService, OrgService
+from app.orgs.service import MemberService, OrgRoleService, OrgService
 from app.sessions.dependencies import Credential
 from app.state import app_state
 
@@ -44,10 +44,18 @@ def build_member_service(
     )
 
 
+def build_org_role_service(
+    session: AsyncSession, _settings: Settings | None = None, _clock: Clock = utcnow
+) -> OrgRoleService:
+    return OrgRoleService(OrgRoleRepository(session))
+
+
 get_org_service = service_dependency(build_org_service)
 OrgServiceDep = Annotated[OrgService, Depends(get_org_service)]
 get_member_service = service_dependency(build_member_service)
 MemberServiceDep = Annotated[MemberService, Depends(get_member_service)]
+get_org_role_service = service_dependency(build_org_role_service)
+OrgRoleServiceDep = Annotated[OrgRoleService, Depends(get_org_role_service)]
 
 OrgId = Annotated[uuid.UUID, Path(title="Org Id")]
 

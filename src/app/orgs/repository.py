@@ -1,5 +1,6 @@
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -141,7 +142,11 @@ class MemberRepository(Repository[Membership]):
 
 
 class OrgRoleRepository(Repository[OrgRole]):
+    """A change to what a role grants, or its deletion, revokes its holders' cached token
+    lookups once the unit of work commits."""
+
     model = OrgRole
+    already_exists_message = "The organisation has a role with this name"
 
     async def named(self, org_id: uuid.UUID, names: Iterable[str]) -> list[OrgRole]:
         """The roles of these names the organisation has: built in, or its own."""
@@ -149,3 +154,54 @@ class OrgRoleRepository(Repository[OrgRole]):
             OrgRole.name.in_(set(names)), (OrgRole.org_id == org_id) | OrgRole.org_id.is_(None)
         )
         return list(await self.session.scalars(statement))
+
+    async def list_in(self, org_id: uuid.UUID) -> list[OrgRole]:
+        """The built-in roles, then the organisation's own, by name."""
+        statement = (
+            select(OrgRole)
+            .where((OrgRole.org_id == org_id) | OrgRole.org_id.is_(None))
+            .order_by(OrgRole.built_in.desc(), OrgRole.name)
+        )
+        return list(await self.session.scalars(statement))
+
+    async def get_in(self, org_id: uuid.UUID, role_id: uuid.UUID) -> OrgRole | None:
+        statement = select(OrgRole).where(
+            OrgRole.id == role_id, (OrgRole.org_id == org_id) | OrgRole.org_id.is_(None)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def set_permissions(self, role: OrgRole, permissions: Iterable[str]) -> None:
+        """Idempotent; the role's holders' cached lookups are revoked once this commits."""
+        kept = set(permissions)
+        await self.session.execute(
+            delete(OrgRolePermission).where(
+                OrgRolePermission.role_id == role.id, OrgRolePermission.permission.not_in(kept)
+            )
+        )
+        rows = [{"role_id": role.id, "permission": permission} for permission in sorted(kept)]
+        if rows:
+            await self.session.execute(
+                self.insert(OrgRolePermission).on_conflict_do_nothing(), rows
+            )
+        await self.session.refresh(role, ["grants"])
+        await self._revoke_holders(role)
+
+    async def rename(self, role: OrgRole, values: Mapping[str, Any]) -> OrgRole | None:
+        try:
+            return await self.compare_and_set(role, values)
+        except IntegrityError as exc:
+            if is_unique_violation(exc):
+                raise AlreadyExistsError(self.already_exists_message) from exc
+            raise
+
+    async def delete(self, role: OrgRole) -> None:
+        await self._revoke_holders(role)
+        await self.session.execute(delete(OrgRole).where(OrgRole.id == role.id))
+
+    async def _revoke_holders(self, role: OrgRole) -> None:
+        holders = (
+            select(Membership.user_id)
+            .join(MemberRole, MemberRole.membership_id == Membership.id)
+            .where(MemberRole.role_id == role.id)
+        )
+        revoke_after_commit(self.session, *(await self.session.scalars(holders)))

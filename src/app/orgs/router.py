@@ -1,4 +1,5 @@
-"""Organisations, and their members (`/orgs/{org_id}/members`)."""
+"""Organisations, their members (`/orgs/{org_id}/members`) and their roles
+(`/orgs/{org_id}/roles`)."""
 
 import uuid
 from typing import Annotated
@@ -20,8 +21,8 @@ from app.core.etag import etag
 from app.core.pagination import PageResult
 from app.core.request import IfMatchDep, location
 from app.identity.credentials import OrgMember
-from app.identity.models import Membership, Organisation, User
-from app.orgs.dependencies import MemberServiceDep, OrgServiceDep, require_org
+from app.identity.models import Membership, Organisation, OrgRole, User
+from app.orgs.dependencies import MemberServiceDep, OrgRoleServiceDep, OrgServiceDep, require_org
 from app.orgs.filters import MemberListQuery, OrgListQuery
 from app.orgs.permissions import (
     MEMBERS_MANAGE,
@@ -38,6 +39,9 @@ from app.orgs.schemas import (
     OrgCreate,
     OrgPage,
     OrgRead,
+    OrgRoleCreate,
+    OrgRoleRead,
+    OrgRoleUpdate,
     OrgUpdate,
 )
 from app.sessions.dependencies import require
@@ -50,6 +54,7 @@ router = APIRouter(
 )
 ORG = "/{org_id:uuid}"
 MEMBER = f"{ORG}/members/{{user_id:uuid}}"
+ROLE = f"{ORG}/roles/{{role_id:uuid}}"
 in_org_errors = error_responses(NotFoundError)
 write_errors = error_responses(
     NotFoundError, ConflictError, PreconditionFailedError, PreconditionRequiredError
@@ -158,3 +163,72 @@ async def remove_member(
     """Remove a member (`members:manage`), or leave: removing oneself needs no permission.
     The last owner can do neither."""
     await members.remove(actor, user_id)
+
+
+@router.get(f"{ORG}/roles", response_model=list[OrgRoleRead], responses=in_org_errors)
+async def list_org_roles(
+    member: Annotated[OrgMember, require_org(MEMBERS_READ)], roles: OrgRoleServiceDep
+) -> list[OrgRole]:
+    """The built-in roles and the organisation's own, with what they grant."""
+    return await roles.list_in(member)
+
+
+@router.post(
+    f"{ORG}/roles",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OrgRoleRead,
+    responses=error_responses(NotFoundError, AlreadyExistsError),
+)
+async def create_org_role(
+    data: OrgRoleCreate,
+    actor: Annotated[OrgMember, require_org(MEMBERS_MANAGE)],
+    roles: OrgRoleServiceDep,
+    request: Request,
+    response: Response,
+) -> OrgRole:
+    """A role of the organisation's own; it may grant only what the caller holds there."""
+    role = await roles.create(actor, data)
+    response.headers["Location"] = location(
+        request, "get_org_role", org_id=actor.org_id, role_id=role.id
+    )
+    return role
+
+
+@router.get(ROLE, response_model=OrgRoleRead, responses=in_org_errors)
+async def get_org_role(
+    role_id: uuid.UUID,
+    member: Annotated[OrgMember, require_org(MEMBERS_READ)],
+    roles: OrgRoleServiceDep,
+) -> OrgRole:
+    """One role the organisation has."""
+    return await roles.get(member, role_id)
+
+
+@router.patch(
+    ROLE,
+    response_model=OrgRoleRead,
+    responses=error_responses(NotFoundError, ConflictError, AlreadyExistsError),
+)
+async def update_org_role(
+    role_id: uuid.UUID,
+    data: OrgRoleUpdate,
+    actor: Annotated[OrgMember, require_org(MEMBERS_MANAGE)],
+    roles: OrgRoleServiceDep,
+) -> OrgRole:
+    """Rename one of the organisation's roles or change what it grants; its holders' next
+    requests see the change. Built-in roles do not change."""
+    return await roles.update(actor, role_id, data)
+
+
+@router.delete(
+    ROLE,
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(NotFoundError, ConflictError),
+)
+async def delete_org_role(
+    role_id: uuid.UUID,
+    actor: Annotated[OrgMember, require_org(MEMBERS_MANAGE)],
+    roles: OrgRoleServiceDep,
+) -> None:
+    """Delete one of the organisation's roles; its holders lose what it granted."""
+    await roles.delete(actor, role_id)

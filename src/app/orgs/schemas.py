@@ -2,8 +2,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
+from app.core.permissions import ALL, NAME, document_choices, undeclared
 from app.core.schemas import Page, PatchSchema, RequestSchema, ResponseSchema
 
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
@@ -61,3 +62,49 @@ class MemberRead(ResponseSchema):
 
 class MemberPage(Page[MemberRead]):
     pass
+
+
+def _org_permissions(permissions: list[str]) -> list[str]:
+    if ALL in permissions:
+        raise ValueError(f"{ALL!r} belongs to the built-in owner role alone")
+    if unknown := undeclared(permissions, org=True):
+        raise ValueError(f"unknown organisation permissions: {', '.join(unknown)}")
+    return sorted(set(permissions))
+
+
+OrgPermissions = Annotated[
+    list[
+        Annotated[
+            str,
+            StringConstraints(pattern=f"^{NAME.pattern}$", max_length=100),
+            Field(json_schema_extra=document_choices(personal=True, org=True)),
+        ]
+    ],
+    Field(max_length=200, examples=[["projects:read"]]),
+    AfterValidator(_org_permissions),
+]
+Description = Annotated[str, StringConstraints(max_length=500)]
+
+
+class OrgRoleCreate(RequestSchema):
+    name: RoleName
+    description: Description = ""
+    permissions: OrgPermissions
+
+
+class OrgRoleUpdate(PatchSchema):
+    not_null = ("name", "description", "permissions")
+
+    name: RoleName | None = None
+    description: Description | None = None
+    permissions: OrgPermissions | None = None
+
+
+class OrgRoleRead(ResponseSchema):
+    id: uuid.UUID
+    name: str
+    description: str
+    built_in: bool = Field(description="The same in every organisation, and unchangeable")
+    permissions: list[str]
+    created_at: datetime
+    updated_at: datetime

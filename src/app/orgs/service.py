@@ -4,6 +4,7 @@ import unicodedata
 import uuid
 
 from app.core.errors import (
+    AlreadyExistsError,
     ConflictError,
     ForbiddenError,
     InvalidInputError,
@@ -11,17 +12,20 @@ from app.core.errors import (
     PermissionDeniedError,
 )
 from app.core.etag import IfMatch
+from app.core.models import utcnow
 from app.core.pagination import PageRequest, PageResult
 from app.core.permissions import allows, covers
 from app.core.service import Service
 from app.identity.credentials import OrgMember
-from app.identity.models import OWNER, Membership, Organisation, OrgRole, User
+from app.identity.models import BUILT_IN_ORG_ROLES, OWNER, Membership, Organisation, OrgRole, User
 from app.orgs.filters import MemberFilter, OrgFilter
 from app.orgs.permissions import MEMBERS_MANAGE
 from app.orgs.repository import MemberRepository, OrgRepository, OrgRoleRepository
 from app.orgs.schemas import (
     MemberRolesUpdate,
     OrgCreate,
+    OrgRoleCreate,
+    OrgRoleUpdate,
     OrgUpdate,
 )
 
@@ -162,6 +166,59 @@ class MemberService:
             raise ConflictError(
                 "An organisation keeps at least one owner: make another member owner first"
             )
+
+
+class OrgRoleService:
+    """An organisation's own roles, beside the built-in ones (which are the same everywhere and
+    cannot change). Nobody makes, changes or deletes a role granting what they do not hold; a
+    change reaches the role's holders on their next request."""
+
+    def __init__(self, roles: OrgRoleRepository):
+        self.roles = roles
+
+    async def list_in(self, member: OrgMember) -> list[OrgRole]:
+        return await self.roles.list_in(member.org_id)
+
+    async def get(self, member: OrgMember, role_id: uuid.UUID) -> OrgRole:
+        role = await self.roles.get_in(member.org_id, role_id)
+        if role is None:
+            raise NotFoundError("Role not found")
+        return role
+
+    async def create(self, actor: OrgMember, data: OrgRoleCreate) -> OrgRole:
+        if data.name in BUILT_IN_ORG_ROLES:
+            raise AlreadyExistsError(f"{data.name} is a built-in role")
+        _may_hand_out(actor.permissions, data.permissions)
+        role = await self.roles.create(
+            org_id=actor.org_id, name=data.name, description=data.description
+        )
+        await self.roles.set_permissions(role, data.permissions)
+        return role
+
+    async def update(self, actor: OrgMember, role_id: uuid.UUID, data: OrgRoleUpdate) -> OrgRole:
+        role = await self._own(actor, role_id)
+        values = data.model_dump(exclude_unset=True)
+        permissions = values.pop("permissions", None)
+        if values.get("name") in BUILT_IN_ORG_ROLES:
+            raise AlreadyExistsError(f"{values['name']} is a built-in role")
+        if permissions is not None:
+            _may_hand_out(actor.permissions, permissions)
+            await self.roles.set_permissions(role, permissions)
+        updated = await self.roles.rename(role, values or {"updated_at": utcnow()})
+        if updated is None:
+            raise NotFoundError("Role not found")
+        return updated
+
+    async def delete(self, actor: OrgMember, role_id: uuid.UUID) -> None:
+        await self.roles.delete(await self._own(actor, role_id))
+
+    async def _own(self, actor: OrgMember, role_id: uuid.UUID) -> OrgRole:
+        """A role of the organisation's own that the actor may change."""
+        role = await self.get(actor, role_id)
+        if role.built_in:
+            raise ConflictError("Built-in roles are the same in every organisation")
+        _may_hand_out(actor.permissions, role.permissions)
+        return role
 
 
 def _may_hand_out(held: frozenset[str], permissions: list[str]) -> None:
