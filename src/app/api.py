@@ -19,15 +19,16 @@ from app.users.router import router as users_router
 
 def include_api(app: FastAPI) -> None:
     """Each feature's router goes on the app itself: FastAPI matches a nested router's routes
-    once more per level, which cost 8 % of `GET /users/me`."""
+    once more per level, which cost 8 % of `GET /users/me`. It tries them in this order, each
+    miss costing a few microseconds: the data, which clients call most, comes early."""
     include = partial(app.include_router, prefix="/api/v1", responses=COMMON_ERROR_RESPONSES)
     include(auth_router)
     include(sessions_router)
     include(users_router)
     include(items_router)
+    include(projects_router)
+    include(orgs_router)
+    include(invitations_router)
     include(roles_router)
     include(api_keys_router)
     include(accounts_router)
-    include(orgs_router)
-    include(invitations_router)
-    include(projects_router)
