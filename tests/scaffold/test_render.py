@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from app.core.entity import Tenancy
 from app.scaffold.render import FEATURE_FILES, render
 from app.scaffold.spec import parse_entity
 from app.scaffold.writer import format_files
@@ -62,3 +63,30 @@ class TestRender:
 
         assert "class TestItemContract(EntityContract):" in text
         assert 'filter_case = ("is_active", "true", True, False)' in text
+
+
+# Projects are what `app new entity` writes for an organisation's entity, and stay so.
+PROJECTS_SPEC = parse_entity(
+    "Project",
+    ["name:str:200", "description:text?"],
+    tenant=Tenancy.ORG,
+    search=["name", "description"],
+)
+
+
+def test_projects_are_what_the_generator_writes(tmp_path: Path) -> None:
+    shutil.copy(REPO_ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    files = render(PROJECTS_SPEC)
+    # The packages that make `app` and `tests` first-party to ruff's import sorting.
+    for package in ("src/app/__init__.py", "tests/__init__.py"):
+        (tmp_path / package).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / package).touch()
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    problems: list[str] = []
+    format_files(tmp_path, [tmp_path / name for name in files], problems.append)
+
+    assert problems == []
+    for name in files:
+        assert (tmp_path / name).read_text() == (REPO_ROOT / name).read_text(), name
