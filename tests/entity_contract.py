@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.entity import Entity, Tenancy
 from app.identity.models import Organisation, User
 from tests.api_keys.factories import api_key
-from tests.orgs.factories import join, member
+from tests.orgs.factories import join, member, org_api_key
 from tests.users.factories import SignedIn, create_user, signed_in
 
 AnyEntity = Entity[Any, Any, Any, Any]
@@ -386,11 +386,13 @@ class EntityContract:
             assert response.json()["detail"] == f"Missing permission: {permission}"
 
     async def test_a_read_only_api_key_reads_but_never_writes(
-        self, client: AsyncClient, caller: SignedIn
+        self, client: AsyncClient, session: AsyncSession, caller: SignedIn
     ) -> None:
         if self.in_org:
-            pytest.skip("personal API keys do not act in organisations")
-        key = await api_key(client, caller, self.entity.read_permission)
+            owner = await member(client, session, str(self.org_id), "owner")
+            key = await org_api_key(client, owner, str(self.org_id), self.entity.read_permission)
+        else:
+            key = await api_key(client, caller, self.entity.read_permission)
 
         listed = await client.get(self.url, headers=key)
         created = await client.post(self.url, json=self.payload(), headers=key)

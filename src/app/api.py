@@ -10,6 +10,7 @@ from app.auth.router import router as auth_router
 from app.core.errors import COMMON_ERROR_RESPONSES
 from app.invitations.router import router as invitations_router
 from app.items.router import router as items_router
+from app.org_api_keys.router import router as org_api_keys_router
 from app.orgs.router import router as orgs_router
 from app.projects.router import router as projects_router
 from app.roles.router import router as roles_router
@@ -29,6 +30,7 @@ def include_api(app: FastAPI) -> None:
     include(projects_router)
     include(orgs_router)
     include(invitations_router)
+    include(org_api_keys_router)
     include(roles_router)
     include(api_keys_router)
     include(accounts_router)

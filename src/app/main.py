@@ -39,10 +39,11 @@ from app.core.redis import create_redis
 from app.core.security import CurrentPasswordCheck, PasswordHasher
 from app.identity.auth_cache import REVOKE, running_auth_cache
 from app.identity.credentials import BearerKind
-from app.identity.models import KEY_PREFIX
+from app.identity.models import KEY_PREFIX, ORG_KEY_PREFIX
 from app.mail.sender import WAKE_OUTBOX, create_sender
 from app.mail.worker import running_outbox
 from app.ops.router import router as ops_router
+from app.org_api_keys.dependencies import authenticate_org_api_key
 from app.state import AppState
 
 logger = structlog.get_logger(__name__)
@@ -139,7 +140,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     state.settings = settings
     state.clock = utcnow
     state.after_commit = {}
-    state.bearer_kinds = (BearerKind(KEY_PREFIX, authenticate_api_key),)
+    state.bearer_kinds = (
+        BearerKind(KEY_PREFIX, authenticate_api_key),
+        BearerKind(ORG_KEY_PREFIX, authenticate_org_api_key),
+    )
     state.cursor_codec = CursorCodec(settings.secret_key.get_secret_value())
     state.metrics = Metrics(lambda: getattr(state, "engine", None) and state.engine.pool)
     register_exception_handlers(app)

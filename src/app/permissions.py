@@ -7,6 +7,7 @@ from app.api_keys.permissions import API_KEYS_ADMIN
 from app.identity.permissions import ACCOUNT_MANAGE
 from app.invitations.permissions import MEMBERS_INVITE
 from app.items.permissions import ITEMS_READ, ITEMS_WRITE
+from app.org_api_keys.permissions import KEYS_MANAGE
 from app.orgs.permissions import (
     MEMBERS_MANAGE,
     MEMBERS_READ,
@@ -35,6 +36,7 @@ PERMISSIONS: tuple[str, ...] = (
     MEMBERS_READ,
     MEMBERS_MANAGE,
     MEMBERS_INVITE,
+    KEYS_MANAGE,
     PROJECTS_READ,
     PROJECTS_WRITE,
 )

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.identity.models import MemberRole, Membership, OrgRole, User
-from tests.users.factories import SignedIn, signed_in
+from tests.users.factories import SignedIn, bearer, signed_in
 
 ORGS = "/api/v1/orgs"
 
@@ -41,3 +41,14 @@ async def member(
     user = await signed_in(client, session)
     await join(session, org_id, user.user, *roles)
     return user
+
+
+async def org_api_key(
+    client: AsyncClient, maker: SignedIn, org_id: str, *scopes: str
+) -> dict[str, str]:
+    """Bearer headers of a new key of the organisation, made by `maker` with `scopes`."""
+    body = {"name": "test", "scopes": list(scopes)}
+    response = await client.post(f"{ORGS}/{org_id}/api-keys", json=body, headers=maker.headers)
+    assert response.status_code == 201, response.text
+    assert response.json()["key"].startswith("app_org_")
+    return bearer(response.json()["key"])

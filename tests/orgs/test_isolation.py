@@ -1,7 +1,8 @@
 """The isolation matrix, driven by the OpenAPI document: every operation inside an
-organisation (`/orgs/{org_id}/…`) tried by a member of another organisation and by an outsider
-(404 both: the organisation's existence is not revealed) and by a member without the
-permission it declares (403 `PERMISSION_DENIED`). A new route inside an organisation joins the
+organisation (`/orgs/{org_id}/…`) tried by a member of another organisation, by an outsider and by
+another organisation's API key holding every permission there (404 all: the organisation's
+existence is not revealed), and by a member without the permission it declares (403
+`PERMISSION_DENIED`). A new route inside an organisation joins the
 matrix by existing; one that forgets `require_org` fails it."""
 
 import uuid
@@ -11,9 +12,10 @@ import pytest
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.permissions import declared
 from app.main import create_app
-from tests.orgs.factories import member, new_org
-from tests.users.factories import SignedIn, signed_in
+from tests.orgs.factories import ORGS, member, new_org
+from tests.users.factories import SignedIn, bearer, signed_in
 
 IN_ORG = "/api/v1/orgs/{org_id}"
 # Open to every member whatever their roles: leaving.
@@ -93,6 +95,25 @@ async def test_an_outsider_gets_404(
     outsider = await signed_in(client, session)
 
     status, body = await _request(client, outsider, method, path, org)
+
+    assert (status, body.get("detail")) == (404, "Organisation not found")
+
+
+@pytest.mark.parametrize(("method", "path", "scopes"), CASES)
+async def test_a_key_of_another_organisation_gets_404(
+    client: AsyncClient, session: AsyncSession, org: str, method: str, path: str, scopes: list[str]
+) -> None:
+    stranger = await signed_in(client, session)
+    elsewhere = await new_org(client, stranger)
+    every = sorted(declared(org=True))
+    created = await client.post(
+        f"{ORGS}/{elsewhere['id']}/api-keys",
+        json={"name": "elsewhere", "scopes": every},
+        headers=stranger.headers,
+    )
+    key = SignedIn(stranger.user, bearer(created.json()["key"]))
+
+    status, body = await _request(client, key, method, path, org)
 
     assert (status, body.get("detail")) == (404, "Organisation not found")
 

@@ -2,7 +2,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import Base, UUIDPrimaryKeyMixin, utcnow
@@ -17,7 +17,9 @@ class IdempotencyKey(Base, UUIDPrimaryKeyMixin):
         Index("ix_idempotency_keys_expires_at", "expires_at"),
     )
 
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # Whose request: a user's id, or an organisation key's. No foreign key, since it names
+    # either; records outlive neither by much (`KEY_LIFETIME`).
+    user_id: Mapped[uuid.UUID]
     scope: Mapped[str] = mapped_column(String(100))
     key: Mapped[str] = mapped_column(String(255))
     fingerprint: Mapped[str] = mapped_column(String(64))

@@ -13,10 +13,11 @@ from app.core.config import Settings
 from app.core.permissions import ALL
 from app.core.request import Clock
 from app.identity.auth_cache import AuthCache
-from app.identity.models import ApiKey, User, UserSession
+from app.identity.models import ApiKey, OrgApiKey, User, UserSession
 
 Authenticate = Callable[
-    [AsyncSession, Settings, Clock, AuthCache[Any] | None, str], Awaitable[UserSession | ApiKey]
+    [AsyncSession, Settings, Clock, AuthCache[Any] | None, str],
+    Awaitable[UserSession | ApiKey | OrgApiKey],
 ]
 
 
@@ -31,16 +32,23 @@ class BearerKind:
 
 @dataclass(frozen=True, slots=True)
 class OrgMember:
-    """A caller acting in one organisation: a member, with what their roles there grant (as
-    read with the credential). A superuser there holds every permission: an owner."""
+    """A caller acting in one organisation: a member (`user`), with what their roles there
+    grant (as read with the credential), or one of its API keys (`key_id`, no user), with its
+    scopes. A superuser there holds every permission: an owner."""
 
-    user: User
+    user: User | None
     org_id: uuid.UUID
     permissions: frozenset[str]
+    key_id: uuid.UUID | None = None
 
     @property
     def id(self) -> uuid.UUID:
-        return self.user.id
+        """The member's user id, or the key's id."""
+        if self.user is not None:
+            return self.user.id
+        if self.key_id is None:
+            raise TypeError("An OrgMember is a user or a key")
+        return self.key_id
 
     @property
     def is_superuser(self) -> bool:

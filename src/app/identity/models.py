@@ -34,6 +34,8 @@ OWNER, ORG_ADMIN, MEMBER = "owner", "admin", "member"
 BUILT_IN_ORG_ROLES = (OWNER, ORG_ADMIN, MEMBER)
 # What every API key starts with, so that secret scanners (and people) recognise one.
 KEY_PREFIX = "app_live_"
+# What every organisation's API key starts with.
+ORG_KEY_PREFIX = "app_org_"
 
 
 class Role(Base, UUIDPrimaryKeyMixin, TimestampMixin):
@@ -295,3 +297,25 @@ class ApiKey(Base, UUIDPrimaryKeyMixin):
     expires_at: Mapped[datetime | None] = mapped_column(default=None)
 
     user: Mapped[User] = relationship(lazy="raise")
+
+
+class OrgApiKey(Base, UUIDPrimaryKeyMixin):
+    """An organisation's credential for machines (a service account): it acts in that
+    organisation only, with its scopes, whoever made it, and dies with it. Only the key's
+    SHA-256 is stored."""
+
+    __tablename__ = "org_api_keys"
+
+    org_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)

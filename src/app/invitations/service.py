@@ -81,7 +81,7 @@ class InvitationService:
                 email=data.email,
                 roles=sorted({role.name for role in roles}),
                 token_hash=hash_token(token),
-                invited_by=actor.id,
+                invited_by=actor.user.id if actor.user else None,
                 created_at=now,
                 expires_at=now + self.policy.ttl,
             )
@@ -92,7 +92,7 @@ class InvitationService:
             token=token,
             org=org.name,
             email=data.email,
-            inviter=actor.user.full_name or actor.user.email,
+            inviter=(actor.user.full_name or actor.user.email) if actor.user else org.name,
             ttl=spelled_out(self.policy.ttl),
         )
         await self.outbox.queue(message)

@@ -14,15 +14,15 @@ from app.core.errors import (
     PermissionDeniedError,
 )
 from app.core.models import utcnow
-from app.core.permissions import ALL, allows
+from app.core.permissions import ALL, allows, declared
 from app.core.request import Clock
 from app.core.tenancy import bind_tenant
 from app.identity.credentials import OrgMember
-from app.identity.models import ApiKey
+from app.identity.models import ApiKey, OrgApiKey
 from app.orgs.repository import MemberRepository, OrgRepository, OrgRoleRepository
 from app.orgs.service import MemberService, OrgRoleService, OrgService
 from app.sessions.dependencies import Credential
-from app.state import app_state
+from app.state import AppState, app_state
 
 
 def build_org_service(
@@ -72,6 +72,8 @@ async def get_org_member(
     Their memberships come with the credential's lookup: no query of its own. The rest of the
     unit of work is bound to the organisation (row-level security on PostgreSQL)."""
     state = app_state(request)
+    if isinstance(credential, OrgApiKey):
+        return await _as_key(state, session, credential, org_id, scopes)
     if isinstance(credential, ApiKey):
         raise ForbiddenError("A personal API key does not act in organisations")
     user = credential.user
@@ -87,6 +89,24 @@ async def get_org_member(
             raise PermissionDeniedError(permission)
     await bind_tenant(state, session, org_id)
     return OrgMember(user, org_id, permissions)
+
+
+async def _as_key(
+    state: AppState,
+    session: AsyncSession,
+    key: OrgApiKey,
+    org_id: uuid.UUID,
+    scopes: SecurityScopes,
+) -> OrgMember:
+    """An organisation's key, in that organisation only, with its scopes."""
+    if key.org_id != org_id:
+        raise NotFoundError("Organisation not found")
+    permissions = frozenset(key.scopes) & declared(org=True).keys()
+    for permission in scopes.scopes:
+        if permission not in permissions:
+            raise PermissionDeniedError(permission)
+    await bind_tenant(state, session, org_id)
+    return OrgMember(None, org_id, permissions, key_id=key.id)
 
 
 async def _platform_reader(

@@ -15,6 +15,7 @@ from app.identity.models import (
     MemberRole,
     Membership,
     Organisation,
+    OrgApiKey,
     OrgRole,
     OrgRolePermission,
     User,
@@ -57,7 +58,9 @@ class OrgRepository(Repository[Organisation, OrgCreate, OrgUpdate]):
     async def delete(self, org: Organisation) -> None:
         """The organisation and everything it owns (the foreign keys cascade)."""
         members = select(Membership.user_id).where(Membership.org_id == org.id)
+        keys = select(OrgApiKey.id).where(OrgApiKey.org_id == org.id)
         revoke_after_commit(self.session, *(await self.session.scalars(members)))
+        revoke_after_commit(self.session, *(await self.session.scalars(keys)))
         await self.session.execute(delete(Organisation).where(Organisation.id == org.id))
 
 

@@ -136,8 +136,11 @@ class MemberService:
         await self.members.remove(target)
 
     async def _lock(self, actor: OrgMember) -> frozenset[str]:
-        """Lock the organisation; what the actor holds in it now, under the lock."""
+        """Lock the organisation; what the actor holds in it now, under the lock (a key's
+        scopes do not change)."""
         await self.orgs.lock(actor.org_id)
+        if actor.user is None:
+            return actor.permissions
         held = await self.members.permissions(actor.org_id, actor.id)
         if held is None:
             raise NotFoundError("Organisation not found")

@@ -17,7 +17,7 @@ from app.core.models import utcnow
 from app.core.permissions import allows
 from app.core.request import Clock
 from app.identity.auth_cache import AuthCache
-from app.identity.models import ApiKey, User, UserSession
+from app.identity.models import ApiKey, OrgApiKey, User, UserSession
 from app.sessions.repository import UserSessionRepository
 from app.sessions.service import UserSessionPolicy, UserSessionService
 from app.state import app_state
@@ -66,10 +66,10 @@ UserSessionServiceDep = Annotated[UserSessionService, Depends(get_user_session_s
 
 async def get_credential(
     request: Request, session: SessionDep, token: Annotated[str | None, Depends(bearer)]
-) -> UserSession | ApiKey:
+) -> UserSession | ApiKey | OrgApiKey:
     """Who is calling: the session of a bearer token, or a credential of another kind (an API
-    key, `app_live_…`). Every authenticated request resolves this: the app's clock and cache
-    are read here rather than through further dependencies."""
+    key, `app_live_…`; an organisation's, `app_org_…`). Every authenticated request resolves
+    this: the app's clock and cache are read here rather than through further dependencies."""
     state = app_state(request)
     cache = state.revocations.cache if state.revocations else None
     if token:
@@ -80,10 +80,11 @@ async def get_credential(
     return await sessions.authenticate(token)
 
 
-Credential = Annotated[UserSession | ApiKey, Depends(get_credential)]
+Credential = Annotated[UserSession | ApiKey | OrgApiKey, Depends(get_credential)]
 
 
 async def get_current_user_session(credential: Credential) -> UserSession:
+    _personal(credential)
     if not isinstance(credential, UserSession):
         raise ForbiddenError("An API key has no session: revoke the key instead")
     return credential
@@ -111,15 +112,23 @@ async def get_permitted_unverified_session(
 ) -> UserSession:
     """As `get_permitted_session`, also for an unverified address under
     `REQUIRE_VERIFIED_EMAIL`: the routes that verify or replace it."""
-    return _session(_allowed(scopes, credential))
+    return _session(_allowed(scopes, _personal(credential)))
+
+
+def _personal(credential: UserSession | ApiKey | OrgApiKey) -> UserSession | ApiKey:
+    """A user's credential: an organisation's key acts inside its organisation only."""
+    if isinstance(credential, OrgApiKey):
+        raise ForbiddenError("An organisation's API key acts only inside its organisation")
+    return credential
 
 
 def _permitted(
-    scopes: SecurityScopes, request: Request, credential: UserSession | ApiKey
+    scopes: SecurityScopes, request: Request, credential: UserSession | ApiKey | OrgApiKey
 ) -> UserSession | ApiKey:
     """The credential, when its user holds every scope and, under `REQUIRE_VERIFIED_EMAIL`,
     has verified their address: a session (or key) from before the address had to be
     verified does no more than a login could."""
+    credential = _personal(credential)
     user = credential.user
     if user.email_verified_at is None and app_state(request).settings.require_verified_email:
         raise EmailNotVerifiedError()
