@@ -5,9 +5,11 @@ import uuid
 import pytest
 from httpx import AsyncClient
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core.config import Settings
 from app.identity.models import Membership, Organisation
+from tests.conftest import http_client, running_app
 from tests.orgs.factories import ORGS, member, new_org
 from tests.users.factories import SignedIn, signed_in
 
@@ -276,3 +278,30 @@ class TestMembers:
         response = await client.get(f"{ORGS}/{org['id']}", headers=key)
 
         assert response.status_code == 403
+
+
+class TestPlatformAdmins:
+    async def test_an_admin_is_an_outsider_unless_the_setting_lets_them_read(
+        self,
+        client: AsyncClient,
+        session: AsyncSession,
+        settings: Settings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        owner: SignedIn,
+    ) -> None:
+        org = await new_org(client, owner)
+        url = f"{ORGS}/{org['id']}"
+        admin = await signed_in(client, session, is_superuser=True)
+        by_default = await client.get(url, headers=admin.headers)
+        reading = settings.model_copy(update={"admins_read_orgs": True})
+        async with (
+            running_app(reading, sessionmaker=sessionmaker) as app,
+            http_client(app) as other,
+        ):
+            read = await other.get(f"{url}/members", headers=admin.headers)
+            written = await other.patch(url, json={"name": "Mine"}, headers=admin.headers)
+            unknown = await other.get(f"{ORGS}/{uuid.uuid4()}", headers=admin.headers)
+
+        assert by_default.status_code == 404
+        assert read.status_code == 200
+        assert written.status_code == unknown.status_code == 404
