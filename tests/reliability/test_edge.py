@@ -119,6 +119,20 @@ class TestHeadSize:
         assert f"x-request-id: {body['correlation_id']}".encode() in answer.lower()
         assert "request_head_refused" in server.log()
 
+    def test_a_head_over_the_limit_in_two_reads_answers_431(self, server: LiveServer) -> None:
+        """The read in which a head begins counts against it too (a loaded machine split the
+        one-piece request above in two, and it was served)."""
+        request = head(f"X-Big: {'a' * (MAX_HEADER_BYTES + 1)}", "Connection: close")
+        with connection(server) as sock:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            half = len(request) // 2
+            sock.sendall(request[:half])
+            time.sleep(0.05)
+            sock.sendall(request[half:])
+            answer = read_until_closed(sock)
+
+        assert status_and_body(answer)[0] == 431
+
     def test_headers_just_under_the_limit_are_served(self, server: LiveServer) -> None:
         with connection(server) as sock:
             sock.sendall(head(f"X-Big: {'a' * (MAX_HEADER_BYTES - 200)}", "Connection: close"))

@@ -96,8 +96,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.unparsed_bytes = 0
         self.read_bytes = 0
         # Whether the head now awaited began in the read being parsed: what came before it in
-        # that read belonged to earlier requests, so that read is not counted against it.
+        # that read belonged to earlier requests, so that read is not counted against it while
+        # the head is incomplete; its size is kept for the check once the head is whole.
         self.began_in_read = False
+        self.first_read_bytes = 0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -123,13 +125,15 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_begin()
         self.request_begun = True
         self.began_in_read = True
+        self.first_read_bytes = self.read_bytes
         if self.head_started is None:
             self._await_head()
 
     def on_headers_complete(self) -> None:
+        # What the head can have been read in: the read it began in, those since, this one.
+        read_since_begin = self.first_read_bytes + self.unparsed_bytes + self.read_bytes
         if len(self.headers) > self.max_headers or (
-            self.unparsed_bytes + self.read_bytes > self.max_head_bytes
-            and self._head_size() > self.max_head_bytes
+            read_since_begin > self.max_head_bytes and self._head_size() > self.max_head_bytes
         ):
             self.head_too_large = True
             raise _RefusedHeadError
