@@ -50,6 +50,9 @@ def serve(
     settings = Settings()
     if settings.auto_migrate:
         command.upgrade(alembic_config(settings), "head")
+    if "public_url" not in settings.model_fields_set:
+        # The mailed links and sign-in redirects then reach this server out of the box.
+        os.environ["PUBLIC_URL"] = listening_url(host, port)
     raise_open_file_limit()
     if workers == 1 or reload or os.environ.get(MULTIPROCESS_DIR):
         run_server(settings, host, port, workers, reload)
@@ -59,6 +62,14 @@ def serve(
         run_server(settings, host, port, workers, reload)
     finally:
         shutil.rmtree(os.environ.pop(MULTIPROCESS_DIR), ignore_errors=True)
+
+
+def listening_url(host: str, port: int) -> str:
+    """Where a browser on this machine reaches a server bound to `host`."""
+    shown = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, host)  # noqa: S104 - compared
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
 
 
 def run_server(settings: Settings, host: str, port: int, workers: int, reload: bool) -> None:

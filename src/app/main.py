@@ -44,6 +44,7 @@ from app.mail.sender import WAKE_OUTBOX, create_sender
 from app.mail.worker import running_outbox
 from app.ops.router import router as ops_router
 from app.org_api_keys.dependencies import authenticate_org_api_key
+from app.pages.router import include_pages
 from app.state import AppState
 
 logger = structlog.get_logger(__name__)
@@ -149,6 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     register_exception_handlers(app)
     app.include_router(ops_router)
     include_api(app)
+    include_pages(app)
     _add_middleware(app, settings)
     install_openapi(app)
     return app

@@ -76,10 +76,12 @@ class TestPasswordReset:
         message = mailbox.to(email)[-1]
         assert message["Subject"] == "Reset your password"
         assert "within 30 minutes" in text_of(message)
-        assert "http://127.0.0.1:8000/reset-password?token=" in text_of(message)
+        assert "http://127.0.0.1:8000/account/reset-password?token=" in text_of(message)
         html = message.get_body(preferencelist=("html",))
         assert html is not None
-        assert 'href="http://127.0.0.1:8000/reset-password?token=' in str(html.get_content())
+        assert 'href="http://127.0.0.1:8000/account/reset-password?token=' in str(
+            html.get_content()
+        )
 
     async def test_unknown_and_known_addresses_get_the_same_answer(
         self, client: AsyncClient, register: Register

@@ -23,7 +23,7 @@ async def test_the_console_sender_prints_the_link_whole(capsys: pytest.CaptureFi
         "To: a@example.com",
         f"Subject: {message.subject}",
     ]
-    assert f"{settings.public_url}/verify-email?token={token}" in printed
+    assert f"{settings.public_url}/account/verify-email?token={token}" in printed
     assert logged == []
 
 
@@ -34,5 +34,5 @@ def test_templates_render_both_parts_with_the_public_url() -> None:
     message = templates.render("email_verification", "a@example.com", token="abc", ttl="2 days")
 
     assert message.subject == "Confirm your email address"
-    assert "https://app.example/verify-email?token=abc" in message.text
-    assert 'href="https://app.example/verify-email?token=abc"' in message.html
+    assert "https://app.example/account/verify-email?token=abc" in message.text
+    assert 'href="https://app.example/account/verify-email?token=abc"' in message.html

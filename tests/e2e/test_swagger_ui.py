@@ -4,45 +4,16 @@ Debian's Chromium, driven by Playwright (no browser download). The page loads ev
 app itself, so it works offline.
 """
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from uuid import uuid4
 
 import orjson
-import pytest
 from httpx import AsyncClient
-from playwright.async_api import Browser, Locator, Page, async_playwright, expect
+from playwright.async_api import Locator, Page, expect
 
+from tests.e2e.conftest import TIMEOUT_MS
 from tests.live import LiveServerFactory
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-# Generous for a loaded two-core CI machine; every wait still ends on its own.
-TIMEOUT_MS = 20_000
 PASSWORD = "swagger ui password"
-
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="needs Debian's chromium (`apt-get install chromium`)"
-)
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    # The async API: the sync one cannot share a thread with the suite's asyncio loop.
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        await browser.close()
-
-
-@pytest.fixture
-async def page(browser: Browser) -> AsyncIterator[Page]:
-    page = await browser.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    yield page
-    await page.close()
 
 
 async def authorize(page: Page, *, email: str, password: str) -> None:

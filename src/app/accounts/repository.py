@@ -2,7 +2,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import contains_eager
 
 from app.accounts.models import AccountToken, Purpose
@@ -25,12 +25,28 @@ class AccountTokenRepository(Repository[AccountToken]):
         )
         await self.session.execute(upsert)
 
+    async def find_usable(
+        self, token_hash: str, purpose: Purpose, *, now: datetime
+    ) -> AccountToken | None:
+        """What `take` would take, left in place (a page shows it before the user acts)."""
+        statement = self._usable(token_hash, purpose, now=now)
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
     async def take(
         self, token_hash: str, purpose: Purpose, *, now: datetime
     ) -> AccountToken | None:
         """The unexpired token with this hash and purpose, issued under its user's current
         security stamp, with its live, active user; deleted: it works once."""
-        statement = (
+        statement = self._usable(token_hash, purpose, now=now).with_for_update(of=AccountToken)
+        token = (await self.session.execute(statement)).scalar_one_or_none()
+        if token is not None:
+            await self.delete_of(token.user_id, purpose)
+        return token
+
+    def _usable(
+        self, token_hash: str, purpose: Purpose, *, now: datetime
+    ) -> Select[tuple[AccountToken]]:
+        return (
             select(AccountToken)
             .join(AccountToken.user)
             .options(contains_eager(AccountToken.user))
@@ -42,12 +58,7 @@ class AccountTokenRepository(Repository[AccountToken]):
                 User.is_active.is_(True),
                 User.deleted_at.is_(None),
             )
-            .with_for_update(of=AccountToken)
         )
-        token = (await self.session.execute(statement)).scalar_one_or_none()
-        if token is not None:
-            await self.delete_of(token.user_id, purpose)
-        return token
 
     async def delete_of(self, user_id: uuid.UUID, *purposes: Purpose) -> None:
         statement = delete(AccountToken).where(

@@ -152,6 +152,14 @@ class AccountService:
         used = await self._take(token, Purpose.EMAIL_CHANGE_CANCEL)
         await self.repository.delete_of(used.user_id, Purpose.EMAIL_CHANGE)
 
+    async def peek(self, token: str, purpose: Purpose) -> AccountToken:
+        """The mailed token, with its user, if it would work now; nothing is used up (a page
+        shows what the link will do before the user confirms)."""
+        usable = await self.repository.find_usable(hash_token(token), purpose, now=self.clock())
+        if usable is None:
+            raise InvalidTokenError()
+        return usable
+
     async def _issue(
         self, user: User, purpose: Purpose, lifetime: timedelta, new_email: str | None = None
     ) -> str:

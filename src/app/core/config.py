@@ -212,8 +212,9 @@ class Settings(BaseSettings):
 
     public_url: str = Field(
         default="http://127.0.0.1:8000",
-        description="Where people reach the app (or its front end): the links in mails start "
-        "with it",
+        description="Where people reach the app (or its front end): the links in mails "
+        "(`/account/…` pages) and the sign-in providers' redirect URL start with it. Unset, "
+        "`app serve` uses the address it listens on",
     )
     email_backend: Literal["console", "smtp"] = Field(
         default="console",
