@@ -42,6 +42,7 @@ from app.identity.credentials import BearerKind
 from app.identity.models import KEY_PREFIX, ORG_KEY_PREFIX
 from app.mail.sender import WAKE_OUTBOX, create_sender
 from app.mail.worker import running_outbox
+from app.oauth.providers import ProviderRegistry
 from app.ops.router import router as ops_router
 from app.org_api_keys.dependencies import authenticate_org_api_key
 from app.pages.router import include_pages
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         BearerKind(KEY_PREFIX, authenticate_api_key),
         BearerKind(ORG_KEY_PREFIX, authenticate_org_api_key),
     )
+    state.oauth_providers = ProviderRegistry(settings)
     state.cursor_codec = CursorCodec(settings.secret_key.get_secret_value())
     state.metrics = Metrics(lambda: getattr(state, "engine", None) and state.engine.pool)
     register_exception_handlers(app)

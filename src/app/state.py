@@ -12,6 +12,7 @@ from app.core.state import CoreState
 from app.identity.auth_cache import Revocations
 from app.identity.credentials import BearerKind
 from app.mail.worker import OutboxWorker
+from app.oauth.providers import ProviderRegistry
 
 
 class AppState(CoreState):
@@ -24,6 +25,8 @@ class AppState(CoreState):
     # The auth cache's revocations: None when the cache is off.
     revocations: Revocations | None
     outbox: OutboxWorker
+    # The sign-in providers of OAUTH_PROVIDERS.
+    oauth_providers: ProviderRegistry
 
 
 def app_state(connection: HTTPConnection) -> AppState:

@@ -5,7 +5,15 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Annotated, Literal, get_args, get_origin
 
-from pydantic import Field, SecretStr, TypeAdapter, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    TypeAdapter,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_SECRET_KEY = "dev-only-secret-change-me"  # noqa: S105 - refused in production below
@@ -19,6 +27,31 @@ _KEY_ALPHABETS = (
     (str.isdigit, 10),
     (lambda char: not char.isalnum(), 33),
 )
+
+
+ProviderKind = Literal["oidc", "google", "github"]
+
+
+class OAuthProviderSettings(BaseModel):
+    """One entry of `OAUTH_PROVIDERS`: a provider people may sign in with."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$", description="In the URLs")
+    kind: ProviderKind
+    issuer: str | None = Field(default=None, description="For `oidc`: discovery starts here")
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr
+    scopes: tuple[str, ...] | None = None
+    display_name: str | None = None
+
+    @model_validator(mode="after")
+    def _issuer_for_oidc(self) -> "OAuthProviderSettings":
+        if self.kind == "oidc" and not self.issuer:
+            raise ValueError(f"OAuth provider {self.name!r} of kind oidc needs an issuer")
+        if self.kind != "oidc" and self.issuer:
+            raise ValueError(f"OAuth provider {self.name!r}: only kind oidc takes an issuer")
+        return self
 
 
 class Settings(BaseSettings):
@@ -283,6 +316,42 @@ class Settings(BaseSettings):
         description="Platform admins may read (GET) inside every organisation without being "
         "members; off, an organisation's data is its members' alone",
     )
+
+    oauth_providers: list[OAuthProviderSettings] = Field(
+        default=[],
+        description="Sign-in providers, a JSON list of `{name, kind: oidc|google|github, "
+        "issuer (oidc), client_id, client_secret, scopes?, display_name?}`; register "
+        "`PUBLIC_URL/api/v1/auth/oauth/<name>/callback` as the redirect URL at each",
+    )
+    oauth_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=60,
+        description="Seconds a call to a sign-in provider may take, then 503 (or the sign-in "
+        "fails with `unavailable`)",
+    )
+    oauth_state_ttl: timedelta = Field(
+        default=timedelta(minutes=10),
+        description="How long a sign-in may stay at the provider before it must start again",
+    )
+    login_code_ttl: timedelta = Field(
+        default=timedelta(minutes=1),
+        description="How long the code a provider sign-in ends with may wait to be exchanged "
+        "for a session (also a link ticket's lifetime)",
+    )
+    rate_limit_oauth_ip: str = Field(
+        default="30/15minutes", description="Provider sign-ins and links started per IP"
+    )
+
+    @field_validator("oauth_providers")
+    @classmethod
+    def _unique_provider_names(
+        cls, providers: list[OAuthProviderSettings]
+    ) -> list[OAuthProviderSettings]:
+        names = [provider.name for provider in providers]
+        if len(names) != len(set(names)):
+            raise ValueError("OAUTH_PROVIDERS names must be unique")
+        return providers
 
     @field_validator("cors_origins", "allowed_hosts", mode="before")
     @classmethod

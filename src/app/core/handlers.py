@@ -10,11 +10,12 @@ from asgi_correlation_id import correlation_id
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
-from starlette.types import ExceptionHandler
+from starlette.types import ExceptionHandler, Receive, Scope, Send
 
 from app.core.errors import (
     ERRORS_BY_STATUS,
@@ -156,3 +157,23 @@ def register_exception_handlers(app: FastAPI) -> None:
     }
     for exception_class, handler in handlers.items():
         app.add_exception_handler(exception_class, cast(ExceptionHandler, handler))
+
+
+class SelfAnsweringRoute(APIRoute):
+    """A route that answers its own errors (`AppError`, invalid input) in its own way: a page,
+    a redirect. Its `answer_error` runs where the app's handlers do, once the unit of work
+    has rolled back, so what the request wrote is gone before the answer is made."""
+
+    async def answer_error(self, request: Request, error: AppError) -> Response:
+        raise NotImplementedError
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        handlers, status_handlers = scope["starlette.exception_handlers"]
+        own = {AppError: self._answer, RequestValidationError: self._answer}
+        scope["starlette.exception_handlers"] = ({**handlers, **own}, status_handlers)
+        await super().handle(scope, receive, send)
+
+    async def _answer(self, request: Request, error: Exception) -> Response:
+        if not isinstance(error, AppError):
+            error = InvalidInputError("Some of the input is missing or malformed")
+        return await self.answer_error(request, error)

@@ -189,8 +189,13 @@ class CurrentPasswordCheck:
         self.limiter = limiter
         self.rule = rule
 
-    async def confirm(self, password: str, *, email: str, hashed_password: str) -> None:
+    async def confirm(self, password: str, *, email: str, hashed_password: str | None) -> None:
         """A 422 on `current_password` when it is wrong, 429 once guessed too often."""
+        if hashed_password is None:
+            raise InvalidInputError(
+                "The account has no password yet: set one with a password reset",
+                loc=("body", "current_password"),
+            )
         key = login_limit_key(email)
         await self.limiter.ensure_allowed(self.rule, key)
         # The connection stays checked out while hashing: authentication may have written the

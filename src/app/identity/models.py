@@ -192,7 +192,8 @@ class User(Base, UUIDPrimaryKeyMixin, TimestampMixin, SoftDeleteMixin):
     )
 
     email: Mapped[str] = mapped_column(String(320))
-    hashed_password: Mapped[str] = mapped_column(String(255))
+    # None for an account made through a sign-in provider, until a password is set (reset).
+    hashed_password: Mapped[str | None] = mapped_column(String(255), default=None)
     full_name: Mapped[str | None] = mapped_column(String(200), default=None)
     is_active: Mapped[bool] = mapped_column(default=True)
     email_verified_at: Mapped[datetime | None] = mapped_column(default=None)

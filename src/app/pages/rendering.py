@@ -16,12 +16,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from fastapi import Request, Response
-from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
-from starlette.types import Receive, Scope, Send
 
 from app.core.errors import AppError, ForbiddenError, InvalidInputError
+from app.core.handlers import SelfAnsweringRoute
 from app.state import app_state
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -92,22 +90,12 @@ async def check_csrf(request: Request) -> None:
         raise ForbiddenError("This form has expired. Open the link again.")
 
 
-class PageRoute(APIRoute):
-    """A route whose errors are pages. They are rendered by exception handlers of the route's
-    own, which run once the unit of work has rolled back (nothing half-done stays): the form
-    is shown again with the error, or the error is told in words."""
+class PageRoute(SelfAnsweringRoute):
+    """A route whose errors are pages: the form shown again with the error, or the error told
+    in words."""
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        handlers, status_handlers = scope["starlette.exception_handlers"]
-        page_handlers = {**handlers, AppError: _page_error, RequestValidationError: _page_error}
-        scope["starlette.exception_handlers"] = (page_handlers, status_handlers)
-        await super().handle(scope, receive, send)
-
-
-async def _page_error(request: Request, error: Exception) -> Response:
-    if isinstance(error, AppError):
+    async def answer_error(self, request: Request, error: AppError) -> Response:
         return _failed(request, error)
-    return _failed(request, InvalidInputError("Fill in every field of the form"))
 
 
 def _failed(request: Request, error: AppError) -> Response:

@@ -32,7 +32,7 @@ class UserService(UserDirectory):
         self,
         *,
         email: str,
-        hashed_password: str,
+        hashed_password: str | None,
         full_name: str | None = None,
         roles: tuple[str, ...] = (USER,),
     ) -> User:

@@ -1,0 +1,309 @@
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from app.core.errors import (
+    ConflictError,
+    InvalidTokenError,
+    NotFoundError,
+    RateLimitedError,
+    ServiceUnavailableError,
+)
+from app.core.ratelimit import RateLimiter
+from app.core.request import ClientInfo, Clock
+from app.core.security import hash_token, new_token
+from app.identity.models import User, UserSession
+from app.oauth.models import CodePurpose, UserIdentity
+from app.oauth.providers import (
+    Profile,
+    Provider,
+    ProviderError,
+    ProviderRegistry,
+    ProviderUnavailableError,
+)
+from app.oauth.repository import IdentityRepository, OAuthCodeRepository, OAuthStateRepository
+from app.oauth.schemas import SignInError
+from app.sessions.service import UserSessionService
+from app.users.service import UserService
+
+API_PREFIX = "/api/v1/auth/oauth"
+# Where a sign-in lands unless the client names a path, and where every failure lands.
+RESULT_PAGE = "/account/signed-in"
+
+
+@dataclass(frozen=True)
+class OAuthPolicy:
+    public_url: str
+    state_ttl: timedelta
+    code_ttl: timedelta
+    # `limits` rules; an empty one is off.
+    start_per_ip: str
+    login_per_ip: str
+    retry_after: int
+
+
+@dataclass(frozen=True)
+class Started:
+    """Send the browser to `url`, holding `browser_secret` in a cookie for the callback."""
+
+    url: str
+    browser_secret: str
+
+
+class SignInRefusedError(Exception):
+    def __init__(self, reason: SignInError):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class OAuthService:
+    """Sign-in with a provider: start (state, nonce and PKCE, bound to the browser), finish
+    (the provider's answer checked, the account found, linked or made), and the single-use
+    login code the front end exchanges for a session. An identity is linked to an account
+    by email only when the provider and the account both have the address verified;
+    otherwise its owner signs in and links it explicitly."""
+
+    def __init__(
+        self,
+        *,
+        states: OAuthStateRepository,
+        codes: OAuthCodeRepository,
+        identities: IdentityRepository,
+        providers: ProviderRegistry,
+        users: UserService,
+        user_sessions: UserSessionService,
+        limiter: RateLimiter,
+        policy: OAuthPolicy,
+        clock: Clock,
+    ):
+        self.states = states
+        self.codes = codes
+        self.identities = identities
+        self.providers = providers
+        self.users = users
+        self.user_sessions = user_sessions
+        self.limiter = limiter
+        self.policy = policy
+        self.clock = clock
+
+    def listed(self) -> list[Provider]:
+        return list(self.providers.by_name.values())
+
+    async def start(
+        self,
+        name: str,
+        *,
+        redirect_to: str | None,
+        link_code: str | None,
+        client: ClientInfo,
+    ) -> Started:
+        provider = self._provider(name)
+        await self.limiter.hit(self.policy.start_per_ip, f"oauth:ip:{client.ip}")
+        link_user_id = None
+        if link_code is not None:
+            ticket = await self.codes.take(
+                hash_token(link_code), CodePurpose.LINK, now=self.clock()
+            )
+            if ticket is None:
+                raise InvalidTokenError("The link to connect an account is invalid or expired")
+            link_user_id = ticket.user_id
+        state, nonce, verifier, browser = new_token(), new_token(), new_token(), new_token()
+        now = self.clock()
+        await self.states.delete_expired(now=now)
+        await self.states.add(
+            state_hash=hash_token(state),
+            browser_hash=hash_token(browser),
+            provider=name,
+            nonce=nonce,
+            code_verifier=verifier,
+            redirect_to=redirect_to or RESULT_PAGE,
+            link_user_id=link_user_id,
+            expires_at=now + self.policy.state_ttl,
+        )
+        try:
+            url = await provider.authorization_url(
+                self._callback(name), state=state, nonce=nonce, code_verifier=verifier
+            )
+        except (ProviderError, ProviderUnavailableError) as error:
+            raise ServiceUnavailableError(
+                f"{provider.display_name} cannot be reached; try again later",
+                retry_after=self.policy.retry_after,
+            ) from error
+        return Started(url, browser)
+
+    async def finish(
+        self,
+        name: str,
+        *,
+        state: str | None,
+        code: str | None,
+        error: str | None,
+        browser_secret: str | None,
+        client: ClientInfo,
+    ) -> str:
+        """Where the browser goes next: the client's path with a login code in the fragment,
+        or the result page with the reason it failed. The state is used up either way."""
+        limit_key = f"login:ip:{client.ip}"
+        try:
+            await self.limiter.ensure_allowed(self.policy.login_per_ip, limit_key)
+        except RateLimitedError:
+            return self._failed(SignInError.RATE_LIMITED)
+        try:
+            return await self._finish(name, state, code, error, browser_secret, client)
+        except SignInRefusedError as refused:
+            await self.limiter.hit(self.policy.login_per_ip, limit_key)
+            return self._failed(refused.reason)
+
+    async def exchange(self, login_code: str, *, client: ClientInfo) -> tuple[UserSession, str]:
+        """The session a login code stands for; the code works once. Wrong codes count
+        against the client's login limit."""
+        limit_key = f"login:ip:{client.ip}"
+        await self.limiter.ensure_allowed(self.policy.login_per_ip, limit_key)
+        taken = await self.codes.take(hash_token(login_code), CodePurpose.LOGIN, now=self.clock())
+        if taken is None:
+            await self.limiter.hit(self.policy.login_per_ip, limit_key)
+            raise InvalidTokenError("The login code is invalid, expired or already used")
+        return await self.user_sessions.start(taken.user_id, client=client)
+
+    async def link_ticket(self, user: User, name: str, *, redirect_to: str | None) -> str:
+        """The URL that starts linking `name`'s account to `user`, in their browser, once."""
+        self._provider(name)
+        ticket = await self._issue(user.id, CodePurpose.LINK)
+        query = {"link_code": ticket, **({"redirect_to": redirect_to} if redirect_to else {})}
+        return f"{self.policy.public_url}{API_PREFIX}/{name}/authorize?{urlencode(query)}"
+
+    async def identities_of(self, user: User) -> Sequence[UserIdentity]:
+        return await self.identities.list_of(user.id)
+
+    async def unlink(self, user: User, identity_id: uuid.UUID) -> None:
+        """Removes one of the user's identities, unless it is their last way to sign in."""
+        identities = await self.identities.lock_all_of(user.id)
+        identity = next((each for each in identities if each.id == identity_id), None)
+        if identity is None:
+            raise NotFoundError("Identity not found")
+        if user.hashed_password is None and len(identities) == 1:
+            raise ConflictError(
+                "This is the account's only way to sign in: set a password (password reset) "
+                "or link another provider first"
+            )
+        await self.identities.remove(identity)
+
+    async def _finish(
+        self,
+        name: str,
+        state: str | None,
+        code: str | None,
+        error: str | None,
+        browser_secret: str | None,
+        client: ClientInfo,
+    ) -> str:
+        started = await self.states.take(hash_token(state or ""), now=self.clock())
+        provider = self.providers.get(name)
+        if (
+            started is None
+            or provider is None
+            or started.provider != name
+            or browser_secret is None
+            or hash_token(browser_secret) != started.browser_hash
+        ):
+            raise SignInRefusedError(SignInError.INVALID_STATE)
+        if error is not None or not code:
+            raise SignInRefusedError(SignInError.PROVIDER_REFUSED)
+        profile = await self._profile(provider, code, started.nonce, started.code_verifier)
+        if started.link_user_id is not None:
+            await self._link(name, profile, started.link_user_id)
+            return self._landing(started.redirect_to, query={"linked": name})
+        user = await self._user_for(name, profile)
+        login_code = await self._issue(user.id, CodePurpose.LOGIN)
+        return self._landing(started.redirect_to, fragment={"login_code": login_code})
+
+    async def _profile(self, provider: Provider, code: str, nonce: str, verifier: str) -> Profile:
+        try:
+            return await provider.profile(
+                self._callback(provider.name), code=code, nonce=nonce, code_verifier=verifier
+            )
+        except ProviderUnavailableError as error:
+            raise SignInRefusedError(SignInError.UNAVAILABLE) from error
+        except ProviderError as error:
+            raise SignInRefusedError(SignInError.INVALID_RESPONSE) from error
+
+    async def _user_for(self, name: str, profile: Profile) -> User:
+        """The account this identity signs in as: its own, one with the same verified
+        address (linked now), or a new one."""
+        now = self.clock()
+        identity = await self.identities.find(name, profile.subject)
+        if identity is not None:
+            if not identity.user.is_active:
+                raise SignInRefusedError(SignInError.INACTIVE)
+            await self.identities.touch(identity, email=profile.email, now=now)
+            return identity.user
+        if not profile.email or not profile.email_verified:
+            raise SignInRefusedError(SignInError.EMAIL_NOT_VERIFIED)
+        user = await self.users.find_by_email(profile.email)
+        if user is None:
+            user = await self.users.create(
+                email=profile.email, hashed_password=None, full_name=profile.name
+            )
+            await self.users.mark_email_verified(user, now)
+        elif user.email_verified_at is None:
+            raise SignInRefusedError(SignInError.ACCOUNT_EXISTS)
+        elif not user.is_active:
+            raise SignInRefusedError(SignInError.INACTIVE)
+        await self._add_identity(user.id, name, profile)
+        return user
+
+    async def _link(self, name: str, profile: Profile, user_id: uuid.UUID) -> None:
+        identity = await self.identities.find(name, profile.subject)
+        if identity is not None:
+            if identity.user_id != user_id:
+                raise SignInRefusedError(SignInError.ALREADY_LINKED)
+            return
+        await self._add_identity(user_id, name, profile)
+
+    async def _add_identity(self, user_id: uuid.UUID, name: str, profile: Profile) -> None:
+        now = self.clock()
+        await self.identities.create(
+            user_id=user_id,
+            provider=name,
+            subject=profile.subject,
+            email=profile.email,
+            created_at=now,
+            last_used_at=now,
+        )
+
+    async def _issue(self, user_id: uuid.UUID, purpose: CodePurpose) -> str:
+        code = new_token()
+        await self.codes.add(
+            code_hash=hash_token(code),
+            purpose=purpose,
+            user_id=user_id,
+            expires_at=self.clock() + self.policy.code_ttl,
+        )
+        return code
+
+    def _provider(self, name: str) -> Provider:
+        provider = self.providers.get(name)
+        if provider is None:
+            raise NotFoundError("No sign-in provider of this name")
+        return provider
+
+    def _callback(self, name: str) -> str:
+        return f"{self.policy.public_url}{API_PREFIX}/{name}/callback"
+
+    def _failed(self, reason: SignInError) -> str:
+        return self._landing(RESULT_PAGE, query={"error": reason.value})
+
+    def _landing(
+        self,
+        path: str,
+        *,
+        query: dict[str, str] | None = None,
+        fragment: dict[str, str] | None = None,
+    ) -> str:
+        parts = urlsplit(path)
+        extra = urlencode(query or {})
+        joined = "&".join(part for part in (parts.query, extra) if part)
+        target = urlunsplit(("", "", parts.path, joined, urlencode(fragment or {})))
+        return f"{self.policy.public_url}{target}"
