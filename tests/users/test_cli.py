@@ -38,7 +38,7 @@ class Outcome:
 class StoredUser:
     email: str
     full_name: str | None
-    hashed_password: str
+    hashed_password: str | None
     is_active: bool
     is_superuser: bool
     is_deleted: bool
@@ -75,7 +75,7 @@ def stored_users(database_url: str) -> list[StoredUser]:
     return asyncio.run(read())
 
 
-def password_matches(password: str, hashed_password: str) -> bool:
+def password_matches(password: str, hashed_password: str | None) -> bool:
     hasher = PasswordHasher(time_cost=1, memory_kib=1024, parallelism=1, concurrency=1)
     valid, _new_hash = asyncio.run(hasher.verify(password, hashed_password))
     return valid

@@ -36,7 +36,7 @@ class TestReadMe:
 
         assert response.status_code == 200
         assert "hashed_password" not in response.text
-        assert user.hashed_password not in response.text
+        assert str(user.hashed_password) not in response.text
 
     async def test_timestamps_are_utc_with_an_offset(
         self, client: AsyncClient, session: AsyncSession
