@@ -121,6 +121,7 @@ class TestCreateSuperuser:
 
         [user] = stored_users(migrated)
 
+        assert user.hashed_password is not None
         assert user.hashed_password.startswith("$argon2id$")
         assert PASSWORD not in user.hashed_password
         assert password_matches(PASSWORD, user.hashed_password)
