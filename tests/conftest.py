@@ -33,8 +33,9 @@ from app.core.config import Settings
 from app.core.db import create_engine
 from app.core.migrations import alembic_config
 from app.main import create_app
-from tests.live import LiveServer, LiveServerFactory, start_server
+from tests.live import LiveServer, LiveServerFactory, free_port, start_server
 from tests.mail import Mailbox, SmtpServer
+from tests.oauth.provider import CALLBACK, CALLBACK_PATH, OpenIDProvider, running_provider
 from tests.secrets_scan import find_secrets
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -113,6 +114,23 @@ def smtp_server() -> Iterator[SmtpServer]:
     server = SmtpServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser_port() -> int:
+    """The port of the browser test's server, known to the provider from its start."""
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def openid_provider(
+    tmp_path_factory: pytest.TempPathFactory, browser_port: int
+) -> Iterator[OpenIDProvider]:
+    """A real OpenID provider on loopback (node-oidc-provider), for the sign-in tests."""
+    browser_callback = f"http://127.0.0.1:{browser_port}{CALLBACK_PATH}"
+    log = tmp_path_factory.mktemp("openid-provider") / "provider.log"
+    with running_provider([CALLBACK, browser_callback], log) as provider:
+        yield provider
 
 
 @pytest.fixture

@@ -82,11 +82,18 @@ def start_server(
     database_url: str, folder: Path, *args: str, ready: bool = True, **environment: str
 ) -> LiveServer:
     """`app serve` on a free port with `environment` on top of the test defaults; stdout and
-    stderr go to a log file in `folder`. `args` are extra `serve` options (`--workers 2`)."""
-    port = free_port()
+    stderr go to a log file in `folder`. `args` are extra `serve` options (`--workers 2`; a
+    `--port` among them is used instead of a free one)."""
+    options = list(args)
+    if "--port" in options:
+        at = options.index("--port")
+        port = int(options[at + 1])
+        del options[at : at + 2]
+    else:
+        port = free_port()
     log_path = folder / f"server-{port}.log"
     process = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--port", str(port), *args],
+        [sys.executable, "-m", "app", "serve", "--port", str(port), *options],
         env={**os.environ, **TEST_ENVIRONMENT, "DATABASE_URL": database_url, **environment},
         cwd=folder,
         stdout=log_path.open("wb"),

@@ -1,6 +1,7 @@
 """A real headless Chromium: Debian's, driven by Playwright (no browser download). Tests of this
 folder skip where it is not installed."""
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -39,3 +40,12 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
     page.set_default_timeout(TIMEOUT_MS)
     yield page
     await page.close()
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    """Where the pages' screenshots go: `SCREENSHOTS` (the README's come from there), or a
+    folder of the test's."""
+    folder = Path(os.environ.get("SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -5,12 +5,10 @@ completed, and the effect seen through the API.
 With `SCREENSHOTS=<folder>` the pages are also saved there (the README's come from this test).
 """
 
-import os
 import re
 from pathlib import Path
 from uuid import uuid4
 
-import pytest
 from httpx import AsyncClient
 from playwright.async_api import Page, expect
 
@@ -20,13 +18,6 @@ from tests.mail import Mailbox, SmtpServer, text_of
 PASSWORD = "browser test password"
 NEW_PASSWORD = "another browser passphrase"
 LINK = re.compile(r"http://\S+token=[A-Za-z0-9_-]+")
-
-
-@pytest.fixture
-def screenshots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("SCREENSHOTS") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 async def mailed_link(mailbox: Mailbox, email: str, count: int) -> str:

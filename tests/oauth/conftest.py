@@ -2,7 +2,7 @@
 is bound to its transaction, with the provider's token answers passing a transport the test
 may tamper with."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from fastapi import FastAPI
@@ -12,35 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core.config import OAuthProviderSettings, Settings
 from app.oauth.providers import ProviderRegistry
 from tests.conftest import http_client, running_app
-from tests.live import free_port
 from tests.oauth.provider import (
     CLIENT_ID,
     CLIENT_SECRET,
+    PROVIDER,
+    PUBLIC_URL,
     OpenIDProvider,
     TamperingTransport,
-    running_provider,
 )
-
-PROVIDER = "test"
-# The app's PUBLIC_URL in the tests' settings, and the browser test's server.
-PUBLIC_URL = "http://127.0.0.1:8000"
-CALLBACK = f"{PUBLIC_URL}/api/v1/auth/oauth/{PROVIDER}/callback"
-
-
-@pytest.fixture(scope="session")
-def browser_port() -> int:
-    """The port of the browser test's server, known to the provider from its start."""
-    return free_port()
-
-
-@pytest.fixture(scope="session")
-def openid_provider(
-    tmp_path_factory: pytest.TempPathFactory, browser_port: int
-) -> Iterator[OpenIDProvider]:
-    browser_callback = f"http://127.0.0.1:{browser_port}/api/v1/auth/oauth/{PROVIDER}/callback"
-    log = tmp_path_factory.mktemp("openid-provider") / "provider.log"
-    with running_provider([CALLBACK, browser_callback], log) as provider:
-        yield provider
 
 
 def provider_settings(provider: OpenIDProvider) -> OAuthProviderSettings:

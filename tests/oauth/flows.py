@@ -4,8 +4,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from httpx import AsyncClient
 
-from tests.oauth.conftest import CALLBACK, PROVIDER, PUBLIC_URL
-from tests.oauth.provider import sign_in_at_provider
+from tests.oauth.provider import CALLBACK, PROVIDER, PUBLIC_URL, sign_in_at_provider
 
 AUTHORIZE = f"/api/v1/auth/oauth/{PROVIDER}/authorize"
 RESULT_PAGE = f"{PUBLIC_URL}/account/signed-in"

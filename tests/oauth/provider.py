@@ -26,6 +26,11 @@ FOLDER = Path(__file__).parent / "provider"
 CLIENT_ID = "app"
 CLIENT_SECRET = "test-client-secret-of-the-app"
 STARTUP_SECONDS = 30
+PROVIDER = "test"
+# The app's PUBLIC_URL in the tests' settings.
+PUBLIC_URL = "http://127.0.0.1:8000"
+CALLBACK_PATH = f"/api/v1/auth/oauth/{PROVIDER}/callback"
+CALLBACK = f"{PUBLIC_URL}{CALLBACK_PATH}"
 
 
 @dataclass

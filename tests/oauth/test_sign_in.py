@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.identity.models import User, UserSession
 from app.oauth.models import UserIdentity
 from tests.assertions import assert_error
-from tests.oauth.conftest import CALLBACK, PUBLIC_URL
 from tests.oauth.flows import (
     AUTHORIZE,
     RESULT_PAGE,
@@ -27,7 +26,7 @@ from tests.oauth.flows import (
     open_callback,
     sign_in,
 )
-from tests.oauth.provider import OpenIDProvider, TamperingTransport
+from tests.oauth.provider import CALLBACK, PUBLIC_URL, OpenIDProvider, TamperingTransport
 from tests.users.factories import create_user
 
 ME = "/api/v1/users/me"

@@ -9,6 +9,9 @@ from fastapi.staticfiles import StaticFiles
 from app.accounts.dependencies import AccountServiceDep
 from app.accounts.models import Purpose
 from app.core.security import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from app.oauth.dependencies import OAuthServiceDep
+from app.oauth.schemas import SignInError
+from app.oauth.service import API_PREFIX
 from app.pages.rendering import STATIC, PageRoute, check_csrf, render, retry_with
 from app.pages.schemas import PasswordForm, TokenForm
 
@@ -133,6 +136,51 @@ async def cancel_email_change_done(
         message="Your address stays as it is. If you did not ask for the change, change your "
         "password and sign out everywhere.",
     )
+
+
+SIGN_IN_PROBLEMS: dict[str, str] = {
+    SignInError.INVALID_STATE: "The sign-in expired or was started in another browser. "
+    "Start it again from here.",
+    SignInError.PROVIDER_REFUSED: "The provider did not let the sign-in through (it was "
+    "cancelled there, or refused).",
+    SignInError.INVALID_RESPONSE: "The provider's answer could not be trusted, so nobody was "
+    "signed in.",
+    SignInError.EMAIL_NOT_VERIFIED: "The provider has not verified your email address. Verify "
+    "it there, then try again.",
+    SignInError.ACCOUNT_EXISTS: "An account with this email address exists, and its address is "
+    "not verified yet: sign in with its password, then link the provider from your account.",
+    SignInError.ALREADY_LINKED: "This account at the provider is linked to another of our "
+    "accounts.",
+    SignInError.INACTIVE: "This account is deactivated.",
+    SignInError.UNAVAILABLE: "The provider cannot be reached right now. Try again in a while.",
+    SignInError.RATE_LIMITED: "Too many sign-in attempts from here. Wait a while, then try again.",
+    SignInError.FAILED: "The sign-in failed. Try again.",
+}
+
+
+@router.get("/sign-in")
+async def sign_in_page(request: Request, oauth: OAuthServiceDep) -> Response:
+    providers = [
+        {"display_name": each.display_name, "url": f"{API_PREFIX}/{each.name}/authorize"}
+        for each in oauth.listed()
+    ]
+    return render(request, "sign_in.html", title="Sign in", providers=providers)
+
+
+@router.get("/signed-in")
+async def signed_in_page(
+    request: Request, oauth: OAuthServiceDep, error: str | None = None, linked: str | None = None
+) -> Response:
+    """Where a provider sign-in lands: its script exchanges the login code in the fragment;
+    a failure arrives as `?error=` and is told here in words."""
+    if error is not None:
+        problem = SIGN_IN_PROBLEMS.get(error, SIGN_IN_PROBLEMS[SignInError.FAILED])
+        return render(request, "signed_in.html", 400, title="Not signed in", problem=problem)
+    names = {each.name: each.display_name for each in oauth.listed()}
+    if linked in names:
+        message = f"Your account at {names[linked]} now signs in as this one too."
+        return render(request, "signed_in.html", title="Account linked", linked=message)
+    return render(request, "signed_in.html", title="Signing in")
 
 
 def _reset_form(request: Request, token: str, email: str) -> dict[str, object]:
