@@ -63,7 +63,13 @@ class AuthService:
     async def login(
         self, email: str, password: str, *, client: ClientInfo
     ) -> tuple[UserSession, str]:
-        """A new session for valid credentials of an active user.
+        """A new session for valid credentials of an active user."""
+        user = await self.authenticate(email, password, client=client)
+        return await self.user_sessions.start(user.id, client=client)
+
+    async def authenticate(self, email: str, password: str, *, client: ClientInfo) -> User:
+        """The active user these credentials are, for a login or an act that needs only them
+        (accepting an invitation from its page).
 
         Unknown email, wrong password and inactive user fail alike (same error, same work) and
         count against the per-email and per-IP limits.
@@ -85,7 +91,7 @@ class AuthService:
             raise EmailNotVerifiedError()
         if new_hash is not None:
             await self.users.upgrade_password_hash(user, new_hash)
-        return await self.user_sessions.start(user.id, client=client)
+        return user
 
     async def change_password(self, current: UserSession, data: PasswordChange) -> None:
         """New password; every other session of the user ends, and every token mailed to

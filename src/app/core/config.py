@@ -30,6 +30,7 @@ _KEY_ALPHABETS = (
 
 
 ProviderKind = Literal["oidc", "google", "github"]
+PROVIDER_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"
 
 
 class OAuthProviderSettings(BaseModel):
@@ -37,7 +38,7 @@ class OAuthProviderSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$", description="In the URLs")
+    name: str = Field(pattern=PROVIDER_NAME_PATTERN, description="In the URLs")
     kind: ProviderKind
     issuer: str | None = Field(default=None, description="For `oidc`: discovery starts here")
     client_id: str = Field(min_length=1)

@@ -2,7 +2,7 @@
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import orjson
 import structlog
@@ -164,12 +164,17 @@ class SelfAnsweringRoute(APIRoute):
     a redirect. Its `answer_error` runs where the app's handlers do, once the unit of work
     has rolled back, so what the request wrote is gone before the answer is made."""
 
+    # Whether malformed requests (a 422 elsewhere) are answered here too, or as JSON.
+    answers_invalid_requests: ClassVar[bool] = True
+
     async def answer_error(self, request: Request, error: AppError) -> Response:
         raise NotImplementedError
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         handlers, status_handlers = scope["starlette.exception_handlers"]
-        own = {AppError: self._answer, RequestValidationError: self._answer}
+        own: dict[Any, Any] = {AppError: self._answer}
+        if self.answers_invalid_requests:
+            own[RequestValidationError] = self._answer
         scope["starlette.exception_handlers"] = ({**handlers, **own}, status_handlers)
         await super().handle(scope, receive, send)
 

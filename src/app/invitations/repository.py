@@ -1,7 +1,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 
 from app.core.pagination import PageRequest, PageResult
 from app.core.repository import Repository
@@ -36,15 +36,21 @@ class InvitationRepository(Repository[Invitation]):
         )
         return bool((await self.session.execute(statement)).rowcount)  # type: ignore[attr-defined]
 
+    async def find_valid(self, token_hash: str, *, now: datetime) -> Invitation | None:
+        """The unexpired invitation with this token, left as it is (a page shows it)."""
+        statement = self._valid(token_hash, now=now)
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
     async def lock_valid(self, token_hash: str, *, now: datetime) -> Invitation | None:
         """The unexpired invitation with this token, locked: two acceptances of one link
         cannot both succeed."""
-        statement = (
-            select(Invitation)
-            .where(Invitation.token_hash == token_hash, Invitation.expires_at > now)
-            .with_for_update()
-        )
+        statement = self._valid(token_hash, now=now).with_for_update()
         return (await self.session.execute(statement)).scalar_one_or_none()
+
+    def _valid(self, token_hash: str, *, now: datetime) -> Select[tuple[Invitation]]:
+        return select(Invitation).where(
+            Invitation.token_hash == token_hash, Invitation.expires_at > now
+        )
 
     async def used(self, invitation: Invitation) -> None:
         await self.session.execute(delete(Invitation).where(Invitation.id == invitation.id))

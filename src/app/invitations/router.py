@@ -49,7 +49,7 @@ Inviter = Annotated[OrgMember, require_org(MEMBERS_INVITE)]
 async def create_invitation(
     data: InvitationCreate, actor: Inviter, invitations: InvitationServiceDep
 ) -> Invitation:
-    """Mail an invitation with a single-use link to `PUBLIC_URL/accept-invitation?token=…`,
+    """Mail an invitation with a single-use link to `PUBLIC_URL/account/accept-invitation?token=…`,
     valid for `INVITATION_TTL`; an earlier one to the same address stops working. The answer
     is the same whether the address has an account, or is a member already."""
     return await invitations.invite(actor, data)

@@ -107,6 +107,15 @@ class InvitationService:
         if not await self.invitations.withdraw(actor.org_id, invitation_id):
             raise NotFoundError("Invitation not found")
 
+    async def peek(self, token: str) -> tuple[Invitation, Organisation]:
+        """The invitation of a link that would work now, and its organisation; nothing is used
+        up (a page shows them before the person accepts)."""
+        invitation = await self.invitations.find_valid(hash_token(token), now=self.clock())
+        org = await self.orgs.get(invitation.org_id) if invitation is not None else None
+        if invitation is None or org is None:
+            raise InvalidTokenError()
+        return invitation, org
+
     async def accept(self, user: User, token: str) -> Organisation:
         """The user joins with the invited roles (added to theirs when already a member); the
         link is used up."""

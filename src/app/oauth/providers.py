@@ -24,6 +24,7 @@ GITHUB_SCOPES = ("read:user", "user:email")
 GITHUB_AUTHORIZE = "https://github.com/login/oauth/authorize"
 GITHUB_TOKEN = "https://github.com/login/oauth/access_token"  # noqa: S105 - a URL
 GITHUB_API = "https://api.github.com/"
+DISPLAY_NAMES = {"google": "Google", "github": "GitHub"}
 # Seconds of clock difference tolerated on `exp` and `iat`.
 CLOCK_LEEWAY = 60
 
@@ -80,7 +81,9 @@ class _AuthlibProvider:
     ):
         self.name = config.name
         self.kind = config.kind
-        self.display_name = config.display_name or config.name.replace("-", " ").title()
+        self.display_name = (
+            config.display_name or DISPLAY_NAMES.get(config.kind) or config.name.title()
+        )
         client_kwargs: dict[str, Any] = {
             "scope": " ".join(config.scopes or default_scopes),
             "code_challenge_method": "S256",

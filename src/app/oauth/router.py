@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.responses import RedirectResponse
 
 from app.auth.schemas import TokenResponse
@@ -29,6 +29,8 @@ from app.oauth.schemas import (
     LinkRequest,
     LinkStart,
     LoginCodeExchange,
+    ProviderName,
+    ProviderParameter,
     ProviderRead,
     RedirectPath,
     SignInError,
@@ -44,7 +46,10 @@ signed_in_errors = error_responses(UnauthorizedError, PermissionDeniedError)
 
 class CallbackRoute(SelfAnsweringRoute):
     """The provider sends the browser here: whatever fails, the browser lands on the result
-    page with the reason, never with a code, and nothing the request wrote stays."""
+    page with the reason, never with a code, and nothing the request wrote stays. A request
+    no provider would send (malformed parameters) is answered 422, like anywhere else."""
+
+    answers_invalid_requests = False
 
     async def answer_error(self, request: Request, error: AppError) -> Response:
         public_url = app_state(request).settings.public_url.rstrip("/")
@@ -81,12 +86,12 @@ async def list_oauth_providers(oauth: OAuthServiceDep) -> list[ProviderRead]:
     },
 )
 async def authorize_oauth(
-    name: str,
+    name: Annotated[ProviderName, Path()],
     request: Request,
     oauth: OAuthServiceDep,
     client: ClientInfoDep,
     redirect_to: Annotated[RedirectPath | None, Query()] = None,
-    link_code: Annotated[str | None, Query(max_length=200)] = None,
+    link_code: Annotated[ProviderParameter | None, Query()] = None,
 ) -> Response:
     """Open in the browser: it goes to the provider (with `state`, `nonce` and PKCE) and comes
     back to the callback, which sends it on to `redirect_to` (a path of `PUBLIC_URL`; by
@@ -113,13 +118,13 @@ async def authorize_oauth(
     responses={302: {"description": "To `redirect_to` with a login code, or the result page"}},
 )
 async def oauth_callback(
-    name: str,
+    name: Annotated[ProviderName, Path()],
     request: Request,
     oauth: OAuthServiceDep,
     client: ClientInfoDep,
-    state: Annotated[str | None, Query(max_length=200)] = None,
-    code: Annotated[str | None, Query(max_length=2000)] = None,
-    error: Annotated[str | None, Query(max_length=200)] = None,
+    state: Annotated[ProviderParameter | None, Query()] = None,
+    code: Annotated[ProviderParameter | None, Query()] = None,
+    error: Annotated[ProviderParameter | None, Query()] = None,
 ) -> Response:
     """Where the provider sends the browser back (register this URL at the provider)."""
     cookie_name = browser_cookie_name(request)
@@ -156,7 +161,10 @@ async def exchange_login_code(
     responses={**signed_in_errors, **error_responses(NotFoundError)},
 )
 async def link_oauth_provider(
-    name: str, owner: Owner, oauth: OAuthServiceDep, data: LinkRequest | None = None
+    name: Annotated[ProviderName, Path()],
+    owner: Owner,
+    oauth: OAuthServiceDep,
+    data: LinkRequest | None = None,
 ) -> LinkStart:
     """Start linking your account at `name` to this one: open `authorize_url` in your
     browser; you land on `redirect_to` (or the result page) with `?linked=<name>`."""

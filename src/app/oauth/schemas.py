@@ -3,16 +3,21 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import BeforeValidator, Field, StringConstraints
 
-from app.core.config import ProviderKind
-from app.core.schemas import RequestSchema, ResponseSchema
+from app.core.config import PROVIDER_NAME_PATTERN, ProviderKind
+from app.core.schemas import RequestSchema, ResponseSchema, refuse_nul
 
 # Where a sign-in lands: a path of PUBLIC_URL (never another site: no open redirect).
 RedirectPath = Annotated[
-    str, StringConstraints(min_length=1, max_length=2000, pattern=r"^/([^/\\\s#][^\s\\#]*)?$")
+    str,
+    StringConstraints(min_length=1, max_length=2000, pattern=r"^/([^/\\\s#][^\s\\#]*)?$"),
+    BeforeValidator(refuse_nul),
 ]
 Code = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+ProviderName = Annotated[str, StringConstraints(pattern=PROVIDER_NAME_PATTERN)]
+# What a provider sends back in the callback's query.
+ProviderParameter = Annotated[str, StringConstraints(max_length=2000), BeforeValidator(refuse_nul)]
 
 
 class SignInError(StrEnum):

@@ -18,7 +18,12 @@ from urllib.parse import urlsplit
 from fastapi import Request, Response
 from fastapi.templating import Jinja2Templates
 
-from app.core.errors import AppError, ForbiddenError, InvalidInputError
+from app.core.errors import (
+    AppError,
+    ForbiddenError,
+    InvalidCredentialsError,
+    InvalidInputError,
+)
 from app.core.handlers import SelfAnsweringRoute
 from app.state import app_state
 
@@ -41,7 +46,8 @@ PAGE_HEADERS = {
 
 @dataclass(frozen=True)
 class RetryForm:
-    """The form a page shows again, with the error, when its input breaks a rule."""
+    """The form a page shows again, with the error, when its input breaks a rule or the
+    password typed in it is wrong."""
 
     template: str
     values: Mapping[str, object] = field(default_factory=dict)
@@ -100,8 +106,10 @@ class PageRoute(SelfAnsweringRoute):
 
 def _failed(request: Request, error: AppError) -> Response:
     retry: RetryForm | None = getattr(request.state, "retry_form", None)
-    if retry is not None and isinstance(error, InvalidInputError):
-        page = render(request, retry.template, 422, error=error.detail, **retry.values)
+    if retry is not None and isinstance(error, InvalidInputError | InvalidCredentialsError):
+        page = render(
+            request, retry.template, error.status_code, error=error.detail, **retry.values
+        )
     else:
         page = render(request, "problem.html", error.status_code, problem=error.detail)
     page.headers.update(error.headers)

@@ -8,12 +8,15 @@ from fastapi.staticfiles import StaticFiles
 
 from app.accounts.dependencies import AccountServiceDep
 from app.accounts.models import Purpose
+from app.auth.dependencies import AuthServiceDep
+from app.core.request import ClientInfoDep
 from app.core.security import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from app.invitations.dependencies import InvitationServiceDep
 from app.oauth.dependencies import OAuthServiceDep
 from app.oauth.schemas import SignInError
 from app.oauth.service import API_PREFIX
 from app.pages.rendering import STATIC, PageRoute, check_csrf, render, retry_with
-from app.pages.schemas import PasswordForm, TokenForm
+from app.pages.schemas import InvitationForm, PasswordForm, TokenForm
 
 router = APIRouter(prefix="/account", route_class=PageRoute, include_in_schema=False)
 Checked = Depends(check_csrf)
@@ -138,6 +141,42 @@ async def cancel_email_change_done(
     )
 
 
+@router.get("/accept-invitation")
+async def accept_invitation_page(
+    request: Request, invitations: InvitationServiceDep, token: str = ""
+) -> Response:
+    invitation, org = await invitations.peek(token)
+    return render(
+        request,
+        "accept_invitation.html",
+        **_invitation_form(request, token, invitation.email, org.name),
+    )
+
+
+@router.post("/accept-invitation", dependencies=[Checked])
+async def accept_invitation_done(
+    request: Request,
+    form: Annotated[InvitationForm, Form()],
+    invitations: InvitationServiceDep,
+    auth: AuthServiceDep,
+    client: ClientInfoDep,
+) -> Response:
+    invitation, org = await invitations.peek(form.token)
+    retry_with(
+        request,
+        "accept_invitation.html",
+        **_invitation_form(request, form.token, invitation.email, org.name),
+    )
+    user = await auth.authenticate(invitation.email, form.password, client=client)
+    await invitations.accept(user, form.token)
+    return render(
+        request,
+        "done.html",
+        title=f"Welcome to {org.name}",
+        message=f"You are a member of {org.name}. Sign in to see what it shares.",
+    )
+
+
 SIGN_IN_PROBLEMS: dict[str, str] = {
     SignInError.INVALID_STATE: "The sign-in expired or was started in another browser. "
     "Start it again from here.",
@@ -181,6 +220,16 @@ async def signed_in_page(
         message = f"Your account at {names[linked]} now signs in as this one too."
         return render(request, "signed_in.html", title="Account linked", linked=message)
     return render(request, "signed_in.html", title="Signing in")
+
+
+def _invitation_form(request: Request, token: str, email: str, org: str) -> dict[str, object]:
+    return {
+        "title": f"Join {org}",
+        "action": request.url_for("accept_invitation_done"),
+        "token": token,
+        "email": email,
+        "org": org,
+    }
 
 
 def _reset_form(request: Request, token: str, email: str) -> dict[str, object]:

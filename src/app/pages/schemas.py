@@ -9,6 +9,10 @@ class TokenForm(BaseModel):
     token: str = ""
 
 
+class InvitationForm(TokenForm):
+    password: str = ""
+
+
 class PasswordForm(TokenForm):
     new_password: str = ""
     new_password_again: str = ""
