@@ -7,12 +7,12 @@ from urllib.parse import urlsplit
 
 import pytest
 from httpx import AsyncClient
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.config import OAuthProviderSettings, Settings
 from tests.assertions import assert_error
 from tests.conftest import http_client, running_app
-from tests.oauth.flows import RESULT_PAGE, bearer_for, error_of, open_callback, sign_in
+from tests.oauth.flows import AUTHORIZE, RESULT_PAGE, bearer_for, error_of, open_callback, sign_in
 from tests.oauth.provider import CALLBACK, PUBLIC_URL, sign_in_at_provider
 from tests.oauth.test_sign_in import new_login
 from tests.users.factories import bearer, create_user, login
@@ -140,3 +140,40 @@ async def test_a_provider_that_is_down_or_slow_answers_503_in_bounded_time(
     assert_error(response, 503, "SERVICE_UNAVAILABLE")
     assert response.headers["retry-after"]
     assert elapsed < 5
+
+
+async def test_starting_sign_ins_is_limited_per_client(
+    oauth_settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    limited = oauth_settings.model_copy(update={"rate_limit_oauth_ip": "2/minute"})
+    async with (
+        running_app(limited, sessionmaker=sessionmaker) as application,
+        http_client(application) as client,
+    ):
+        answers = [(await client.get(AUTHORIZE)).status_code for _ in range(3)]
+        refused = await client.get(AUTHORIZE)
+
+    assert answers == [302, 302, 429]
+    assert_error(refused, 429, "RATE_LIMITED")
+    assert refused.headers["retry-after"]
+
+
+async def test_failed_sign_ins_count_against_the_login_limit(
+    oauth_settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    limited = oauth_settings.model_copy(update={"rate_limit_login_ip": "2/minute"})
+    async with (
+        running_app(limited, sessionmaker=sessionmaker) as application,
+        http_client(application) as client,
+    ):
+        landings = [await open_callback(client, f"{CALLBACK}?state=wrong") for _ in range(3)]
+        login = await client.post(
+            "/api/v1/auth/login", json={"email": "a@example.com", "password": "whatever1"}
+        )
+
+    assert [error_of(landing) for landing in landings] == [
+        "invalid_state",
+        "invalid_state",
+        "rate_limited",
+    ]
+    assert_error(login, 429, "RATE_LIMITED")

@@ -2,6 +2,7 @@
 covered: the IDOR matrix over every route that takes an id, and the headers of every answer."""
 
 import re
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -12,14 +13,23 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.identity.models import Role, User
+from app.oauth.models import UserIdentity
 from tests.conftest import REPO_ROOT
 from tests.live import LiveServerFactory
 from tests.users.factories import DEFAULT_PASSWORD, signed_in
 
-PATH_PARAMETER = re.compile(r"\{(\w+)\}")
+# Ids in paths (`{item_id}`); a provider's `{name}` names no one's resource.
+PATH_PARAMETER = re.compile(r"\{(\w+_id)\}")
 # Answers another user gets for someone else's resource: it does not exist for them, or (any
 # route naming a user or a role) the route needs a permission the `user` role does not grant.
-NOT_YOURS = {"item_id": 404, "session_id": 404, "key_id": 404, "user_id": 403, "role_id": 403}
+NOT_YOURS = {
+    "item_id": 404,
+    "session_id": 404,
+    "key_id": 404,
+    "identity_id": 404,
+    "user_id": 403,
+    "role_id": 403,
+}
 
 Resource = Callable[[AsyncClient, AsyncSession, User, dict[str, str]], Awaitable[str]]
 
@@ -46,6 +56,15 @@ async def own_key(
     return str(response.json()["id"])
 
 
+async def own_identity(
+    _client: AsyncClient, session: AsyncSession, user: User, _headers: dict[str, str]
+) -> str:
+    identity = UserIdentity(user_id=user.id, provider="test", subject=uuid.uuid4().hex)
+    session.add(identity)
+    await session.flush()
+    return str(identity.id)
+
+
 async def own_user(
     _client: AsyncClient, _session: AsyncSession, user: User, _headers: dict[str, str]
 ) -> str:
@@ -62,6 +81,7 @@ RESOURCES: dict[str, Resource] = {
     "item_id": own_item,
     "session_id": own_session,
     "key_id": own_key,
+    "identity_id": own_identity,
     "user_id": own_user,
     "role_id": held_role,
 }
