@@ -181,15 +181,21 @@ class TestResetPassword:
         assert_page(await client.get(RESET_PAGE, params={"token": token}), 400)
 
 
+async def change_email(client: AsyncClient, email: str) -> tuple[str, dict[str, str]]:
+    """Asks to change the address to a new one: the new address, and the user's session."""
+    new_email = "new-" + email
+    headers = bearer(await login(client, email))
+    body = {"new_email": new_email, "current_password": DEFAULT_PASSWORD}
+    assert (await client.post("/api/v1/users/me/email", json=body, headers=headers)).is_success
+    return new_email, headers
+
+
 class TestEmailChange:
     async def test_confirming_from_the_new_address(
         self, client: AsyncClient, mailbox: Mailbox, register: Register
     ) -> None:
         email = await register()
-        new_email = "new-" + email
-        headers = bearer(await login(client, email))
-        body = {"new_email": new_email, "current_password": DEFAULT_PASSWORD}
-        assert (await client.post("/api/v1/users/me/email", json=body, headers=headers)).is_success
+        new_email, headers = await change_email(client, email)
         token = token_in((await mailbox.wait_for(new_email))[0])
 
         page = await client.get("/account/confirm-email", params={"token": token})
@@ -205,10 +211,7 @@ class TestEmailChange:
         self, client: AsyncClient, mailbox: Mailbox, register: Register
     ) -> None:
         email = await register()
-        new_email = "new-" + email
-        headers = bearer(await login(client, email))
-        body = {"new_email": new_email, "current_password": DEFAULT_PASSWORD}
-        assert (await client.post("/api/v1/users/me/email", json=body, headers=headers)).is_success
+        new_email, _headers = await change_email(client, email)
         confirm = token_in((await mailbox.wait_for(new_email))[0])
         cancel = token_in((await mailbox.wait_for(email, count=2))[-1])
 

@@ -35,7 +35,7 @@ from app.oauth.schemas import (
     RedirectPath,
     SignInError,
 )
-from app.oauth.service import API_PREFIX, RESULT_PAGE
+from app.oauth.service import API_PREFIX, RESULT_PAGE, ProviderAnswer
 from app.sessions.dependencies import require_session
 from app.state import app_state
 
@@ -130,9 +130,7 @@ async def oauth_callback(
     cookie_name = browser_cookie_name(request)
     target = await oauth.finish(
         name,
-        state=state,
-        code=code,
-        error=error,
+        ProviderAnswer(state=state, code=code, error=error),
         browser_secret=request.cookies.get(cookie_name),
         client=client,
     )

@@ -52,6 +52,15 @@ class Started:
     browser_secret: str
 
 
+@dataclass(frozen=True)
+class ProviderAnswer:
+    """What the provider sent back to the callback, as it came."""
+
+    state: str | None
+    code: str | None
+    error: str | None
+
+
 class SignInRefusedError(Exception):
     def __init__(self, reason: SignInError):
         super().__init__(reason)
@@ -136,10 +145,8 @@ class OAuthService:
     async def finish(
         self,
         name: str,
+        answer: ProviderAnswer,
         *,
-        state: str | None,
-        code: str | None,
-        error: str | None,
         browser_secret: str | None,
         client: ClientInfo,
     ) -> str:
@@ -151,7 +158,7 @@ class OAuthService:
         except RateLimitedError:
             return self._failed(SignInError.RATE_LIMITED)
         try:
-            return await self._finish(name, state, code, error, browser_secret, client)
+            return await self._finish(name, answer, browser_secret)
         except SignInRefusedError as refused:
             await self.limiter.hit(self.policy.login_per_ip, limit_key)
             return self._failed(refused.reason)
@@ -190,16 +197,8 @@ class OAuthService:
             )
         await self.identities.remove(identity)
 
-    async def _finish(
-        self,
-        name: str,
-        state: str | None,
-        code: str | None,
-        error: str | None,
-        browser_secret: str | None,
-        client: ClientInfo,
-    ) -> str:
-        started = await self.states.take(hash_token(state or ""), now=self.clock())
+    async def _finish(self, name: str, answer: ProviderAnswer, browser_secret: str | None) -> str:
+        started = await self.states.take(hash_token(answer.state or ""), now=self.clock())
         provider = self.providers.get(name)
         if (
             started is None
@@ -209,9 +208,9 @@ class OAuthService:
             or hash_token(browser_secret) != started.browser_hash
         ):
             raise SignInRefusedError(SignInError.INVALID_STATE)
-        if error is not None or not code:
+        if answer.error is not None or not answer.code:
             raise SignInRefusedError(SignInError.PROVIDER_REFUSED)
-        profile = await self._profile(provider, code, started.nonce, started.code_verifier)
+        profile = await self._profile(provider, answer.code, started.nonce, started.code_verifier)
         if started.link_user_id is not None:
             await self._link(name, profile, started.link_user_id)
             return self._landing(started.redirect_to, query={"linked": name})

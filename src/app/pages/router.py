@@ -33,14 +33,13 @@ async def verify_email_page(
     request: Request, accounts: AccountServiceDep, token: str = ""
 ) -> Response:
     used = await accounts.peek(token, Purpose.EMAIL_VERIFICATION)
-    return render(
+    return _confirm(
         request,
-        "confirm.html",
+        token,
         title="Confirm your email address",
         explanation=f"Confirm that {used.user.email} is your address.",
         button="Confirm my address",
-        action=request.url_for("verify_email_done"),
-        token=token,
+        action="verify_email_done",
     )
 
 
@@ -86,14 +85,13 @@ async def confirm_email_page(
     request: Request, accounts: AccountServiceDep, token: str = ""
 ) -> Response:
     used = await accounts.peek(token, Purpose.EMAIL_CHANGE)
-    return render(
+    return _confirm(
         request,
-        "confirm.html",
+        token,
         title="Confirm your new email address",
         explanation=f"From now on, sign in as {used.new_email} instead of {used.user.email}.",
         button="Use the new address",
-        action=request.url_for("confirm_email_done"),
-        token=token,
+        action="confirm_email_done",
     )
 
 
@@ -115,15 +113,14 @@ async def cancel_email_change_page(
     request: Request, accounts: AccountServiceDep, token: str = ""
 ) -> Response:
     used = await accounts.peek(token, Purpose.EMAIL_CHANGE_CANCEL)
-    return render(
+    return _confirm(
         request,
-        "confirm.html",
+        token,
         title="Call off the change of address",
         explanation=f"Your account keeps {used.user.email}; the confirmation mailed to the new "
         "address stops working.",
         button="Call off the change",
-        action=request.url_for("cancel_email_change_done"),
-        token=token,
+        action="cancel_email_change_done",
     )
 
 
@@ -220,6 +217,21 @@ async def signed_in_page(
         message = f"Your account at {names[linked]} now signs in as this one too."
         return render(request, "signed_in.html", title="Account linked", linked=message)
     return render(request, "signed_in.html", title="Signing in")
+
+
+def _confirm(
+    request: Request, token: str, *, title: str, explanation: str, button: str, action: str
+) -> Response:
+    """The page of a link whose one button does what the link is for."""
+    return render(
+        request,
+        "confirm.html",
+        title=title,
+        explanation=explanation,
+        button=button,
+        action=request.url_for(action),
+        token=token,
+    )
 
 
 def _invitation_form(request: Request, token: str, email: str, org: str) -> dict[str, object]:
