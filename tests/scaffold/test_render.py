@@ -44,7 +44,7 @@ DEFINES = {
     "entity.py": "ITEMS = Entity(",
     "repository.py": "(EntityRepository[Item, ItemCreate, ItemUpdate, ItemRead]):",
     "service.py": "class ItemService(EntityService[Item, ItemCreate, ItemUpdate, ItemRead]):",
-    "dependencies.py": "ItemServiceDep = Annotated[ItemService, Depends(get_item_service)]",
+    "dependencies.py": "get_item_service = service_dependency(build_item_service)",
     "permissions.py": 'ITEMS_READ = declare("items:read", "Read your items")',
     "router.py": 'router = APIRouter(\n    prefix="/items"',
 }
