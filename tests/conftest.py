@@ -152,6 +152,8 @@ def settings(database_url: str, smtp_server: SmtpServer) -> Settings:
         # SQLite a worker would wait on its lock: the tests that read mail turn it on.
         outbox_worker=False,
         outbox_poll_interval=0.2,
+        # Likewise for jobs: the tests of jobs run workers of their own.
+        jobs_worker=False,
         log_format="json",
         log_level="INFO",
         redis_url=None,

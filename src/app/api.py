@@ -10,6 +10,7 @@ from app.auth.router import router as auth_router
 from app.core.errors import COMMON_ERROR_RESPONSES
 from app.invitations.router import router as invitations_router
 from app.items.router import router as items_router
+from app.jobs.router import router as jobs_router
 from app.oauth.router import callbacks as oauth_callbacks
 from app.oauth.router import router as oauth_router
 from app.org_api_keys.router import router as org_api_keys_router
@@ -35,6 +36,7 @@ def include_api(app: FastAPI) -> None:
     include(org_api_keys_router)
     include(roles_router)
     include(api_keys_router)
+    include(jobs_router)
     include(accounts_router)
     include(oauth_router)
     include(oauth_callbacks)

@@ -20,6 +20,7 @@ from app.core.entity import Tenancy
 from app.core.metrics import MULTIPROCESS_DIR
 from app.core.migrations import alembic_config
 from app.items.entity import ITEMS
+from app.jobs.cli import jobs_cli, worker
 from app.ops.server import raise_open_file_limit
 from app.roles.cli import roles_cli
 from app.scaffold.spec import ScaffoldError, parse_entity
@@ -35,6 +36,8 @@ cli.add_typer(db, name="db")
 cli.add_typer(users_cli, name="users")
 cli.add_typer(roles_cli, name="roles")
 cli.add_typer(api_keys_cli, name="api-keys")
+cli.add_typer(jobs_cli, name="jobs")
+cli.command()(worker)
 new = typer.Typer(help="Generate code.", no_args_is_help=True)
 cli.add_typer(new, name="new")
 

@@ -40,6 +40,10 @@ from app.core.security import CurrentPasswordCheck, PasswordHasher
 from app.identity.auth_cache import REVOKE, running_auth_cache
 from app.identity.credentials import BearerKind
 from app.identity.models import KEY_PREFIX, ORG_KEY_PREFIX
+from app.job_types import job_registry
+from app.jobs.definitions import WAKE_JOBS
+from app.jobs.metrics import JobMetrics
+from app.jobs.worker import embedded_worker
 from app.mail.sender import WAKE_OUTBOX, create_sender
 from app.mail.worker import running_outbox
 from app.oauth.providers import ProviderRegistry
@@ -95,10 +99,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 state.metrics,
                 composers,
             ) as outbox,
+            embedded_worker(
+                engine, state.sessionmaker, state.job_registry, settings, state.job_metrics
+            ) as jobs,
         ):
             state.revocations = revocations
             state.outbox = outbox
             state.after_commit = {WAKE_OUTBOX: outbox.woken}
+            if jobs is not None:
+                state.after_commit[WAKE_JOBS] = jobs.woken
             if revocations is not None:
                 state.after_commit[REVOKE] = revocations.revoke
             yield
@@ -149,6 +158,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     state.oauth_providers = ProviderRegistry(settings)
     state.cursor_codec = CursorCodec(settings.secret_key.get_secret_value())
     state.metrics = Metrics(lambda: getattr(state, "engine", None) and state.engine.pool)
+    state.job_registry = job_registry()
+    state.job_metrics = JobMetrics(state.metrics)
     register_exception_handlers(app)
     app.include_router(ops_router)
     include_api(app)

@@ -7,6 +7,7 @@ from app.api_keys.permissions import API_KEYS_ADMIN
 from app.identity.permissions import ACCOUNT_MANAGE
 from app.invitations.permissions import MEMBERS_INVITE
 from app.items.permissions import ITEMS_READ, ITEMS_WRITE
+from app.jobs.permissions import JOBS_ADMIN
 from app.org_api_keys.permissions import KEYS_MANAGE
 from app.orgs.permissions import (
     MEMBERS_MANAGE,
@@ -27,6 +28,7 @@ PERMISSIONS: tuple[str, ...] = (
     USERS_ADMIN,
     ROLES_ADMIN,
     API_KEYS_ADMIN,
+    JOBS_ADMIN,
     ITEMS_READ,
     ITEMS_WRITE,
     ORGS_CREATE,

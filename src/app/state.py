@@ -11,6 +11,8 @@ from app.core.security import CurrentPasswordCheck, PasswordHasher
 from app.core.state import CoreState
 from app.identity.auth_cache import Revocations
 from app.identity.credentials import BearerKind
+from app.jobs.definitions import JobRegistry
+from app.jobs.metrics import JobMetrics
 from app.mail.worker import OutboxWorker
 from app.oauth.providers import ProviderRegistry
 
@@ -25,6 +27,9 @@ class AppState(CoreState):
     # The auth cache's revocations: None when the cache is off.
     revocations: Revocations | None
     outbox: OutboxWorker
+    # The job types and schedules of `app.job_types`, which the workers run.
+    job_registry: JobRegistry
+    job_metrics: JobMetrics
     # The sign-in providers of OAUTH_PROVIDERS.
     oauth_providers: ProviderRegistry
 

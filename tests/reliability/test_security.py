@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.identity.models import Role, User
+from app.jobs.models import Job
 from app.oauth.models import UserIdentity
 from tests.conftest import REPO_ROOT
 from tests.live import LiveServerFactory
@@ -29,6 +30,7 @@ NOT_YOURS = {
     "identity_id": 404,
     "user_id": 403,
     "role_id": 403,
+    "job_id": 403,
 }
 
 Resource = Callable[[AsyncClient, AsyncSession, User, dict[str, str]], Awaitable[str]]
@@ -77,6 +79,16 @@ async def held_role(
     return str(await session.scalar(select(Role.id).where(Role.name == "user")))
 
 
+async def a_job(
+    _client: AsyncClient, session: AsyncSession, _user: User, _headers: dict[str, str]
+) -> str:
+    """Jobs are the system's: only `jobs:admin` reaches them."""
+    job = Job(name="tests.work", queue="default", payload={}, max_attempts=1)
+    session.add(job)
+    await session.flush()
+    return str(job.id)
+
+
 RESOURCES: dict[str, Resource] = {
     "item_id": own_item,
     "session_id": own_session,
@@ -84,6 +96,7 @@ RESOURCES: dict[str, Resource] = {
     "identity_id": own_identity,
     "user_id": own_user,
     "role_id": held_role,
+    "job_id": a_job,
 }
 
 

@@ -292,6 +292,38 @@ class Settings(BaseSettings):
         description="How long the record of a mail given up on (recipient, subject, last error) "
         "is kept",
     )
+    jobs_worker: bool = Field(
+        default=True,
+        description="Run background jobs in this process (`app serve`); turn it off where "
+        "`app worker` processes run them",
+    )
+    jobs_concurrency: int = Field(
+        default=10, ge=1, le=1000, description="Jobs a worker runs at once"
+    )
+    jobs_poll_interval: float = Field(
+        default=1.0,
+        gt=0,
+        description="Seconds between a worker's looks for due jobs when nothing wakes it (a "
+        "commit that enqueued wakes its own process, and on PostgreSQL every worker, at once)",
+    )
+    jobs_lease: float = Field(
+        default=30.0,
+        ge=1,
+        description="Seconds a claimed job stays its worker's; a running job renews it every "
+        "third of that, so a job whose worker died runs again after at most this long",
+    )
+    jobs_listen: bool = Field(
+        default=True,
+        description="On PostgreSQL, wake workers by LISTEN/NOTIFY (one more connection per "
+        "worker); off, they find new jobs by polling only",
+    )
+    jobs_keep_done: timedelta = Field(
+        default=timedelta(days=7), description="How long finished jobs are kept, then purged"
+    )
+    jobs_keep_dead: timedelta = Field(
+        default=timedelta(days=30),
+        description="How long dead and cancelled jobs (with their last error) are kept",
+    )
     password_reset_ttl: timedelta = Field(
         default=timedelta(minutes=30), description="How long a password reset link works"
     )

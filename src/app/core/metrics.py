@@ -79,8 +79,13 @@ class Metrics:
             "Passes of the outbox worker that failed (the database, or a bug); it goes on",
             registry=self.registry,
         )
-        self.pool = PoolCollector(get_pool)
-        self.registry.register(self.pool)
+        # Collectors that read live state at scrape time (the pool, features' own).
+        self.live: list[Collector] = []
+        self.add_live(PoolCollector(get_pool))
+
+    def add_live(self, collector: Collector) -> None:
+        self.live.append(collector)
+        self.registry.register(collector)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()
@@ -89,8 +94,9 @@ class Metrics:
     def render(self) -> bytes:
         if not os.environ.get(MULTIPROCESS_DIR):
             return generate_latest(self.registry)
-        # The pool gauges are read live, so they describe the worker answering the scrape.
+        # The live gauges describe the process answering the scrape.
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        registry.register(self.pool)
+        for collector in self.live:
+            registry.register(collector)
         return generate_latest(registry)
