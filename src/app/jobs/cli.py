@@ -9,13 +9,16 @@ from datetime import timedelta
 from typing import Annotated
 
 import orjson
+import structlog
 import typer
 from prometheus_client import start_http_server
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
-from app.core.errors import AppError
+from app.core.errors import AlreadyExistsError, AppError
+from app.core.logging import configure_logging
 from app.core.metrics import Metrics
 from app.core.pagination import PageRequest, SortKey
 from app.job_types import job_registry
@@ -27,6 +30,7 @@ from app.jobs.schemas import JobRead
 from app.jobs.service import JobService
 from app.jobs.worker import running_worker
 
+logger = structlog.get_logger(__name__)
 jobs_cli = typer.Typer(help="Background jobs.", no_args_is_help=True)
 JobId = Annotated[uuid.UUID, typer.Argument(help="The job's id.")]
 
@@ -45,8 +49,37 @@ def list_jobs(
         for job in (await jobs.list_page(filters, page)).items:
             error = f" {job.last_error}" if job.last_error else ""
             attempts = f"{job.attempts}/{job.max_attempts}"
-            line = f"{job.id} {job.state:<9} {job.name} {attempts} {job.run_at:%Y-%m-%dT%H:%M:%SZ}"
+            line = f"{job.id} {job.state} {job.name} {attempts} {job.run_at:%Y-%m-%dT%H:%M:%SZ}"
             typer.echo(line + error)
+
+    _run(work)
+
+
+@jobs_cli.command()
+def enqueue(
+    name: Annotated[str, typer.Argument(help="A registered job type.")],
+    payload: Annotated[str, typer.Option(help="Its payload, as JSON.")] = "{}",
+    delay: Annotated[float, typer.Option(min=0, help="Seconds before it is due.")] = 0,
+    key: Annotated[str | None, typer.Option(help="At most one ready job holds a key.")] = None,
+) -> None:
+    """Enqueue a job now (a purge, a report) and print its id."""
+    job_type = job_registry().get(name)
+    if job_type is None:
+        typer.echo(f"Error: no job type {name}", err=True)
+        raise typer.Exit(code=2)
+    try:
+        data = job_type.payload.model_validate_json(payload)
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"]) or "payload"
+            typer.echo(f"{where}: {error['msg']}", err=True)
+        raise typer.Exit(code=2) from exc
+
+    async def work(jobs: JobService) -> None:
+        job_id = await jobs.enqueue(job_type, data, delay=timedelta(seconds=delay), key=key)
+        if job_id is None:
+            raise AlreadyExistsError(f"A ready job already holds the key {key}")
+        typer.echo(job_id)
 
     _run(work)
 
@@ -95,7 +128,7 @@ def purge(
 
     async def work(jobs: JobService) -> None:
         removed = await jobs.purge(tuple(state or ENDED), timedelta(days=older_than))
-        typer.echo(f"{removed} jobs purged")
+        typer.echo(f"{removed} purged")
 
     _run(work)
 
@@ -120,6 +153,7 @@ def worker(
 async def _work(
     settings: Settings, queues: list[str] | None, concurrency: int | None, port: int | None
 ) -> None:
+    configure_logging(settings)
     registry = job_registry()
     unknown = set(queues or ()) - registry.queues()
     if unknown:
@@ -140,7 +174,7 @@ async def _work(
         async with running_worker(
             engine, sessionmaker, registry, settings, job_metrics, **options
         ) as running:
-            typer.echo(f"worker {running.id}: queues {', '.join(sorted(running.queues))}")
+            logger.info("worker_started", worker=running.id, queues=sorted(running.queues))
             await stop.wait()
     finally:
         await engine.dispose()
