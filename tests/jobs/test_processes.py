@@ -118,11 +118,13 @@ async def test_a_job_whose_worker_was_killed_runs_again_after_its_lease_and_comp
 async def test_two_workers_run_each_of_1000_jobs_once(
     start_worker: StartWorker, jobs: Jobs, log: Path
 ) -> None:
+    # Both wait before the commit, and each job takes a moment, so one fast worker cannot
+    # drain the queue alone.
+    workers = [start_worker("--concurrency", "20") for _ in range(2)]
     async with jobs.sessions.begin() as session:
         service = jobs.service(session)
         for number in range(1000):
-            await service.enqueue(WORK, Work(log=str(log), tag=f"job-{number}"))
-    workers = [start_worker("--concurrency", "20") for _ in range(2)]
+            await service.enqueue(WORK, Work(log=str(log), tag=f"job-{number}", seconds=0.01))
 
     await until(lambda: _all_done(jobs, 1000), 90, "the workers did not finish the jobs")
 

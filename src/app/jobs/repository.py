@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from app.core.db import after_commit
@@ -108,6 +108,26 @@ class JobRepository(Repository[Job]):
             .execution_options(synchronize_session=False)
         )
         return bool((await self.session.execute(statement)).rowcount)  # type: ignore[attr-defined]
+
+    async def finish(
+        self, worker: str, tries: Collection[tuple[uuid.UUID, int]], now: datetime
+    ) -> set[uuid.UUID]:
+        """Mark done the tries (job id, attempt) that succeeded, in one statement; the ids
+        returned are those `worker` still held."""
+        statement = (
+            update(Job)
+            .where(
+                tuple_(Job.id, Job.attempts).in_(tries),
+                Job.worker == worker,
+                Job.state == JobState.RUNNING,
+            )
+            .values(
+                state=JobState.DONE, worker=None, lease_until=None, finished_at=now, last_error=None
+            )
+            .returning(Job.id)
+            .execution_options(synchronize_session=False)
+        )
+        return set((await self.session.execute(statement)).scalars())
 
     async def release(self, worker: str, job_ids: Collection[uuid.UUID], now: datetime) -> int:
         """Give back jobs `worker` did not finish (it is stopping): ready at once, the try not

@@ -124,16 +124,11 @@ class JobService:
     async def renew(self, worker: str, job_ids: set[uuid.UUID]) -> set[uuid.UUID]:
         return await self.repository.renew(worker, job_ids, self.clock() + self.policy.lease)
 
-    async def finished(self, job: Job, worker: str) -> Outcome:
-        settled = await self.repository.settle(
-            job.id,
-            worker=worker,
-            attempt=job.attempts,
-            state=JobState.DONE,
-            finished_at=self.clock(),
-            last_error=None,
-        )
-        return Outcome.DONE if settled else Outcome.LOST
+    async def finished(self, jobs: list[Job], worker: str) -> set[uuid.UUID]:
+        """Record the tries of `jobs` that succeeded; the ids returned were still `worker`'s
+        (the others were cancelled, or went to another worker meanwhile)."""
+        tries = [(job.id, job.attempts) for job in jobs]
+        return await self.repository.finish(worker, tries, self.clock())
 
     async def failed(self, job: Job, worker: str, error: BaseException) -> Outcome:
         """Ready again after the job type's backoff, or dead: out of attempts, or its payload or

@@ -9,15 +9,16 @@ import secrets
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Collection, Mapping
+from collections.abc import AsyncIterator, Awaitable, Collection, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
+from app.core.db import create_read_sessionmaker
 from app.core.models import utcnow
 from app.core.request import Clock
 from app.core.tasks import running
@@ -28,6 +29,7 @@ from app.jobs.models import Job
 from app.jobs.service import JobService, Outcome
 
 logger = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 # Seconds between reads of the queues for the metrics.
 STATS_INTERVAL = 15.0
@@ -43,7 +45,11 @@ def worker_id() -> str:
 class Worker:
     """Runs up to `concurrency` jobs of `queues` (every registered queue when None) at once.
     Nothing a job does ends the loops: a failure is recorded against the job (retried, or
-    dead), and a failing pass (the database down) is logged, counted and tried again."""
+    dead), and a failing pass (the database down) is logged, counted and tried again.
+
+    Claims, renewals and outcomes are single statements, sent through `statements` (sessions
+    without BEGIN and COMMIT on PostgreSQL); successes are recorded in batches, one statement
+    for all the jobs that finished while the previous batch was written."""
 
     def __init__(
         self,
@@ -52,12 +58,14 @@ class Worker:
         settings: Settings,
         metrics: JobMetrics,
         *,
+        statements: async_sessionmaker[AsyncSession] | None = None,
         queues: Collection[str] | None = None,
         concurrency: int | None = None,
         clock: Clock = utcnow,
         resources: Mapping[type, object] | None = None,
     ):
         self.sessionmaker = sessionmaker
+        self.statements = statements or sessionmaker
         self.registry = registry
         self.settings = settings
         self.metrics = metrics
@@ -68,10 +76,13 @@ class Worker:
         self.id = worker_id()
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
+        # Tries running (their tasks), and the jobs this worker holds: running, or finished and
+        # not yet recorded. A job no longer its own (cancelled, lease lost) is `lost`.
         self._tasks: dict[uuid.UUID, asyncio.Task[None]] = {}
         self._held: dict[uuid.UUID, Job] = {}
-        # Jobs no longer this worker's (cancelled, lease lost): their tasks end unrecorded.
         self._lost: set[uuid.UUID] = set()
+        self._succeeded: list[tuple[Job, float]] = []
+        self._to_record = asyncio.Event()
         self._full = False
         self._ticks: dict[str, datetime] = {}
         self._stats_at = 0.0
@@ -91,6 +102,7 @@ class Worker:
         async with (
             running(self._renewals(), "jobs-renewals"),
             running(self._maintenance(), "jobs-maintenance"),
+            running(self._recordings(), "jobs-recordings"),
         ):
             await self._claims()
             await self._drain()
@@ -113,28 +125,36 @@ class Worker:
                     await self._wake.wait()
 
     async def _claim(self, limit: int) -> int:
-        async with self.sessionmaker.begin() as session:
+        async with self.statements.begin() as session:
             jobs = await self._service(session).claim(self.queues, worker=self.id, limit=limit)
         for job in jobs:
+            if job.id in self._held:
+                # Its lease lapsed while this worker held it (the database was out of reach):
+                # the earlier try is lost, this one takes its place.
+                self._lose(job.id)
+                self._lost.discard(job.id)
+                self._succeeded = [done for done in self._succeeded if done[0].id != job.id]
             self._held[job.id] = job
             self._tasks[job.id] = asyncio.create_task(self._run(job), name=f"job-{job.id}")
         return len(jobs)
 
     async def _run(self, job: Job) -> None:
         started = time.perf_counter()
-        error: BaseException | None = None
         try:
             await self._call(job)
         except asyncio.CancelledError:
-            if job.id not in self._lost:
-                raise  # stopping: the job is released
-        except Exception as raised:  # it counts against this job, never the worker
-            error = raised
-        try:
-            if job.id not in self._lost:
-                await self._record(job, error, time.perf_counter() - started)
+            if job.id not in self._lost or self._held.get(job.id) is not job:
+                raise  # stopping (the job is released), or a later try took its place
+            self._release_place(job)
+        except Exception as error:  # it counts against this job, never the worker
+            await self._attempt(self._record_failure(job, error, time.perf_counter() - started))
+            self._release_place(job)
+        else:
+            self._succeeded.append((job, time.perf_counter() - started))
+            self._to_record.set()
         finally:
-            self._forget(job.id)
+            if self._tasks.get(job.id) is asyncio.current_task():
+                del self._tasks[job.id]
             if self._full:
                 self._wake.set()
 
@@ -155,32 +175,61 @@ class Worker:
         async with asyncio.timeout(job_type.timeout):
             await job_type.run(payload, context)
 
-    async def _record(self, job: Job, error: BaseException | None, seconds: float) -> None:
-        """Settled in its own transaction; if the database is down, the lease runs out and the
-        job runs again (at least once)."""
-        async with self.sessionmaker.begin() as session:
-            service = self._service(session)
-            if error is None:
-                outcome = await service.finished(job, self.id)
-            else:
-                outcome = await service.failed(job, self.id, error)
+    async def _record_failure(self, job: Job, error: BaseException, seconds: float) -> None:
+        """If the database is down, the lease runs out and the job runs again (at least once)."""
+        async with self.statements.begin() as session:
+            outcome = await self._service(session).failed(job, self.id, error)
+        self._count(job, outcome, seconds)
+        self.metrics.failures.labels(job.name).inc()
+        logger.warning(
+            "job_dead" if outcome is Outcome.DEAD else "job_failed",
+            job_id=str(job.id),
+            job=job.name,
+            attempt=job.attempts,
+            error=type(error).__name__,
+        )
+
+    async def _recordings(self) -> None:
+        while True:
+            await self._to_record.wait()
+            self._to_record.clear()
+            if not await self._attempt(self._record_successes()):
+                # Kept for the next pass; meanwhile the renewals keep the leases.
+                await asyncio.sleep(self.settings.jobs_poll_interval)
+
+    async def _record_successes(self) -> bool:
+        batch, self._succeeded = self._succeeded, []
+        if not batch:
+            return True
+        try:
+            async with self.statements.begin() as session:
+                kept = await self._service(session).finished([job for job, _ in batch], self.id)
+        except BaseException:
+            self._succeeded = batch + self._succeeded
+            self._to_record.set()
+            raise
+        for job, seconds in batch:
+            self._count(job, Outcome.DONE if job.id in kept else Outcome.LOST, seconds)
+            self._release_place(job)
+        return True
+
+    def _count(self, job: Job, outcome: Outcome, seconds: float) -> None:
         self.metrics.runs.labels(job.name, outcome.value).inc()
         self.metrics.duration.labels(job.name).observe(seconds)
-        if error is not None:
-            self.metrics.failures.labels(job.name).inc()
-            event = "job_dead" if outcome is Outcome.DEAD else "job_failed"
-            logger.warning(
-                event,
-                job_id=str(job.id),
-                job=job.name,
-                attempt=job.attempts,
-                error=type(error).__name__,
-            )
 
-    def _forget(self, job_id: uuid.UUID) -> None:
-        self._tasks.pop(job_id, None)
-        self._held.pop(job_id, None)
-        self._lost.discard(job_id)
+    def _release_place(self, job: Job) -> None:
+        """This try is over and recorded: forget the job, unless a later try of it is held."""
+        if self._held.get(job.id) is job:
+            del self._held[job.id]
+            self._lost.discard(job.id)
+
+    def _lose(self, job_id: uuid.UUID) -> None:
+        logger.info("job_lost", job_id=str(job_id))
+        self.metrics.lost.inc()
+        self._lost.add(job_id)
+        task = self._tasks.get(job_id)
+        if task is not None:
+            task.cancel()
 
     async def _renewals(self) -> None:
         while True:
@@ -189,16 +238,12 @@ class Worker:
                 await self._attempt(self._renew())
 
     async def _renew(self) -> None:
-        held = set(self._held)
-        async with self.sessionmaker.begin() as session:
+        held = {job_id for job_id in self._held if job_id not in self._lost}
+        async with self.statements.begin() as session:
             kept = await self._service(session).renew(self.id, held)
         for job_id in held - kept:
-            task = self._tasks.get(job_id)
-            if task is not None:
-                logger.info("job_lost", job_id=str(job_id))
-                self.metrics.lost.inc()
-                self._lost.add(job_id)
-                task.cancel()
+            if job_id in self._tasks:
+                self._lose(job_id)
 
     async def _maintenance(self) -> None:
         while True:
@@ -232,20 +277,20 @@ class Worker:
         self._stats_at = time.monotonic()
 
     async def _drain(self) -> None:
-        if not self._tasks:
-            return
         tasks = list(self._tasks.values())
-        await asyncio.wait(tasks, timeout=self.settings.shutdown_timeout)
+        if tasks:
+            await asyncio.wait(tasks, timeout=self.settings.shutdown_timeout)
         unfinished = set(self._tasks)
         for job_id in unfinished:
             self._tasks[job_id].cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self._attempt(self._record_successes())
         if unfinished:
-            async with self.sessionmaker.begin() as session:
+            async with self.statements.begin() as session:
                 released = await self._service(session).release(self.id, unfinished)
             logger.info("jobs_released", count=released)
 
-    async def _attempt(self, work: Any) -> Any:
+    async def _attempt(self, work: Awaitable[T]) -> T | None:
         try:
             return await work
         except Exception as error:  # the database, or a bug: the next pass retries
@@ -298,7 +343,8 @@ async def running_worker(
 ) -> AsyncIterator[Worker]:
     """A worker for the duration of the block, and its LISTEN connection on PostgreSQL
     (`JOBS_LISTEN`); at the block's end it stops and drains."""
-    worker = Worker(sessionmaker, registry, settings, metrics, **options)
+    statements = create_read_sessionmaker(engine) or sessionmaker
+    worker = Worker(sessionmaker, registry, settings, metrics, statements=statements, **options)
     async with contextlib.AsyncExitStack() as stack:
         if settings.jobs_listen and engine.dialect.name == "postgresql":
             await stack.enter_async_context(running(listen(engine, worker), "jobs-listen"))
