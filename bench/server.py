@@ -30,7 +30,7 @@ APP_ENVIRONMENT = {
     # seeding's verification mails stay queued.
     "EMAIL_BACKEND": "smtp",
     "SMTP_PORT": "9",
-    "OUTBOX_WORKER": "false",
+    "JOBS_WORKER": "false",
 }
 
 

@@ -148,11 +148,9 @@ def settings(database_url: str, smtp_server: SmtpServer) -> Settings:
         smtp_host="127.0.0.1",
         smtp_port=smtp_server.port,
         smtp_starttls=False,
-        # Apps bound to a test's transaction never see its mail (it is rolled back), and on
-        # SQLite a worker would wait on its lock: the tests that read mail turn it on.
-        outbox_worker=False,
-        outbox_poll_interval=0.2,
-        # Likewise for jobs: the tests of jobs run workers of their own.
+        # Apps bound to a test's transaction never see its jobs (it is rolled back), and on
+        # SQLite a worker would wait on its lock: the tests that read mail turn it on, the tests
+        # of jobs run workers of their own.
         jobs_worker=False,
         log_format="json",
         log_level="INFO",

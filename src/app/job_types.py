@@ -1,14 +1,46 @@
-"""Every job type and schedule of the app, listed: what the workers run. Each feature declares
-its own next to the code they run; a job whose type is not here is dead-lettered."""
+"""Every job type and schedule of the app, listed: what the workers run, and what they need to
+run them (their resources). Each feature declares its own next to the code they run; a job
+whose type is not here is dead-lettered."""
 
 from typing import Any
 
+from app.accounts.dependencies import password_reset_composer
+from app.accounts.service import PASSWORD_RESET_COMPOSER
+from app.core.config import Settings
+from app.core.metrics import Metrics
+from app.core.ratelimit import RateLimiter
+from app.core.security import PasswordHasher
 from app.jobs.definitions import JobRegistry, JobType, Schedule
 from app.jobs.maintenance import PURGE_JOBS, PURGE_SCHEDULE
+from app.mail.dependencies import job_outbox
+from app.mail.jobs import Postman, mail_delivery
+from app.mail.sender import create_sender
 
 JOB_TYPES: tuple[JobType[Any], ...] = (PURGE_JOBS,)
 SCHEDULES: tuple[Schedule, ...] = (PURGE_SCHEDULE,)
 
 
-def job_registry() -> JobRegistry:
-    return JobRegistry(JOB_TYPES, SCHEDULES)
+def job_registry(settings: Settings) -> JobRegistry:
+    """`JOB_TYPES`, and those the settings configure."""
+    return JobRegistry([*JOB_TYPES, mail_delivery(settings)], SCHEDULES)
+
+
+def job_resources(
+    settings: Settings,
+    registry: JobRegistry,
+    *,
+    metrics: Metrics,
+    hasher: PasswordHasher,
+    limiter: RateLimiter,
+) -> dict[type, object]:
+    """What the jobs of `registry` get from their process (`JobContext.resource`)."""
+    composer = password_reset_composer(
+        settings, registry=registry, hasher=hasher, limiter=limiter, metrics=metrics
+    )
+    postman = Postman(
+        create_sender(settings),
+        metrics,
+        outbox=job_outbox,
+        composers={PASSWORD_RESET_COMPOSER: composer},
+    )
+    return {Postman: postman}

@@ -13,8 +13,6 @@ from fastapi.telemetry import TelemetryConfig
 from fastapi_offline import FastAPIOffline
 from starlette.middleware.cors import CORSMiddleware
 
-from app.accounts.dependencies import password_reset_composer
-from app.accounts.service import PASSWORD_RESET_COMPOSER
 from app.api import include_api
 from app.api_keys.dependencies import authenticate_api_key
 from app.core.config import Settings, get_settings
@@ -40,12 +38,10 @@ from app.core.security import CurrentPasswordCheck, PasswordHasher
 from app.identity.auth_cache import REVOKE, running_auth_cache
 from app.identity.credentials import BearerKind
 from app.identity.models import KEY_PREFIX, ORG_KEY_PREFIX
-from app.job_types import job_registry
+from app.job_types import job_registry, job_resources
 from app.jobs.definitions import WAKE_JOBS
 from app.jobs.metrics import JobMetrics
 from app.jobs.worker import embedded_worker
-from app.mail.sender import WAKE_OUTBOX, create_sender
-from app.mail.worker import running_outbox
 from app.oauth.providers import ProviderRegistry
 from app.ops.router import router as ops_router
 from app.org_api_keys.dependencies import authenticate_org_api_key
@@ -71,14 +67,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state.password_check = CurrentPasswordCheck(
         state.password_hasher, state.rate_limiter, rule=settings.rate_limit_login_email
     )
-    composers = {
-        PASSWORD_RESET_COMPOSER: password_reset_composer(
-            settings,
-            hasher=state.password_hasher,
-            limiter=state.rate_limiter,
-            metrics=state.metrics,
-        )
-    }
+    resources = job_resources(
+        settings,
+        state.job_registry,
+        metrics=state.metrics,
+        hasher=state.password_hasher,
+        limiter=state.rate_limiter,
+    )
     if settings.uses_default_secret_key:
         logger.warning(
             "default_secret_key",
@@ -92,20 +87,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         async with (
             running_auth_cache(settings, redis, state.metrics) as revocations,
-            running_outbox(
-                state.sessionmaker,
-                create_sender(settings),
-                settings,
-                state.metrics,
-                composers,
-            ) as outbox,
             embedded_worker(
-                engine, state.sessionmaker, state.job_registry, settings, state.job_metrics
+                engine,
+                state.sessionmaker,
+                state.job_registry,
+                settings,
+                state.job_metrics,
+                resources,
             ) as jobs,
         ):
             state.revocations = revocations
-            state.outbox = outbox
-            state.after_commit = {WAKE_OUTBOX: outbox.woken}
+            state.jobs_worker = jobs
+            state.after_commit = {}
             if jobs is not None:
                 state.after_commit[WAKE_JOBS] = jobs.woken
             if revocations is not None:
@@ -158,7 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     state.oauth_providers = ProviderRegistry(settings)
     state.cursor_codec = CursorCodec(settings.secret_key.get_secret_value())
     state.metrics = Metrics(lambda: getattr(state, "engine", None) and state.engine.pool)
-    state.job_registry = job_registry()
+    state.job_registry = job_registry(settings)
     state.job_metrics = JobMetrics(state.metrics)
     register_exception_handlers(app)
     app.include_router(ops_router)

@@ -1,7 +1,7 @@
 """The app's `app.state`, typed: the shared part (`CoreState`) and what its features keep
 there, set by `create_app` and the lifespan in `main.py`."""
 
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from redis.asyncio import Redis
 from starlette.requests import HTTPConnection
@@ -13,8 +13,11 @@ from app.identity.auth_cache import Revocations
 from app.identity.credentials import BearerKind
 from app.jobs.definitions import JobRegistry
 from app.jobs.metrics import JobMetrics
-from app.mail.worker import OutboxWorker
 from app.oauth.providers import ProviderRegistry
+
+if TYPE_CHECKING:
+    # Only for the annotation: the worker's module needs the dependencies, which need this one.
+    from app.jobs.worker import Worker
 
 
 class AppState(CoreState):
@@ -26,10 +29,11 @@ class AppState(CoreState):
     bearer_kinds: tuple[BearerKind, ...]
     # The auth cache's revocations: None when the cache is off.
     revocations: Revocations | None
-    outbox: OutboxWorker
     # The job types and schedules of `app.job_types`, which the workers run.
     job_registry: JobRegistry
     job_metrics: JobMetrics
+    # This process's job worker; None with `JOBS_WORKER=false`.
+    jobs_worker: "Worker | None"
     # The sign-in providers of OAUTH_PROVIDERS.
     oauth_providers: ProviderRegistry
 

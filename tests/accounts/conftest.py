@@ -21,7 +21,7 @@ Register = Callable[[], Awaitable[str]]
 @pytest.fixture
 async def mailing_app(settings: Settings) -> AsyncIterator[FastAPI]:
     """The app on its own engine (real commits), delivering the mail it queues."""
-    async with running_app(settings.model_copy(update={"outbox_worker": True})) as application:
+    async with running_app(settings.model_copy(update={"jobs_worker": True})) as application:
         yield application
 
 

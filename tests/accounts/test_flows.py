@@ -334,7 +334,7 @@ class TestLimits:
         """Mail bombing: accounts asking to move to someone else's address each send it a
         confirmation; beyond the per-recipient limit they are dropped, answered alike."""
         limited = settings.model_copy(
-            update={"outbox_worker": True, "rate_limit_mail_recipient": "3/hour"}
+            update={"jobs_worker": True, "rate_limit_mail_recipient": "3/hour"}
         )
         victim = f"victim-{uuid.uuid4().hex[:8]}@example.com"
         async with running_app(limited) as app, http_client(app) as limited_client:

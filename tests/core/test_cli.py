@@ -23,7 +23,7 @@ class TestServe:
 
         response = server.wait_until_ready()
 
-        assert response.json()["checks"] == {"database": "ok", "mail_outbox": "ok"}
+        assert response.json()["checks"] == {"database": "ok", "jobs": "ok"}
         assert "server" not in response.headers
         if fresh_database_url.startswith("sqlite"):
             assert Path(fresh_database_url.split("///", 1)[1]).is_file()

@@ -1,11 +1,12 @@
-"""The mail outbox against real SMTP servers: mail queued while the server is down is
-delivered once it is back, a message that keeps failing is given up (log line and metric), and
-two processes draining one outbox deliver each message exactly once."""
+"""The mail outbox, delivered by `mail.deliver` jobs against real SMTP servers: mail queued
+while the server is down is delivered once it is back, a message that keeps failing is given up
+(log line, metric and record), and two processes' workers deliver each message exactly once."""
 
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
@@ -13,29 +14,103 @@ from email.utils import parsedate_to_datetime
 import orjson
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from structlog.testing import capture_logs
 
 from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.metrics import Metrics
 from app.core.models import utcnow
+from app.core.ratelimit import create_rate_limiter
 from app.core.request import Clock
+from app.core.security import PasswordHasher
+from app.job_types import job_registry, job_resources
+from app.jobs.metrics import JobMetrics
+from app.jobs.models import ENDED, Job, JobState
+from app.jobs.worker import running_worker
 from app.mail.dependencies import build_outbox_service
+from app.mail.jobs import MAIL_DELIVERY
 from app.mail.models import OutboxMessage
-from app.mail.sender import Message, SmtpSender
-from app.mail.worker import OutboxWorker, running_outbox
+from app.mail.sender import Message
 from tests.conftest import LogCapture, http_client, running_app
 from tests.live import free_port
 from tests.mail import SmtpServer, token_in
 from tests.users.factories import DEFAULT_PASSWORD, unique_email
 
 FAST = {
-    "outbox_worker": True,
+    "jobs_worker": True,
+    "jobs_poll_interval": 0.1,
     "outbox_retry_delay": 0.1,
-    "outbox_poll_interval": 0.1,
     "smtp_timeout": 2.0,
 }
+
+
+@asynccontextmanager
+async def delivering(
+    settings: Settings, engine: AsyncEngine, clock: Clock = utcnow
+) -> AsyncIterator[Metrics]:
+    """A job worker of the app's job types (as `app worker` runs them) on `engine`; its
+    metrics."""
+    metrics = Metrics(lambda: None)
+    registry = job_registry(settings)
+    resources = job_resources(
+        settings,
+        registry,
+        metrics=metrics,
+        hasher=PasswordHasher.from_settings(settings),
+        limiter=create_rate_limiter(settings, None),
+    )
+    sessionmaker = create_sessionmaker(engine)
+    async with running_worker(
+        engine,
+        sessionmaker,
+        registry,
+        settings,
+        JobMetrics(metrics),
+        clock=clock,
+        resources=resources,
+    ):
+        yield metrics
+
+
+async def until_mail_jobs(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    done: Callable[[Job], bool],
+    seconds: float = 20,
+) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        async with sessionmaker() as session:
+            statement = select(Job).where(Job.name == MAIL_DELIVERY.name)
+            jobs = (await session.scalars(statement)).all()
+        if jobs and all(done(job) for job in jobs):
+            return
+        assert time.monotonic() < deadline, [(job.state, job.attempts) for job in jobs]
+        await asyncio.sleep(0.02)
+
+
+def ended(job: Job) -> bool:
+    return job.state in ENDED
+
+
+def tried(job: Job) -> bool:
+    return job.attempts >= 1 and job.state != JobState.RUNNING
+
+
+async def queue(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    *recipients: str,
+    clock: Clock = utcnow,
+) -> None:
+    """Rows as a request would write them (also for addresses the API now refuses: older
+    rows), each with its job."""
+    async with sessionmaker.begin() as session:
+        outbox = build_outbox_service(session, settings, job_registry(settings), clock)
+        for recipient in recipients:
+            await outbox.queue(
+                Message(to=recipient, subject="s", text="token=secret-link", html="<p>h</p>")
+            )
 
 
 async def test_mail_queued_during_an_outage_is_delivered_when_smtp_is_back(
@@ -80,51 +155,44 @@ async def test_a_message_that_keeps_failing_is_given_up(settings: Settings, migr
     recipient = unique_email()
     engine = create_engine(failing)
     sessionmaker = create_sessionmaker(engine)
-    async with sessionmaker.begin() as session:
-        await build_outbox_service(session, failing).queue(
-            Message(to=recipient, subject="s", text="token=secret-link", html="<p>x</p>")
-        )
-    metrics = Metrics(lambda: None)
-    worker = OutboxWorker(sessionmaker, SmtpSender(failing), failing, metrics)
-
     try:
+        await queue(sessionmaker, failing, recipient)
         with capture_logs() as logged:
-            async with asyncio.timeout(10):
-                while metrics.mail_given_up._value.get() < 1:
-                    await worker.deliver_due()
-                    await asyncio.sleep(0.05)
+            async with delivering(failing, engine) as metrics:
+                await until_mail_jobs(sessionmaker, ended)
         async with sessionmaker() as session:
             statement = select(OutboxMessage).where(OutboxMessage.recipient == recipient)
             kept = (await session.scalars(statement)).one()
+            job = (await session.scalars(select(Job))).one()
     finally:
         await engine.dispose()
 
     assert (kept.attempts, kept.text_body, kept.html_body) == (2, None, None)
     assert kept.failed_at is not None
-    events = [entry["event"] for entry in logged]
+    events = [entry["event"] for entry in logged if str(entry["event"]).startswith("mail_")]
     assert events == ["mail_send_failed", "mail_given_up"]
     assert metrics.mail_failures._value.get() == 2
+    assert metrics.mail_given_up._value.get() == 1
+    assert (job.state, job.attempts) == (JobState.DEAD, 2)
+    assert (job.last_error or "").startswith("MailNotSentError: ")
 
 
-async def test_two_processes_draining_one_outbox_deliver_each_message_once(
-    settings: Settings, migrated: str
-) -> None:
+async def test_two_processes_deliver_each_message_once(settings: Settings, migrated: str) -> None:
     server = SmtpServer().start()
-    sending = settings.model_copy(update={"smtp_port": server.port, "database_url": migrated})
+    sending = settings.model_copy(
+        update={**FAST, "smtp_port": server.port, "database_url": migrated}
+    )
     recipients = [f"outbox-{n}@example.com" for n in range(40)]
     engines = [create_engine(sending), create_engine(sending)]
-    async with create_sessionmaker(engines[0]).begin() as session:
-        outbox = build_outbox_service(session, sending)
-        for recipient in recipients:
-            await outbox.queue(Message(to=recipient, subject="s", text="t", html="<p>h</p>"))
-    workers = [
-        OutboxWorker(create_sessionmaker(each), SmtpSender(sending), sending, Metrics(lambda: None))
-        for each in engines
-    ]
+    sessionmaker = create_sessionmaker(engines[0])
     try:
-        async with asyncio.timeout(60):
-            tried = await asyncio.gather(*(worker.deliver_due() for worker in workers))
-        async with create_sessionmaker(engines[0])() as session:
+        async with (
+            delivering(sending, engines[0]) as first,
+            delivering(sending, engines[1]) as second,
+        ):
+            await queue(sessionmaker, sending, *recipients)
+            await until_mail_jobs(sessionmaker, ended, seconds=60)
+        async with sessionmaker() as session:
             left = (await session.scalars(select(OutboxMessage))).all()
     finally:
         server.stop()
@@ -133,35 +201,9 @@ async def test_two_processes_draining_one_outbox_deliver_each_message_once(
 
     delivered = sorted(str(message["To"]) for message in server.mailbox.messages)
     assert delivered == sorted(recipients)
-    assert sum(tried) == len(recipients)
+    sent = [metrics.mail_sent._value.get() for metrics in (first, second)]
+    assert sum(sent) == len(recipients)
     assert left == []
-
-
-@pytest.mark.parametrize("turns", range(3))
-async def test_the_worker_stops_when_woken_just_as_the_app_shuts_down(
-    settings: Settings, migrated: str, turns: int
-) -> None:
-    """A wake-up racing the cancellation must not swallow it (as `asyncio.wait_for` does on
-    Python 3.11), or shutting down waits for the worker until something cancels it again."""
-    idle = {"outbox_worker": True, "outbox_poll_interval": 60.0, "database_url": migrated}
-    polling = settings.model_copy(update=idle)
-    engine = create_engine(polling)
-    metrics = Metrics(lambda: None)
-    try:
-        async with asyncio.timeout(5):
-            stopping = running_outbox(
-                create_sessionmaker(engine), SmtpSender(polling), polling, metrics
-            )
-            async with stopping as worker:
-                await asyncio.sleep(0.5)  # its first pass done, the worker waits to be woken
-                worker.wake()
-                for _ in range(turns):
-                    await asyncio.sleep(0)
-                stopping_at = time.monotonic()
-    finally:
-        await engine.dispose()
-
-    assert time.monotonic() - stopping_at < 1
 
 
 async def test_records_of_mail_given_up_on_go_after_outbox_keep_failed(
@@ -169,6 +211,7 @@ async def test_records_of_mail_given_up_on_go_after_outbox_keep_failed(
 ) -> None:
     failing = settings.model_copy(
         update={
+            **FAST,
             "smtp_port": free_port(),
             "outbox_max_attempts": 1,
             "outbox_keep_failed": timedelta(days=30),
@@ -177,14 +220,11 @@ async def test_records_of_mail_given_up_on_go_after_outbox_keep_failed(
     )
     engine = create_engine(failing)
     sessionmaker = create_sessionmaker(engine)
-    sender, metrics = SmtpSender(failing), Metrics(lambda: None)
 
     async def give_up(recipient: str, clock: Clock) -> None:
-        async with sessionmaker.begin() as session:
-            await build_outbox_service(session, failing, clock).queue(
-                Message(to=recipient, subject="s", text="t", html="<p>h</p>")
-            )
-        await OutboxWorker(sessionmaker, sender, failing, metrics, clock).deliver_due()
+        await queue(sessionmaker, failing, recipient, clock=clock)
+        async with delivering(failing, engine, clock):
+            await until_mail_jobs(sessionmaker, ended)
 
     try:
         await give_up("old@example.com", lambda: utcnow() - timedelta(days=31))
@@ -196,14 +236,6 @@ async def test_records_of_mail_given_up_on_go_after_outbox_keep_failed(
         await engine.dispose()
 
     assert sorted(kept) == ["now@example.com", "recent@example.com"]
-
-
-async def queue_raw(sessionmaker: async_sessionmaker[AsyncSession], *recipients: str) -> None:
-    """Rows as a request would write them, for addresses the API now refuses (older rows)."""
-    async with sessionmaker.begin() as session:
-        outbox = build_outbox_service(session, Settings(_env_file=None))
-        for recipient in recipients:
-            await outbox.queue(Message(to=recipient, subject="s", text="t", html="<p>h</p>"))
 
 
 @pytest.fixture
@@ -225,9 +257,9 @@ class TestOneBadMessage:
         )
         good, bad = unique_email(), f"=?x?q?a=0d=0ab?={unique_email()}"
         async with running_app(sending) as app, http_client(app) as client:
-            await queue_raw(app.state.sessionmaker, bad, good)
-            app.state.outbox.wake()
+            await queue(app.state.sessionmaker, sending, bad, good)
             await own_smtp.mailbox.wait_for(good)
+            await until_mail_jobs(app.state.sessionmaker, ended)
             ready = await client.get("/health/ready")
             async with app.state.sessionmaker() as session:
                 statement = select(OutboxMessage).where(OutboxMessage.recipient == bad)
@@ -237,18 +269,20 @@ class TestOneBadMessage:
         assert (kept.last_error or "").startswith("UndeliverableAddressError")
         assert app.state.metrics.mail_given_up._value.get() == 1
         assert ready.status_code == 200
-        assert ready.json()["checks"]["mail_outbox"] == "ok"
+        assert ready.json()["checks"]["jobs"] == "ok"
 
     async def test_a_stalled_worker_makes_the_instance_unready(
         self, settings: Settings, migrated: str
     ) -> None:
-        sending = settings.model_copy(update={**FAST, "database_url": migrated})
-        async with running_app(sending) as app, http_client(app) as client:
-            app.state.outbox.last_beat -= 3600  # as if its loop had hung an hour ago
+        # Idle between passes, so that no pass shows a sign of life meanwhile.
+        idle = {**FAST, "jobs_poll_interval": 60.0, "database_url": migrated}
+        async with running_app(settings.model_copy(update=idle)) as app, http_client(app) as client:
+            await asyncio.sleep(0.2)  # past its first pass
+            app.state.jobs_worker.last_beat -= 3600  # as if its loop had hung an hour ago
             ready = await client.get("/health/ready")
 
         assert ready.status_code == 503
-        assert "mail_outbox" in ready.json()["detail"]
+        assert "jobs" in ready.json()["detail"]
 
     async def test_an_address_mail_would_rewrite_is_given_up_never_sent_elsewhere(
         self, settings: Settings, migrated: str, own_smtp: SmtpServer
@@ -267,8 +301,8 @@ class TestOneBadMessage:
 
 @dataclass
 class Tried:
-    """One message queued and one pass of a worker: its row after (None once sent), the
-    pass's duration and the worker's metrics."""
+    """One message queued and one try of its job: its row after (None once sent), the try's
+    duration and the worker's metrics."""
 
     row: OutboxMessage | None
     row_id: uuid.UUID
@@ -279,15 +313,15 @@ class Tried:
 async def try_once(settings: Settings, recipient: str) -> Tried:
     engine = create_engine(settings)
     sessionmaker = create_sessionmaker(engine)
-    metrics = Metrics(lambda: None)
     by_recipient = select(OutboxMessage).where(OutboxMessage.recipient == recipient)
     try:
-        await queue_raw(sessionmaker, recipient)
+        await queue(sessionmaker, settings, recipient)
         async with sessionmaker() as session:
             row_id = (await session.scalars(by_recipient)).one().id
-        started = time.monotonic()
-        await OutboxWorker(sessionmaker, SmtpSender(settings), settings, metrics).deliver_due()
-        seconds = time.monotonic() - started
+        async with delivering(settings, engine) as metrics:
+            started = time.monotonic()
+            await until_mail_jobs(sessionmaker, tried)
+            seconds = time.monotonic() - started
         async with sessionmaker() as session:
             row = (await session.scalars(by_recipient)).one_or_none()
     finally:

@@ -263,7 +263,7 @@ async def test_two_instances_draining_one_outbox_send_each_mail_exactly_once(
     smtp_port = free_port()
     outbox = {
         "SMTP_PORT": str(smtp_port),
-        "OUTBOX_POLL_INTERVAL": "0.05",
+        "JOBS_POLL_INTERVAL": "0.05",
         "OUTBOX_RETRY_DELAY": "0.2",
         "OUTBOX_MAX_ATTEMPTS": "12",
         "RATE_LIMIT_REGISTER_IP": "1000/hour",

@@ -13,9 +13,10 @@ from app.core.models import utcnow
 from app.core.ratelimit import RateLimiter
 from app.core.request import Clock
 from app.core.security import CurrentPasswordCheck, PasswordHasher
+from app.jobs.definitions import JobRegistry
 from app.mail.dependencies import build_outbox_service
+from app.mail.jobs import Composer
 from app.mail.sender import MailTemplates, Message
-from app.mail.worker import Composer
 from app.sessions.dependencies import build_user_session_service
 from app.state import app_state
 from app.users.dependencies import build_user_service
@@ -26,6 +27,7 @@ def build_account_service(
     settings: Settings,
     clock: Clock,
     *,
+    registry: JobRegistry,
     hasher: PasswordHasher,
     limiter: RateLimiter,
     metrics: Metrics,
@@ -43,7 +45,9 @@ def build_account_service(
         users=build_user_service(session, settings),
         user_sessions=build_user_session_service(session, settings, clock),
         api_keys=build_api_key_service(session, settings, clock),
-        outbox=build_outbox_service(session, settings, clock, limiter=limiter, metrics=metrics),
+        outbox=build_outbox_service(
+            session, settings, registry, clock, limiter=limiter, metrics=metrics
+        ),
         templates=MailTemplates("app.accounts", settings),
         hasher=hasher,
         passwords=CurrentPasswordCheck(hasher, limiter, rule=settings.rate_limit_login_email),
@@ -59,6 +63,7 @@ async def get_account_service(request: Request, session: SessionDep) -> AccountS
         session,
         state.settings,
         state.clock,
+        registry=state.job_registry,
         hasher=state.password_hasher,
         limiter=state.rate_limiter,
         metrics=state.metrics,
@@ -69,13 +74,25 @@ AccountServiceDep = Annotated[AccountService, Depends(get_account_service)]
 
 
 def password_reset_composer(
-    settings: Settings, *, hasher: PasswordHasher, limiter: RateLimiter, metrics: Metrics
+    settings: Settings,
+    *,
+    registry: JobRegistry,
+    hasher: PasswordHasher,
+    limiter: RateLimiter,
+    metrics: Metrics,
 ) -> Composer:
-    """Writes the reset mails the outbox holds requests for, in the worker's unit of work."""
+    """Writes the reset mails the outbox holds requests for, in the delivery job's unit of
+    work."""
 
     async def compose(session: AsyncSession, email: str) -> Message | None:
         accounts = build_account_service(
-            session, settings, utcnow, hasher=hasher, limiter=limiter, metrics=metrics
+            session,
+            settings,
+            utcnow,
+            registry=registry,
+            hasher=hasher,
+            limiter=limiter,
+            metrics=metrics,
         )
         return await accounts.compose_password_reset(email)
 

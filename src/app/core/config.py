@@ -268,24 +268,17 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds a whole SMTP exchange may take (each reply too); then it is retried",
     )
-    outbox_worker: bool = Field(
-        default=True,
-        description="Deliver queued mail from this process (off: another process delivers it)",
-    )
-    outbox_poll_interval: float = Field(
-        default=1.0,
-        gt=0,
-        description="Seconds between looks at the mail outbox (a request that queued a mail "
-        "wakes its own process at once)",
-    )
     outbox_max_attempts: int = Field(
         default=12,
         ge=1,
-        description="Tries to deliver a mail before giving up on it; with the default delays "
-        "they span about 68 minutes",
+        description="Tries to deliver a mail (a `mail.deliver` job) before giving up on it; "
+        "with the default delays they span 34 to 68 minutes",
     )
     outbox_retry_delay: float = Field(
-        default=2.0, gt=0, description="Seconds before the first retry; doubled after each"
+        default=2.0,
+        gt=0,
+        description="Seconds before a mail's first retry; doubled after each (each delay drawn "
+        "between half of it and all of it)",
     )
     outbox_keep_failed: timedelta = Field(
         default=timedelta(days=30),

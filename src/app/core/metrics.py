@@ -74,11 +74,6 @@ class Metrics:
             "Mails not queued: their address had RATE_LIMIT_MAIL_RECIPIENT already",
             registry=self.registry,
         )
-        self.mail_outbox_errors = Counter(
-            "mail_outbox_errors_total",
-            "Passes of the outbox worker that failed (the database, or a bug); it goes on",
-            registry=self.registry,
-        )
         # Collectors that read live state at scrape time (the pool, features' own).
         self.live: list[Collector] = []
         self.add_live(PoolCollector(get_pool))

@@ -10,6 +10,7 @@ from app.core.ratelimit import RateLimiter
 from app.core.request import Clock
 from app.invitations.repository import InvitationRepository
 from app.invitations.service import InvitationPolicy, InvitationService
+from app.jobs.definitions import JobRegistry
 from app.mail.dependencies import build_outbox_service
 from app.mail.sender import MailTemplates
 from app.orgs.repository import MemberRepository, OrgRepository, OrgRoleRepository
@@ -21,6 +22,7 @@ def build_invitation_service(
     settings: Settings,
     clock: Clock,
     *,
+    registry: JobRegistry,
     limiter: RateLimiter,
     metrics: Metrics,
 ) -> InvitationService:
@@ -29,7 +31,9 @@ def build_invitation_service(
         orgs=OrgRepository(session),
         members=MemberRepository(session),
         roles=OrgRoleRepository(session),
-        outbox=build_outbox_service(session, settings, clock, limiter=limiter, metrics=metrics),
+        outbox=build_outbox_service(
+            session, settings, registry, clock, limiter=limiter, metrics=metrics
+        ),
         templates=MailTemplates("app.invitations", settings),
         limiter=limiter,
         policy=InvitationPolicy(
@@ -42,7 +46,12 @@ def build_invitation_service(
 async def get_invitation_service(request: Request, session: SessionDep) -> InvitationService:
     state = app_state(request)
     return build_invitation_service(
-        session, state.settings, state.clock, limiter=state.rate_limiter, metrics=state.metrics
+        session,
+        state.settings,
+        state.clock,
+        registry=state.job_registry,
+        limiter=state.rate_limiter,
+        metrics=state.metrics,
     )
 
 

@@ -21,7 +21,10 @@ from app.core.errors import AlreadyExistsError, AppError
 from app.core.logging import configure_logging
 from app.core.metrics import Metrics
 from app.core.pagination import PageRequest, SortKey
-from app.job_types import job_registry
+from app.core.ratelimit import create_rate_limiter
+from app.core.redis import create_redis
+from app.core.security import PasswordHasher
+from app.job_types import job_registry, job_resources
 from app.jobs.dependencies import build_job_service
 from app.jobs.filters import JobFilter
 from app.jobs.metrics import JobMetrics
@@ -63,7 +66,7 @@ def enqueue(
     key: Annotated[str | None, typer.Option(help="At most one ready job holds a key.")] = None,
 ) -> None:
     """Enqueue a job now (a purge, a report) and print its id."""
-    job_type = job_registry().get(name)
+    job_type = job_registry(Settings()).get(name)
     if job_type is None:
         typer.echo(f"Error: no job type {name}", err=True)
         raise typer.Exit(code=2)
@@ -154,7 +157,7 @@ async def _work(
     settings: Settings, queues: list[str] | None, concurrency: int | None, port: int | None
 ) -> None:
     configure_logging(settings)
-    registry = job_registry()
+    registry = job_registry(settings)
     unknown = set(queues or ()) - registry.queues()
     if unknown:
         typer.echo(f"Error: no job uses queue {', '.join(sorted(unknown))}", err=True)
@@ -169,7 +172,15 @@ async def _work(
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     sessionmaker = create_sessionmaker(engine)
-    options = {"queues": queues, "concurrency": concurrency}
+    redis = create_redis(settings)
+    resources = job_resources(
+        settings,
+        registry,
+        metrics=metrics,
+        hasher=PasswordHasher.from_settings(settings),
+        limiter=create_rate_limiter(settings, redis),
+    )
+    options = {"queues": queues, "concurrency": concurrency, "resources": resources}
     try:
         async with running_worker(
             engine, sessionmaker, registry, settings, job_metrics, **options
@@ -177,6 +188,8 @@ async def _work(
             logger.info("worker_started", worker=running.id, queues=sorted(running.queues))
             await stop.wait()
     finally:
+        if redis is not None:
+            await redis.aclose()
         await engine.dispose()
 
 
@@ -206,4 +219,4 @@ def _run(work: Callable[[JobService], Awaitable[None]]) -> None:
 
 
 def _service(session: AsyncSession, settings: Settings) -> JobService:
-    return build_job_service(session, settings, job_registry())
+    return build_job_service(session, settings, job_registry(settings))

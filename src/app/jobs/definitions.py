@@ -42,6 +42,11 @@ class Retry:
         return timedelta(seconds=seconds)
 
 
+class Abandon(Exception):  # noqa: N818 - what a job does, not an error kind
+    """Raised by a job whose try failed in a way no retry can change (a refusal for good): the
+    job is dead at once, with this as its last error."""
+
+
 @dataclass(frozen=True)
 class JobContext:
     """What a running job gets besides its payload. It opens its own units of work
@@ -49,11 +54,16 @@ class JobContext:
 
     job_id: uuid.UUID
     attempt: int
+    max_attempts: int
     sessionmaker: async_sessionmaker[AsyncSession]
     settings: Settings
     clock: Clock
     registry: "JobRegistry"
     resources: Mapping[type, object] = field(default_factory=dict)
+
+    @property
+    def last_try(self) -> bool:
+        return self.attempt >= self.max_attempts
 
     def resource(self, kind: type[ResourceT]) -> ResourceT:
         """The process's `kind` (a mail sender, an HTTP client), given to the worker."""
@@ -132,6 +142,14 @@ class JobRegistry:
 
     def get(self, name: str) -> JobType[Any] | None:
         return self.types.get(name)
+
+    def resolve(self, job_type: JobType[PayloadT]) -> JobType[PayloadT]:
+        """The registered declaration of `job_type`: the same one, or one the process's
+        settings configured from it (`dataclasses.replace`: attempts, backoff, timeout)."""
+        registered = self.types.get(job_type.name)
+        if registered is None or registered.payload is not job_type.payload:
+            raise LookupError(f"job {job_type.name!r} is not registered")
+        return registered
 
     def queues(self) -> set[str]:
         return {job_type.queue for job_type in self.types.values()}

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ValidationError
 from app.core.errors import ConflictError, InvalidInputError, NotFoundError
 from app.core.pagination import PageRequest, PageResult
 from app.core.request import Clock
-from app.jobs.definitions import JobRegistry, JobType, PayloadT, Schedule
+from app.jobs.definitions import Abandon, JobRegistry, JobType, PayloadT, Schedule
 from app.jobs.filters import JobFilter
 from app.jobs.models import ENDED, Job, JobState
 from app.jobs.repository import JobRepository, NewJob, QueueStats
@@ -58,8 +58,7 @@ class JobService:
     ) -> uuid.UUID | None:
         """A job that exists once this unit of work commits, due after `delay` (or at
         `run_at`); None when a ready job already holds `key`."""
-        if self.registry.get(job_type.name) is not job_type:
-            raise LookupError(f"job {job_type.name!r} is not registered")
+        job_type = self.registry.resolve(job_type)
         now = self.clock()
         due = run_at or now + (delay or timedelta())
         job = NewJob(
@@ -131,12 +130,12 @@ class JobService:
         return await self.repository.finish(worker, tries, self.clock())
 
     async def failed(self, job: Job, worker: str, error: BaseException) -> Outcome:
-        """Ready again after the job type's backoff, or dead: out of attempts, or its payload or
-        code no longer fit (no retry can change that)."""
+        """Ready again after the job type's backoff, or dead: out of attempts, abandoned, or its
+        payload or code no longer fit (no retry can change that)."""
         job_type = self.registry.get(job.name)
         described = _described(error)[:ERROR_CHARS]
         now = self.clock()
-        hopeless = isinstance(error, ValidationError) or job.attempts >= job.max_attempts
+        hopeless = isinstance(error, ValidationError | Abandon) or job.attempts >= job.max_attempts
         if job_type is None or hopeless:
             values: dict[str, Any] = {"state": JobState.DEAD, "finished_at": now}
             outcome = Outcome.DEAD

@@ -86,6 +86,9 @@ class Worker:
         self._full = False
         self._ticks: dict[str, datetime] = {}
         self._stats_at = 0.0
+        self._running = False
+        # When the claims loop last showed it was alive (`time.monotonic()`).
+        self.last_beat = time.monotonic()
 
     def wake(self, queue: str | None = None) -> None:
         if queue is None or queue in self.queues:
@@ -96,16 +99,26 @@ class Worker:
         if self.queues & queues:
             self._wake.set()
 
+    def stalled(self) -> bool:
+        """Running but silent for longer than a pass can take, the database down included
+        (readiness reports it)."""
+        bound = self.settings.jobs_poll_interval + 2 * self.settings.db_connect_timeout + 30
+        return not self._running or time.monotonic() - self.last_beat > bound
+
     async def run(self) -> None:
         """Until `stop()`: then running jobs get `SHUTDOWN_TIMEOUT` seconds to finish, and
         those still running are released, to be claimed again at once elsewhere."""
-        async with (
-            running(self._renewals(), "jobs-renewals"),
-            running(self._maintenance(), "jobs-maintenance"),
-            running(self._recordings(), "jobs-recordings"),
-        ):
-            await self._claims()
-            await self._drain()
+        self._running = True
+        try:
+            async with (
+                running(self._renewals(), "jobs-renewals"),
+                running(self._maintenance(), "jobs-maintenance"),
+                running(self._recordings(), "jobs-recordings"),
+            ):
+                await self._claims()
+                await self._drain()
+        finally:
+            self._running = False
 
     def stop(self) -> None:
         self._stopping.set()
@@ -113,6 +126,7 @@ class Worker:
 
     async def _claims(self) -> None:
         while not self._stopping.is_set():
+            self.last_beat = time.monotonic()
             self._wake.clear()
             free = self.concurrency - len(self._tasks)
             if free > 0 and self.queues:
@@ -166,6 +180,7 @@ class Worker:
         context = JobContext(
             job_id=job.id,
             attempt=job.attempts,
+            max_attempts=job.max_attempts,
             sessionmaker=self.sessionmaker,
             settings=self.settings,
             clock=self.clock,
@@ -366,10 +381,13 @@ async def embedded_worker(
     registry: JobRegistry,
     settings: Settings,
     metrics: JobMetrics,
+    resources: Mapping[type, object],
 ) -> AsyncIterator[Worker | None]:
     """`app serve`'s worker; None with `JOBS_WORKER=false` (`app worker` processes run them)."""
     if not settings.jobs_worker:
         yield None
         return
-    async with running_worker(engine, sessionmaker, registry, settings, metrics) as worker:
+    async with running_worker(
+        engine, sessionmaker, registry, settings, metrics, resources=resources
+    ) as worker:
         yield worker

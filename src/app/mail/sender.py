@@ -1,6 +1,6 @@
 """Mail: messages rendered from Jinja2 templates, and the senders that deliver them (SMTP, or
-the console in development). Requests never send: they queue messages in the outbox (see
-`app.mail`), which each process drains in the background."""
+the console in development). Requests never send: they queue messages in the outbox, each
+with a job that delivers it (`app.mail.jobs`)."""
 
 import asyncio
 import sys
@@ -15,9 +15,6 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from app.core.config import Settings
 from app.core.models import utcnow
-
-# The after-commit effect of a unit of work that queued mail: the process's worker wakes.
-WAKE_OUTBOX = "mail.wake_outbox"
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ async def get_health_service(request: Request, session: SessionDep) -> HealthSer
         redis=state.redis,
         timeout=settings.db_connect_timeout,
         retry_after=settings.retry_after_seconds,
-        outbox_stalled=state.outbox.stalled if settings.outbox_worker else None,
+        jobs_stalled=state.jobs_worker.stalled if state.jobs_worker is not None else None,
     )
 
 

@@ -11,8 +11,8 @@ logger = structlog.get_logger(__name__)
 
 
 class HealthService:
-    """Readiness: every backing service answers within `timeout` seconds, and the mail
-    outbox worker (when this process runs one) is alive."""
+    """Readiness: every backing service answers within `timeout` seconds, and the job worker
+    (when this process runs one: it delivers the mail) is alive."""
 
     def __init__(
         self,
@@ -21,20 +21,20 @@ class HealthService:
         redis: Redis | None,
         timeout: float,
         retry_after: int,
-        outbox_stalled: Callable[[], bool] | None = None,
+        jobs_stalled: Callable[[], bool] | None = None,
     ):
         self.repository = repository
         self.redis = redis
         self.timeout = timeout
         self.retry_after = retry_after
-        self.outbox_stalled = outbox_stalled
+        self.jobs_stalled = jobs_stalled
 
     async def check_ready(self) -> dict[str, str]:
         checks = {"database": await self._check("database", self.repository.ping())}
         if self.redis is not None:
             checks["redis"] = await self._check("redis", self._ping_redis(self.redis))
-        if self.outbox_stalled is not None:
-            checks["mail_outbox"] = "stalled" if self.outbox_stalled() else "ok"
+        if self.jobs_stalled is not None:
+            checks["jobs"] = "stalled" if self.jobs_stalled() else "ok"
         failed = sorted(name for name, state in checks.items() if state != "ok")
         if failed:
             raise ServiceUnavailableError(
