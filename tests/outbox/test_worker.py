@@ -15,7 +15,6 @@ import orjson
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from structlog.testing import capture_logs
 
 from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
@@ -143,7 +142,9 @@ async def test_mail_queued_during_an_outage_is_delivered_when_smtp_is_back(
     assert recovered_in < 3
 
 
-async def test_a_message_that_keeps_failing_is_given_up(settings: Settings, migrated: str) -> None:
+async def test_a_message_that_keeps_failing_is_given_up(
+    settings: Settings, migrated: str, logs: LogCapture
+) -> None:
     failing = settings.model_copy(
         update={
             **FAST,
@@ -157,9 +158,8 @@ async def test_a_message_that_keeps_failing_is_given_up(settings: Settings, migr
     sessionmaker = create_sessionmaker(engine)
     try:
         await queue(sessionmaker, failing, recipient)
-        with capture_logs() as logged:
-            async with delivering(failing, engine) as metrics:
-                await until_mail_jobs(sessionmaker, ended)
+        async with delivering(failing, engine) as metrics:
+            await until_mail_jobs(sessionmaker, ended)
         async with sessionmaker() as session:
             statement = select(OutboxMessage).where(OutboxMessage.recipient == recipient)
             kept = (await session.scalars(statement)).one()
@@ -169,7 +169,7 @@ async def test_a_message_that_keeps_failing_is_given_up(settings: Settings, migr
 
     assert (kept.attempts, kept.text_body, kept.html_body) == (2, None, None)
     assert kept.failed_at is not None
-    events = [entry["event"] for entry in logged if str(entry["event"]).startswith("mail_")]
+    events = [entry["event"] for entry in logs.records() if str(entry["event"]).startswith("mail_")]
     assert events == ["mail_send_failed", "mail_given_up"]
     assert metrics.mail_failures._value.get() == 2
     assert metrics.mail_given_up._value.get() == 1
