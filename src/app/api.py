@@ -19,6 +19,8 @@ from app.projects.router import router as projects_router
 from app.roles.router import router as roles_router
 from app.sessions.router import router as sessions_router
 from app.users.router import router as users_router
+from app.webhooks.router import org_router as org_webhooks_router
+from app.webhooks.router import router as webhooks_router
 
 
 def include_api(app: FastAPI) -> None:
@@ -36,6 +38,8 @@ def include_api(app: FastAPI) -> None:
     include(org_api_keys_router)
     include(roles_router)
     include(api_keys_router)
+    include(webhooks_router)
+    include(org_webhooks_router)
     include(jobs_router)
     include(accounts_router)
     include(oauth_router)

@@ -15,6 +15,9 @@ from app.jobs.maintenance import PURGE_JOBS, PURGE_SCHEDULE
 from app.mail.dependencies import job_outbox
 from app.mail.jobs import Postman, mail_delivery
 from app.mail.sender import create_sender
+from app.webhooks.dependencies import disabled_notice, job_webhooks
+from app.webhooks.jobs import Courier, webhook_delivery
+from app.webhooks.sender import WebhookSender
 
 JOB_TYPES: tuple[JobType[Any], ...] = (PURGE_JOBS,)
 SCHEDULES: tuple[Schedule, ...] = (PURGE_SCHEDULE,)
@@ -22,7 +25,7 @@ SCHEDULES: tuple[Schedule, ...] = (PURGE_SCHEDULE,)
 
 def job_registry(settings: Settings) -> JobRegistry:
     """`JOB_TYPES`, and those the settings configure."""
-    return JobRegistry([*JOB_TYPES, mail_delivery(settings)], SCHEDULES)
+    return JobRegistry([*JOB_TYPES, mail_delivery(settings), webhook_delivery(settings)], SCHEDULES)
 
 
 def job_resources(
@@ -43,4 +46,5 @@ def job_resources(
         outbox=job_outbox,
         composers={PASSWORD_RESET_COMPOSER: composer},
     )
-    return {Postman: postman}
+    courier = Courier(WebhookSender(settings), service=job_webhooks, notice=disabled_notice)
+    return {Postman: postman, Courier: courier}

@@ -20,6 +20,7 @@ from app.orgs.permissions import (
 from app.projects.permissions import PROJECTS_READ, PROJECTS_WRITE
 from app.roles.permissions import ROLES_ADMIN
 from app.users.permissions import ACCOUNT_READ, ACCOUNT_WRITE, USERS_ADMIN
+from app.webhooks.permissions import ORG_WEBHOOKS_MANAGE, WEBHOOKS_MANAGE
 
 PERMISSIONS: tuple[str, ...] = (
     ACCOUNT_MANAGE,
@@ -29,6 +30,7 @@ PERMISSIONS: tuple[str, ...] = (
     ROLES_ADMIN,
     API_KEYS_ADMIN,
     JOBS_ADMIN,
+    WEBHOOKS_MANAGE,
     ITEMS_READ,
     ITEMS_WRITE,
     ORGS_CREATE,
@@ -39,6 +41,7 @@ PERMISSIONS: tuple[str, ...] = (
     MEMBERS_MANAGE,
     MEMBERS_INVITE,
     KEYS_MANAGE,
+    ORG_WEBHOOKS_MANAGE,
     PROJECTS_READ,
     PROJECTS_WRITE,
 )

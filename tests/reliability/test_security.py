@@ -31,6 +31,8 @@ NOT_YOURS = {
     "user_id": 403,
     "role_id": 403,
     "job_id": 403,
+    "webhook_id": 404,
+    "delivery_id": 404,
 }
 
 Resource = Callable[[AsyncClient, AsyncSession, User, dict[str, str]], Awaitable[str]]
@@ -89,6 +91,22 @@ async def a_job(
     return str(job.id)
 
 
+async def own_webhook(
+    client: AsyncClient, _session: AsyncSession, _user: User, headers: dict[str, str]
+) -> str:
+    body = {"url": "https://example.com/hook", "events": ["item.created"]}
+    response = await client.post("/api/v1/webhooks", json=body, headers=headers)
+    return str(response.json()["id"])
+
+
+async def own_delivery(
+    client: AsyncClient, session: AsyncSession, user: User, headers: dict[str, str]
+) -> str:
+    webhook = await own_webhook(client, session, user, headers)
+    response = await client.post(f"/api/v1/webhooks/{webhook}/test", headers=headers)
+    return str(response.json()["id"])
+
+
 RESOURCES: dict[str, Resource] = {
     "item_id": own_item,
     "session_id": own_session,
@@ -97,6 +115,8 @@ RESOURCES: dict[str, Resource] = {
     "user_id": own_user,
     "role_id": held_role,
     "job_id": a_job,
+    "webhook_id": own_webhook,
+    "delivery_id": own_delivery,
 }
 
 

@@ -317,6 +317,44 @@ class Settings(BaseSettings):
         default=timedelta(days=30),
         description="How long dead and cancelled jobs (with their last error) are kept",
     )
+    webhooks_allow_private: bool = Field(
+        default=False,
+        description="Let webhook endpoints be on loopback and private addresses (tests and "
+        "development; refused in production)",
+    )
+    webhooks_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a webhook delivery may take, connecting and reading the answer; "
+        "then it is retried",
+    )
+    webhooks_max_attempts: int = Field(
+        default=10,
+        ge=1,
+        description="Tries to deliver one event to one endpoint before giving up on it; with "
+        "the default delays they span about 2 to 4 hours",
+    )
+    webhooks_retry_delay: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds before a delivery's first retry; doubled after each (each delay "
+        "drawn between half of it and all of it)",
+    )
+    webhooks_disable_after: int = Field(
+        default=20,
+        ge=1,
+        description="Failed tries in a row (across deliveries, with no success between) after "
+        "which an endpoint is disabled and its owners mailed",
+    )
+    webhooks_disable_period: timedelta = Field(
+        default=timedelta(days=1),
+        description="…and for at least this long: a short outage under load disables nothing",
+    )
+    webhooks_secret_grace: timedelta = Field(
+        default=timedelta(hours=24),
+        description="How long an endpoint's previous secret still signs deliveries after a "
+        "rotation",
+    )
     password_reset_ttl: timedelta = Field(
         default=timedelta(minutes=30), description="How long a password reset link works"
     )
@@ -402,6 +440,8 @@ class Settings(BaseSettings):
             raise ValueError(f"SECRET_KEY {problem}")
         if self.is_production and self.email_backend == "console":
             raise ValueError("EMAIL_BACKEND=console prints mails: set up SMTP in production")
+        if self.is_production and self.webhooks_allow_private:
+            raise ValueError("WEBHOOKS_ALLOW_PRIVATE opens the internal network: not in production")
         return self
 
     @property

@@ -27,6 +27,14 @@ class Tenancy(StrEnum):
         return {Tenancy.USER: "owner_id", Tenancy.ORG: "org_id"}.get(self)
 
 
+_DECLARED: dict[str, "Entity[Any, Any, Any, Any]"] = {}
+
+
+def declared_entities() -> list["Entity[Any, Any, Any, Any]"]:
+    """Every entity declared so far (at import of the feature that owns it), by name."""
+    return [_DECLARED[name] for name in sorted(_DECLARED)]
+
+
 @dataclass(frozen=True, kw_only=True)
 class Entity(Generic[ModelT, CreateT, UpdateT, ReadT]):
     """An entity: its model, schemas, filter, permissions, tenancy and capabilities.
@@ -88,6 +96,7 @@ class Entity(Generic[ModelT, CreateT, UpdateT, ReadT]):
             object.__setattr__(self, name, schema)
         if not self.idempotency_scope:
             object.__setattr__(self, "idempotency_scope", f"{self.plural}.create")
+        _DECLARED[self.name] = self
 
     @property
     def owned(self) -> bool:

@@ -16,6 +16,7 @@ from app.core.errors import (
     PreconditionRequiredError,
 )
 from app.core.etag import IfMatch
+from app.core.events import Change, ChangeFeed
 from app.core.idempotency import IdempotencyStore, IdempotentRequest, fingerprint
 from app.core.models import ModelT, SoftDeleteMixin, VersionMixin
 from app.core.pagination import PageRequest, PageResult
@@ -112,6 +113,9 @@ class EntityService(Service[ModelT, CreateT, UpdateT], Generic[ModelT, CreateT, 
     raises to refuse, and the create and update hooks return extra column values to write.
     Bulk upserts run the same hooks, row by row. `tenant_scope` is the hook for another notion
     of whose rows are whose.
+
+    Every write is told to the `feed` (outgoing webhooks) in the same unit of work; a replayed
+    idempotent create wrote nothing and tells nothing.
     """
 
     def __init__(
@@ -120,11 +124,13 @@ class EntityService(Service[ModelT, CreateT, UpdateT], Generic[ModelT, CreateT, 
         *,
         idempotency: IdempotencyStore,
         require_if_match: bool = False,
+        feed: ChangeFeed | None = None,
     ):
         super().__init__(repository, require_if_match=require_if_match)
         self.repository: EntityRepository[ModelT, CreateT, UpdateT, ReadT] = repository
         self.entity: Entity[ModelT, CreateT, UpdateT, ReadT] = repository.entity
         self.idempotency = idempotency
+        self.feed = feed
         self.not_found_message = self.entity.not_found
 
     async def before_create(self, caller: Caller, data: CreateT) -> Mapping[str, Any]:
@@ -200,7 +206,9 @@ class EntityService(Service[ModelT, CreateT, UpdateT], Generic[ModelT, CreateT, 
         extra = await self.before_update(caller, entity, data)
         changes = {**data.model_dump(exclude_unset=True), **extra}
         updated = await self.repository.update(entity, changes, expected_version=expected)
-        return self.written_or_412(updated, expected)
+        written = self.written_or_412(updated, expected)
+        await self._tell(Change.UPDATED, [written])
+        return written
 
     async def delete(
         self, caller: Caller, entity_id: uuid.UUID, *, if_match: IfMatch | None
@@ -212,14 +220,16 @@ class EntityService(Service[ModelT, CreateT, UpdateT], Generic[ModelT, CreateT, 
             deleted = await self.repository.soft_delete(entity, expected_version=expected)
         else:
             deleted = await self.repository.remove(entity, expected_version=expected)
-        self.written_or_412(deleted, expected)
+        await self._tell(Change.DELETED, [self.written_or_412(deleted, expected)])
 
     async def restore(self, caller: Caller, entity_id: uuid.UUID) -> ModelT:
         entity = await self._for_write(caller, entity_id, include_deleted=True)
         if not cast(SoftDeleteMixin, entity).is_deleted:
             return entity
         await self.before_restore(caller, entity)
-        return self.written_or_412(await self.repository.restore(entity), None)
+        restored = self.written_or_412(await self.repository.restore(entity), None)
+        await self._tell(Change.RESTORED, [restored])
+        return restored
 
     async def list_page(
         self, caller: Caller, filters: RowFilter, page: PageRequest, *, include_deleted: bool
@@ -248,6 +258,11 @@ class EntityService(Service[ModelT, CreateT, UpdateT], Generic[ModelT, CreateT, 
             await self._apply_rules(caller, data.items, rows)
         result = await self.repository.upsert_rows(self.tenant_of_new(caller), rows)
         written = {_id(entity): entity for entity in result.items}
+        created = [entity for entity in result.items if _id(entity) in result.created_ids]
+        await self._tell(Change.CREATED, created)
+        await self._tell(
+            Change.UPDATED, [e for e in result.items if _id(e) not in result.created_ids]
+        )
         return BulkOutcome(
             created=result.created,
             updated=result.updated,
@@ -273,7 +288,13 @@ class EntityService(Service[ModelT, CreateT, UpdateT], Generic[ModelT, CreateT, 
         column, tenant = self.entity.tenancy.column, self.tenant_of_new(caller)
         owner = {column: tenant} if column is not None else {}
         extra = await self.before_create(caller, data)
-        return await self.repository.create(data, **owner, **extra)
+        created = await self.repository.create(data, **owner, **extra)
+        await self._tell(Change.CREATED, [created])
+        return created
+
+    async def _tell(self, change: Change, rows: Sequence[ModelT]) -> None:
+        if self.feed is not None and rows:
+            await self.feed.changed(self.entity, change, rows)
 
     def _has_write_rules(self) -> bool:
         hooks = ("before_create", "before_update")

@@ -9,6 +9,7 @@ from app.core.request import Clock
 from app.core.service import EntityService
 from app.idempotency.repository import IdempotencyRepository
 from app.idempotency.service import IdempotencyService
+from app.webhooks.dependencies import build_webhook_feed
 
 ServiceT = TypeVar("ServiceT", bound=EntityService[Any, Any, Any, Any], covariant=True)
 
@@ -30,13 +31,14 @@ def entity_service(
 ) -> ServiceBuilder[ServiceT]:
     """How an entity's service is built from a unit of work, the settings and the clock (in a
     request, and outside one: the CLI, seeding): on its repository, with the idempotency
-    records of its creates, under `REQUIRE_IF_MATCH`."""
+    records of its creates, under `REQUIRE_IF_MATCH`, telling its changes to webhooks."""
 
     def build(session: AsyncSession, settings: Settings, clock: Clock = utcnow) -> ServiceT:
         return service(
             repository(session),
             idempotency=build_idempotency_service(session, clock),
             require_if_match=settings.require_if_match,
+            feed=build_webhook_feed(session, settings, clock),
         )
 
     return build
