@@ -60,7 +60,13 @@ def test_examples_print_what_the_page_says(
     maildir = tmp_path / "mail"
     maildir.mkdir()
     smtp = SmtpServer(folder=maildir).start()
-    server = live_server(fresh_database_url, SMTP_PORT=str(smtp.port), OUTBOX_MAX_ATTEMPTS="8")
+    server = live_server(
+        fresh_database_url,
+        SMTP_PORT=str(smtp.port),
+        OUTBOX_MAX_ATTEMPTS="8",
+        # docs/webhooks.md delivers to a receiver on loopback.
+        WEBHOOKS_ALLOW_PRIVATE="true",
+    )
     blocks = examples(page)
     script = "".join(f"{code}\nprintf '\\n{END_OF_BLOCK}\\n'\n" for code, _ in blocks)
 

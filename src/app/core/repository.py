@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     ColumnElement,
     Select,
+    Table,
     and_,
     bindparam,
     event,
@@ -167,10 +168,11 @@ class Repository(Generic[ModelT, CreateT, UpdateT]):
             _BY_ID[key] = statement
         return statement
 
-    def insert(self, entity: type[Base] | None = None) -> postgresql.Insert | sqlite.Insert:
-        """`INSERT` into `entity` (the repository's model by default) in the dialect of the
-        session's database, which offers `ON CONFLICT … DO NOTHING | DO UPDATE`."""
-        target = entity or self.model
+    def insert(self, entity: type[Base] | Table | None = None) -> postgresql.Insert | sqlite.Insert:
+        """`INSERT` into `entity` (the repository's model by default, or a table: Core's
+        insert, without the ORM's bulk path) in the dialect of the session's database, which
+        offers `ON CONFLICT … DO NOTHING | DO UPDATE`."""
+        target = self.model if entity is None else entity
         if self.session.get_bind().dialect.name == "postgresql":
             return postgresql.insert(target)
         return sqlite.insert(target)

@@ -1,9 +1,9 @@
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import Select, Table, bindparam, insert, select, text, update
 
 from app.core.pagination import PageRequest, PageResult
 from app.core.repository import Repository
@@ -13,6 +13,9 @@ from app.webhooks.filters import DeliveryFilter
 from app.webhooks.models import Delivery, DeliveryState, Endpoint, Owner
 
 _SET_TENANT = text("SELECT set_config('app.org_id', :org_id, true)")
+# Asked, and written, by every write of an entity: built once.
+_SUBSCRIBED: dict[str, Select[tuple[uuid.UUID, list[str]]]] = {}
+_ADD_DELIVERIES = insert(cast(Table, Delivery.__table__))
 
 
 class EndpointRepository(Repository[Endpoint]):
@@ -35,10 +38,14 @@ class EndpointRepository(Repository[Endpoint]):
 
     async def subscribed(self, owner: Owner) -> list[tuple[uuid.UUID, list[str]]]:
         """The owner's enabled endpoints (id, events): what each write of theirs asks."""
-        statement = select(Endpoint.id, Endpoint.events).where(
-            getattr(Endpoint, owner.column) == owner.id, Endpoint.enabled.is_(True)
-        )
-        return [(row.id, row.events) for row in await self.session.execute(statement)]
+        statement = _SUBSCRIBED.get(owner.column)
+        if statement is None:
+            statement = select(Endpoint.id, Endpoint.events).where(
+                getattr(Endpoint, owner.column) == bindparam("owner"), Endpoint.enabled.is_(True)
+            )
+            _SUBSCRIBED[owner.column] = statement
+        rows = await self.session.execute(statement, {"owner": owner.id})
+        return [(row.id, row.events) for row in rows]
 
     async def change(self, endpoint: Endpoint, **values: Any) -> Endpoint:
         for name, value in values.items():
@@ -76,8 +83,8 @@ class DeliveryRepository(Repository[Delivery]):
     model = Delivery
 
     async def add_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """One INSERT for a write's deliveries."""
-        await self.session.execute(insert(Delivery), list(rows))
+        """One INSERT for a write's deliveries (Core's, built once: no ORM bulk path)."""
+        await self.session.execute(_ADD_DELIVERIES, list(rows))
 
     async def list_filtered(
         self, endpoint_id: uuid.UUID, filters: DeliveryFilter, page: PageRequest
