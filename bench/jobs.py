@@ -32,7 +32,7 @@ import orjson
 import uvloop
 from fastapi import FastAPI
 from pydantic import BaseModel
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import app.job_types
@@ -41,7 +41,7 @@ from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
 from app.jobs.definitions import JobContext, JobRegistry, JobType
 from app.jobs.dependencies import build_job_service
-from app.jobs.models import Job, JobState
+from app.jobs.models import READY, RUNNING, Job
 from app.main import create_app
 from bench.layers import call
 from bench.runner import admin, with_database
@@ -92,10 +92,12 @@ async def enqueue(sessions: async_sessionmaker[AsyncSession], settings: Settings
             await service.enqueue(NOOP, Nothing())
 
 
-async def count_done(engine: AsyncEngine) -> int:
-    statement = select(func.count()).select_from(Job).where(Job.state == JobState.DONE)
+async def pending(engine: AsyncEngine) -> bool:
+    """Whether a job is still ready or running (both found through partial indexes, so
+    asking often does not slow the workers down)."""
+    ready, running = (select(Job.id).where(state).exists() for state in (READY, RUNNING))
     async with engine.connect() as connection:
-        return int((await connection.execute(statement)).scalar_one())
+        return bool((await connection.execute(select(or_(ready, running)))).scalar_one())
 
 
 async def clear(engine: AsyncEngine) -> None:
@@ -110,8 +112,8 @@ async def throughput(settings: Settings, engine: AsyncEngine, jobs: int, log: Pa
     started = time.perf_counter()
     await enqueue(sessions, settings, jobs)
     committed = time.perf_counter()
-    while await count_done(engine) < jobs:  # noqa: ASYNC110 - other processes run them
-        await asyncio.sleep(0.02)
+    while await pending(engine):  # noqa: ASYNC110 - other processes run them
+        await asyncio.sleep(0.01)
     print(f"    enqueued in {committed - started:.1f} s", file=sys.stderr)
     return jobs / (time.perf_counter() - committed)
 

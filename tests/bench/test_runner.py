@@ -63,3 +63,21 @@ def test_layers_prints_each_layer() -> None:
     assert all(line.split()[1] == "µs" and float(line.split()[0]) > 0 for line in lines)
     assert lines[-2].endswith("GET /users/me as served")
     assert lines[-1].endswith("GET /users/me with an API key instead of the session's token")
+
+
+def test_jobs_bench_prints_each_figure() -> None:
+    command = [sys.executable, "-m", "bench.jobs", "--server", SERVER.replace("+asyncpg", "")]
+    command += ["--jobs", "200", "--processes", "1,2", "--rounds", "1", "--delays", "10"]
+    command += ["--requests", "20"]
+
+    finished = subprocess.run(
+        command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=180, check=False
+    )
+
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    lines = finished.stdout.splitlines()
+    assert len(lines) == 4, finished.stdout
+    assert lines[0].startswith("POST /items, CPU per request: no endpoint ")
+    assert lines[1].startswith("1 worker process: ")
+    assert lines[2].startswith("2 worker processes: ")
+    assert lines[3].startswith("commit to start, 1 idle worker: p50 ")
