@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from app.accounts.router import router as accounts_router
 from app.api_keys.router import router as api_keys_router
+from app.audit.router import router as audit_router
 from app.auth.router import router as auth_router
 from app.core.errors import COMMON_ERROR_RESPONSES
 from app.invitations.router import router as invitations_router
@@ -41,6 +42,7 @@ def include_api(app: FastAPI) -> None:
     include(webhooks_router)
     include(org_webhooks_router)
     include(jobs_router)
+    include(audit_router)
     include(accounts_router)
     include(oauth_router)
     include(oauth_callbacks)

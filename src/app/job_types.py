@@ -6,6 +6,7 @@ from typing import Any
 
 from app.accounts.dependencies import password_reset_composer
 from app.accounts.service import PASSWORD_RESET_COMPOSER
+from app.audit.jobs import PURGE_AUDIT, PURGE_AUDIT_SCHEDULE
 from app.core.config import Settings
 from app.core.metrics import Metrics
 from app.core.ratelimit import RateLimiter
@@ -19,8 +20,8 @@ from app.webhooks.dependencies import disabled_notice, job_webhooks
 from app.webhooks.jobs import Courier, webhook_delivery
 from app.webhooks.sender import WebhookSender
 
-JOB_TYPES: tuple[JobType[Any], ...] = (PURGE_JOBS,)
-SCHEDULES: tuple[Schedule, ...] = (PURGE_SCHEDULE,)
+JOB_TYPES: tuple[JobType[Any], ...] = (PURGE_JOBS, PURGE_AUDIT)
+SCHEDULES: tuple[Schedule, ...] = (PURGE_SCHEDULE, PURGE_AUDIT_SCHEDULE)
 
 
 def job_registry(settings: Settings) -> JobRegistry:

@@ -4,6 +4,7 @@ list names them all (`app new entity` adds a feature's), so that code outside th
 CLI) knows every one, and a test fails when one is missing."""
 
 from app.api_keys.permissions import API_KEYS_ADMIN
+from app.audit.permissions import AUDIT_READ
 from app.identity.permissions import ACCOUNT_MANAGE
 from app.invitations.permissions import MEMBERS_INVITE
 from app.items.permissions import ITEMS_READ, ITEMS_WRITE
@@ -30,6 +31,7 @@ PERMISSIONS: tuple[str, ...] = (
     ROLES_ADMIN,
     API_KEYS_ADMIN,
     JOBS_ADMIN,
+    AUDIT_READ,
     WEBHOOKS_MANAGE,
     ITEMS_READ,
     ITEMS_WRITE,

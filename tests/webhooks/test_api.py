@@ -131,10 +131,10 @@ async def test_events_must_be_the_owners_kind(client: AsyncClient, session: Asyn
         org_hooks, json={"url": URL, "events": ["project.created"]}, headers=owner.headers
     )
 
-    assert assert_error(unknown, 422, "VALIDATION_ERROR")["detail"] == (
-        "Unknown events: item.exploded "
-        "(known: item.created, item.deleted, item.restored, item.updated)"
-    )
+    # Known: every user-owned entity's events (the generator's tests declare more of them).
+    detail = assert_error(unknown, 422, "VALIDATION_ERROR")["detail"]
+    assert detail.startswith("Unknown events: item.exploded (known: ")
+    assert "item.created, item.deleted, item.restored, item.updated" in detail
     assert projects_for_a_user.status_code == 422
     assert items_for_an_org.status_code == 422
     assert projects_for_an_org.status_code == 201

@@ -4,6 +4,7 @@ from fastapi import Depends, Request
 
 from app.accounts.dependencies import AccountServiceDep
 from app.auth.service import AuthLimits, AuthService
+from app.identity.dependencies import AuditLogDep
 from app.sessions.dependencies import UserSessionServiceDep
 from app.state import app_state
 from app.users.dependencies import UserServiceDep
@@ -14,6 +15,7 @@ async def get_auth_service(
     users: UserServiceDep,
     user_sessions: UserSessionServiceDep,
     accounts: AccountServiceDep,
+    audit: AuditLogDep,
 ) -> AuthService:
     state = app_state(request)
     limits = AuthLimits(
@@ -29,6 +31,7 @@ async def get_auth_service(
         limits=limits,
         accounts=accounts,
         passwords=state.password_check,
+        audit=audit,
         require_verified_email=state.settings.require_verified_email,
     )
 

@@ -1,6 +1,7 @@
 from dataclasses import dataclass
 
 from app.accounts.service import AccountService
+from app.auth.audit import LOGIN, LOGIN_FAILED
 from app.auth.schemas import PasswordChange
 from app.core.errors import EmailNotVerifiedError, InvalidCredentialsError
 from app.core.ratelimit import RateLimiter
@@ -13,6 +14,7 @@ from app.core.security import (
 )
 from app.identity.models import User, UserSession
 from app.identity.schemas import normalise_email
+from app.identity.service import AuditLog, Target
 from app.sessions.service import UserSessionService
 from app.users.schemas import UserCreate
 from app.users.service import UserService
@@ -40,8 +42,10 @@ class AuthService:
         limits: AuthLimits,
         accounts: AccountService,
         passwords: CurrentPasswordCheck,
+        audit: AuditLog,
         require_verified_email: bool = False,
     ):
+        self.audit = audit
         self.accounts = accounts
         self.passwords = passwords
         self.require_verified_email = require_verified_email
@@ -65,7 +69,10 @@ class AuthService:
     ) -> tuple[UserSession, str]:
         """A new session for valid credentials of an active user."""
         user = await self.authenticate(email, password, client=client)
-        return await self.user_sessions.start(user.id, client=client)
+        user_session, token = await self.user_sessions.start(user.id, client=client)
+        target = Target("session", user_session.id)
+        await self.audit.record(LOGIN, actor_id=user.id, subject_id=user.id, target=target)
+        return user_session, token
 
     async def authenticate(self, email: str, password: str, *, client: ClientInfo) -> User:
         """The active user these credentials are, for a login or an act that needs only them
@@ -86,12 +93,21 @@ class AuthService:
         if user is None or not valid or not user.is_active:
             for rule, key in keys:
                 await self.limiter.hit(rule, key)
+            reason = "unknown_email" if user is None else "inactive" if valid else "wrong_password"
+            await self._refused(email, user, reason)
             raise InvalidCredentialsError()
         if self.require_verified_email and user.email_verified_at is None:
+            await self._refused(email, user, "unverified")
             raise EmailNotVerifiedError()
         if new_hash is not None:
             await self.users.upgrade_password_hash(user, new_hash)
         return user
+
+    async def _refused(self, email: str, user: User | None, reason: str) -> None:
+        """Kept although the request fails: its unit of work rolls back."""
+        subject = user.id if user else None
+        details = {"email": email, "reason": reason}
+        await self.audit.record_apart(LOGIN_FAILED, subject_id=subject, details=details)
 
     async def change_password(self, current: UserSession, data: PasswordChange) -> None:
         """New password; every other session of the user ends, and every token mailed to

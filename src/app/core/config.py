@@ -317,6 +317,10 @@ class Settings(BaseSettings):
         default=timedelta(days=30),
         description="How long dead and cancelled jobs (with their last error) are kept",
     )
+    audit_retention: timedelta = Field(
+        default=timedelta(days=365),
+        description="How long audit events are kept, then purged (hourly, by a scheduled job)",
+    )
     webhooks_allow_private: bool = Field(
         default=False,
         description="Let webhook endpoints be on loopback and private addresses (tests and "

@@ -1,11 +1,16 @@
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
-from fastapi import Depends
-from sqlalchemy.ext.asyncio import AsyncSession
+from asgi_correlation_id import correlation_id
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.db import SessionDep
-from app.identity.repository import UserRecords
-from app.identity.service import UserDirectory
+from app.core.models import utcnow
+from app.core.request import ClientInfo, Clock, get_client_info
+from app.core.state import core_state
+from app.identity.repository import AuditRecords, UserRecords
+from app.identity.service import AuditContext, AuditLog, UserDirectory, WriteApart
 
 
 def build_user_directory(session: AsyncSession) -> UserDirectory:
@@ -18,3 +23,41 @@ async def get_user_directory(session: SessionDep) -> UserDirectory:
 
 
 UserDirectoryDep = Annotated[UserDirectory, Depends(get_user_directory)]
+
+
+def build_audit_log(
+    session: AsyncSession,
+    *,
+    context: AuditContext | None = None,
+    clock: Clock = utcnow,
+    sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+) -> AuditLog:
+    """The audit log in `session`'s unit of work (also for the CLI: `context` empty); with a
+    `sessionmaker`, events recorded apart commit in a unit of work of their own."""
+    apart = _writing_apart(sessionmaker) if sessionmaker is not None else None
+    return AuditLog(
+        AuditRecords(session), context=context or AuditContext(), clock=clock, apart=apart
+    )
+
+
+def audit_context(client: ClientInfo) -> AuditContext:
+    return AuditContext(ip=client.ip, user_agent=client.user_agent, request_id=correlation_id.get())
+
+
+async def get_audit_log(request: Request, session: SessionDep) -> AuditLog:
+    state = core_state(request)
+    context = audit_context(await get_client_info(request))
+    return build_audit_log(
+        session, context=context, clock=state.clock, sessionmaker=state.sessionmaker
+    )
+
+
+def _writing_apart(sessionmaker: async_sessionmaker[AsyncSession]) -> WriteApart:
+    async def write(event: Mapping[str, Any]) -> None:
+        async with sessionmaker.begin() as session:
+            await AuditRecords(session).add(event)
+
+    return write
+
+
+AuditLogDep = Annotated[AuditLog, Depends(get_audit_log)]

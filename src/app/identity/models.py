@@ -1,6 +1,7 @@
 """Who people are, how they sign in and what they may do where: users, their roles and grants,
-their sessions and API keys, and the organisations they belong to with their roles there.
-Every feature that needs to know who is calling imports these, from below every one of them."""
+their sessions and API keys, the organisations they belong to with their roles there, and the
+audit log of what was done with all of these. Every feature that needs to know who is calling
+imports these, from below every one of them."""
 
 import uuid
 from datetime import datetime
@@ -320,3 +321,41 @@ class OrgApiKey(Base, UUIDPrimaryKeyMixin):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
     expires_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class AuditEvent(Base, UUIDPrimaryKeyMixin):
+    """One security-relevant act, written in the unit of work of the change it records: who
+    (`actor_id`, with `api_key_id` when a key acted), whom it concerns (`subject_id`: their
+    security events), what on which target, from where. Append-only: the database refuses
+    UPDATE, and DELETE outside the retention purge (migration 2026-12-05-1609). No foreign
+    keys: a record outlives the user, key or organisation it names."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_at", "at", "id"),
+        Index("ix_audit_events_actor_id", "actor_id", "at"),
+        Index("ix_audit_events_subject_id", "subject_id", "at"),
+        Index("ix_audit_events_org_id", "org_id", "at"),
+    )
+
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    action: Mapped[str] = mapped_column(String(100))
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    api_key_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    subject_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    org_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    target_type: Mapped[str | None] = mapped_column(String(50), default=None)
+    target_id: Mapped[str | None] = mapped_column(String(100), default=None)
+    ip: Mapped[str | None] = mapped_column(String(45), default=None)
+    user_agent: Mapped[str | None] = mapped_column(String(500), default=None)
+    request_id: Mapped[str | None] = mapped_column(String(100), default=None)
+    details: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+
+
+class AuditPurge(Base):
+    """Present only inside the retention purge's transaction: the one time the append-only
+    trigger lets rows of `audit_events` go."""
+
+    __tablename__ = "audit_purges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)

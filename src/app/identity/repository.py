@@ -1,16 +1,18 @@
-"""The base of the repositories of credentials a user holds (sessions, API keys)."""
+"""The base of the repositories of credentials a user holds (sessions, API keys), the users'
+records every feature reads, and the audit log's writes."""
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import delete
+from sqlalchemy import Table, delete, insert
 
 from app.core.models import ModelT
 from app.core.repository import Repository
 from app.core.schemas import CreateT, UpdateT
 from app.identity.auth_cache import revoke_after_commit
-from app.identity.models import User
+from app.identity.models import AuditEvent, User
 
 
 class CredentialRepository(Repository[ModelT]):
@@ -51,3 +53,16 @@ class UserRecords(Repository[User, CreateT, UpdateT]):
     async def get_by_email(self, email: str) -> User | None:
         statement = self.select().where(User.email == email)
         return (await self.session.execute(statement)).scalar_one_or_none()
+
+
+# Every audited request runs it: built once (Core's plain INSERT, in SQLAlchemy's compiled cache).
+_ADD_AUDIT_EVENT = insert(cast(Table, AuditEvent.__table__))
+
+
+class AuditRecords(Repository[AuditEvent]):
+    """Appends to the audit log (its reading is the `audit` feature's)."""
+
+    model = AuditEvent
+
+    async def add(self, values: Mapping[str, Any]) -> None:
+        await self.session.execute(_ADD_AUDIT_EVENT, dict(values))

@@ -25,7 +25,7 @@ manage_errors = error_responses(PermissionDeniedError)
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
 async def logout(current: CurrentUserSession, user_sessions: UserSessionServiceDep) -> None:
     """Revoke the token of this request."""
-    await user_sessions.revoke(current.user_id, current.id)
+    await user_sessions.log_out(current)
 
 
 @router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT)

@@ -7,6 +7,8 @@ from app.core.request import ClientInfo, Clock
 from app.core.security import hash_token, new_token
 from app.identity.auth_cache import AuthCache
 from app.identity.models import UserSession
+from app.identity.service import AuditLog, Target
+from app.sessions.audit import LOGOUT, LOGOUT_ALL, SESSION_REVOKED
 from app.sessions.repository import UserSessionRepository
 
 
@@ -32,11 +34,13 @@ class UserSessionService:
         *,
         policy: UserSessionPolicy,
         clock: Clock,
+        audit: AuditLog,
         cache: AuthCache[UserSession] | None = None,
     ):
         self.repository = repository
         self.policy = policy
         self.clock = clock
+        self.audit = audit
         self.cache = cache
 
     async def start(self, user_id: uuid.UUID, *, client: ClientInfo) -> tuple[UserSession, str]:
@@ -94,8 +98,25 @@ class UserSessionService:
         return await self.repository.list_live(user_id, now=now, idle_since=self._idle_since(now))
 
     async def revoke(self, user_id: uuid.UUID, session_id: uuid.UUID) -> None:
+        """One of the user's sessions ends (not this request's: that is `log_out`)."""
         if not await self.repository.delete_one(session_id, user_id=user_id):
             raise NotFoundError("Session not found")
+        await self.audit.record(
+            SESSION_REVOKED,
+            actor_id=user_id,
+            subject_id=user_id,
+            target=Target("session", session_id),
+        )
+
+    async def log_out(self, current: UserSession) -> None:
+        """The session of this request ends."""
+        await self.repository.delete_one(current.id, user_id=current.user_id)
+        await self.audit.record(
+            LOGOUT,
+            actor_id=current.user_id,
+            subject_id=current.user_id,
+            target=Target("session", current.id),
+        )
 
     async def revoke_all(self, user_id: uuid.UUID, *, keep: uuid.UUID | None = None) -> None:
         await self.repository.delete_all(user_id, keep=keep)
@@ -104,6 +125,7 @@ class UserSessionService:
         """Every session of the user ends, and every token mailed to them dies."""
         await self.repository.new_security_stamp(user_id)
         await self.repository.delete_all(user_id)
+        await self.audit.record(LOGOUT_ALL, actor_id=user_id, subject_id=user_id)
 
     def _idle_since(self, now: datetime) -> datetime:
         return now - self.policy.idle_timeout
