@@ -36,6 +36,8 @@ class Audited:
 
 @pytest.fixture
 async def audited(settings: Settings, migrated: str) -> AsyncIterator[Audited]:
-    own = settings.model_copy(update={"database_url": migrated})
+    """Its job worker delivers mail (to the suite's SMTP server)."""
+    fast = {"database_url": migrated, "jobs_worker": True, "jobs_poll_interval": 0.05}
+    own = settings.model_copy(update=fast)
     async with running_app(own) as app, http_client(app) as client:
         yield Audited(app, client)

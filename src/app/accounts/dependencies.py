@@ -13,6 +13,7 @@ from app.core.models import utcnow
 from app.core.ratelimit import RateLimiter
 from app.core.request import Clock
 from app.core.security import CurrentPasswordCheck, PasswordHasher
+from app.identity.dependencies import build_audit_log
 from app.jobs.definitions import JobRegistry
 from app.mail.dependencies import build_outbox_service
 from app.mail.jobs import Composer
@@ -54,6 +55,7 @@ def build_account_service(
         limiter=limiter,
         policy=policy,
         clock=clock,
+        audit=build_audit_log(session, clock=clock),
     )
 
 

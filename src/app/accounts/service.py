@@ -1,6 +1,14 @@
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
+from app.accounts.audit import (
+    EMAIL_CHANGE_CANCELLED,
+    EMAIL_CHANGE_REQUESTED,
+    EMAIL_CHANGED,
+    EMAIL_VERIFIED,
+    PASSWORD_RESET,
+)
 from app.accounts.models import AccountToken, Purpose
 from app.accounts.repository import AccountTokenRepository
 from app.api_keys.service import ApiKeyService
@@ -17,6 +25,7 @@ from app.core.security import (
 )
 from app.identity.models import User
 from app.identity.schemas import normalise_email
+from app.identity.service import AuditLog
 from app.mail.sender import MailTemplates, Message
 from app.mail.service import OutboxService
 from app.sessions.service import UserSessionService
@@ -58,7 +67,9 @@ class AccountService:
         limiter: RateLimiter,
         policy: AccountPolicy,
         clock: Clock,
+        audit: AuditLog,
     ):
+        self.audit = audit
         self.repository = repository
         self.users = users
         self.user_sessions = user_sessions
@@ -102,6 +113,7 @@ class AccountService:
         await self.users.mark_email_verified(user, self.clock())
         await self.user_sessions.revoke_all(user.id)
         await self.api_keys.revoke_all(user.id)
+        await self._record(PASSWORD_RESET, user)
 
     async def send_verification(self, user: User) -> None:
         ttl = self.policy.email_verification_ttl
@@ -117,6 +129,7 @@ class AccountService:
     async def verify_email(self, token: str) -> None:
         used = await self._take(token, Purpose.EMAIL_VERIFICATION)
         await self.users.mark_email_verified(used.user, self.clock())
+        await self._record(EMAIL_VERIFIED, used.user, details={"email": used.user.email})
 
     async def request_email_change(self, user: User, new_email: str, password: str) -> None:
         """A confirmation to the new address and, to the old one, a notice with a link that
@@ -138,6 +151,7 @@ class AccountService:
             token=cancel,
             ttl=spelled_out(ttl),
         )
+        await self._record(EMAIL_CHANGE_REQUESTED, user, details={"new_email": new_email})
 
     async def change_email(self, token: str) -> None:
         """The confirmed address becomes the user's (and counts as verified)."""
@@ -145,12 +159,16 @@ class AccountService:
         new_email = used.new_email or ""
         if await self.users.find_by_email(new_email) is not None:
             raise AlreadyExistsError("A user with this email already exists")
+        old_email = used.user.email
         await self.users.change_email(used.user, new_email, verified_at=self.clock())
+        details = {"old_email": old_email, "new_email": new_email}
+        await self._record(EMAIL_CHANGED, used.user, details=details)
 
     async def cancel_email_change(self, token: str) -> None:
         """The pending change of address, called off from the notice to the current one."""
         used = await self._take(token, Purpose.EMAIL_CHANGE_CANCEL)
         await self.repository.delete_of(used.user_id, Purpose.EMAIL_CHANGE)
+        await self._record(EMAIL_CHANGE_CANCELLED, used.user)
 
     async def peek(self, token: str, purpose: Purpose) -> AccountToken:
         """The mailed token, with its user, if it would work now; nothing is used up (a page
@@ -181,6 +199,12 @@ class AccountService:
         if used is None:
             raise InvalidTokenError()
         return used
+
+    async def _record(
+        self, action: str, user: User, details: Mapping[str, object] | None = None
+    ) -> None:
+        """An act of the account's holder: they hold the mailed link or the password."""
+        await self.audit.record(action, actor_id=user.id, subject_id=user.id, details=details)
 
     async def _mail(self, template: str, to: str, **values: str) -> None:
         await self.outbox.queue(self.templates.render(template, to, **values))

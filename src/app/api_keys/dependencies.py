@@ -11,6 +11,7 @@ from app.core.models import utcnow
 from app.core.request import Clock
 from app.core.security import CurrentPasswordCheck
 from app.identity.auth_cache import AuthCache
+from app.identity.dependencies import build_audit_log
 from app.identity.models import ApiKey
 from app.state import app_state
 
@@ -28,6 +29,7 @@ def build_api_key_service(
         ApiKeyRepository(session),
         touch_interval=settings.session_touch_interval,
         clock=clock,
+        audit=build_audit_log(session, clock=clock),
         cache=cache,
         passwords=passwords,
     )

@@ -57,7 +57,7 @@ async def list_api_keys(owner: Owner, keys: ApiKeyServiceDep) -> list[ApiKey]:
 )
 async def revoke_api_key(key_id: uuid.UUID, owner: Owner, keys: ApiKeyServiceDep) -> None:
     """Revoke one of the caller's keys, at once on every instance; another user's is a 404."""
-    await keys.revoke(owner.user_id, key_id)
+    await keys.revoke(owner.user_id, key_id, actor_id=owner.user_id)
 
 
 @router.get("/users/{user_id:uuid}/api-keys", response_model=list[ApiKeyRead], responses=not_found)
@@ -74,7 +74,7 @@ async def list_user_api_keys(
     responses=not_found,
 )
 async def revoke_user_api_key(
-    user_id: uuid.UUID, key_id: uuid.UUID, _admin: Admin, keys: ApiKeyServiceDep
+    user_id: uuid.UUID, key_id: uuid.UUID, admin: Admin, keys: ApiKeyServiceDep
 ) -> None:
     """Revoke any user's key."""
-    await keys.revoke(user_id, key_id)
+    await keys.revoke(user_id, key_id, actor_id=admin.id)

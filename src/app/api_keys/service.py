@@ -3,6 +3,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from app.api_keys.audit import API_KEY_CREATED, API_KEY_REVOKED
 from app.api_keys.repository import ApiKeyRepository
 from app.api_keys.schemas import ApiKeyCreate, ApiKeySpec
 from app.core.errors import (
@@ -17,6 +18,7 @@ from app.core.request import Clock
 from app.core.security import CurrentPasswordCheck, hash_token, new_token
 from app.identity.auth_cache import AuthCache
 from app.identity.models import KEY_PREFIX, ApiKey, User
+from app.identity.service import AuditLog, Target
 
 # The first characters of a key kept to tell keys apart: the prefix and 4 of the secret's
 # (24 bits: enough to tell a user's keys apart, too few to help guess one).
@@ -45,9 +47,11 @@ class ApiKeyService:
         *,
         touch_interval: timedelta,
         clock: Clock,
+        audit: AuditLog,
         cache: AuthCache[Any] | None = None,
         passwords: CurrentPasswordCheck | None = None,
     ):
+        self.audit = audit
         self.repository = repository
         self.touch_interval = touch_interval
         self.clock = clock
@@ -81,6 +85,14 @@ class ApiKeyService:
             scopes=data.scopes,
             created_at=self.clock(),
             expires_at=data.expires_at,
+        )
+        details = {"name": data.name, "scopes": sorted(data.scopes)}
+        await self.audit.record(
+            API_KEY_CREATED,
+            actor_id=owner.id,
+            subject_id=owner.id,
+            target=Target("api_key", record.id),
+            details=details,
         )
         return NewKey(record, key)
 
@@ -125,9 +137,14 @@ class ApiKeyService:
     async def list_for(self, user_id: uuid.UUID) -> list[ApiKey]:
         return await self.repository.list_for(user_id)
 
-    async def revoke(self, user_id: uuid.UUID, key_id: uuid.UUID) -> None:
+    async def revoke(self, user_id: uuid.UUID, key_id: uuid.UUID, *, actor_id: uuid.UUID) -> None:
+        """`user_id`'s key ends; `actor_id` did it (they, or an administrator)."""
         if not await self.repository.delete_one(key_id, user_id=user_id):
             raise NotFoundError("API key not found")
+        target = Target("api_key", key_id)
+        await self.audit.record(
+            API_KEY_REVOKED, actor_id=actor_id, subject_id=user_id, target=target
+        )
 
     async def revoke_all(self, user_id: uuid.UUID) -> None:
         await self.repository.delete_all(user_id)

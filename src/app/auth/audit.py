@@ -6,3 +6,7 @@ LOGIN_FAILED = declare_action(
     "A sign-in with a password refused (`details.reason`: unknown_email, wrong_password, "
     "inactive, unverified)",
 )
+REGISTERED = declare_action("auth.registered", "An account made by registering")
+PASSWORD_CHANGED = declare_action(
+    "account.password_changed", "A password changed by its holder: their other sessions ended"
+)

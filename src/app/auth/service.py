@@ -1,7 +1,7 @@
 from dataclasses import dataclass
 
 from app.accounts.service import AccountService
-from app.auth.audit import LOGIN, LOGIN_FAILED
+from app.auth.audit import LOGIN, LOGIN_FAILED, PASSWORD_CHANGED, REGISTERED
 from app.auth.schemas import PasswordChange
 from app.core.errors import EmailNotVerifiedError, InvalidCredentialsError
 from app.core.ratelimit import RateLimiter
@@ -62,6 +62,8 @@ class AuthService:
             email=data.email, hashed_password=hashed_password, full_name=data.full_name
         )
         await self.accounts.send_verification(user)
+        target = Target("user", user.id)
+        await self.audit.record(REGISTERED, actor_id=user.id, subject_id=user.id, target=target)
         return user
 
     async def login(
@@ -119,3 +121,4 @@ class AuthService:
         )
         await self.users.set_password(user, await self.hasher.hash(data.new_password))
         await self.user_sessions.revoke_all(user.id, keep=current.id)
+        await self.audit.record(PASSWORD_CHANGED, actor_id=user.id, subject_id=user.id)

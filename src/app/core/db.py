@@ -18,13 +18,14 @@ from sqlalchemy.pool import PoolResetState
 
 from app.core.config import Settings
 from app.core.pool import FairAsyncQueuePool
-from app.core.request import Clock
+from app.core.request import ClientInfo, Clock, client_info
 from app.core.state import core_state
 from app.core.tenancy import names_tenant
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 _EFFECTS = "app.after_commit"
+CLIENT = "app.client"
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -160,6 +161,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     if request.method in SAFE_METHODS and state.read_sessionmaker is not None and not tenant_bound:
         sessionmaker = state.read_sessionmaker
     session = sessionmaker()
+    # Who the unit of work serves, for what it records of them (the audit log).
+    session.info[CLIENT] = client_info(request)
     try:
         yield session
     except BaseException:
@@ -172,6 +175,12 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             hook = state.after_commit.get(effect)
             if hook is not None:
                 await hook(values)
+
+
+def client_of(session: AsyncSession) -> ClientInfo | None:
+    """The client of the request this unit of work serves; None outside a request."""
+    client: ClientInfo | None = session.info.get(CLIENT)
+    return client
 
 
 def after_commit(session: AsyncSession, effect: str, *values: Hashable) -> None:

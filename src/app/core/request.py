@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
+from starlette.requests import HTTPConnection
 
 from app.core.etag import IfMatch, parse_if_match
 
@@ -20,11 +21,15 @@ class ClientInfo:
     user_agent: str | None
 
 
-async def get_client_info(request: Request) -> ClientInfo:
+def client_info(connection: HTTPConnection) -> ClientInfo:
     # `request.client` is already the proxy-resolved address when uvicorn trusts the proxy.
-    ip = request.client.host if request.client else None
-    user_agent = request.headers.get("user-agent")
+    ip = connection.client.host if connection.client else None
+    user_agent = connection.headers.get("user-agent")
     return ClientInfo(ip=ip, user_agent=user_agent[:MAX_USER_AGENT] if user_agent else None)
+
+
+async def get_client_info(request: Request) -> ClientInfo:
+    return client_info(request)
 
 
 def location(request: Request, route_name: str, **path_params: Any) -> str:

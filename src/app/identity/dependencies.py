@@ -5,9 +5,9 @@ from asgi_correlation_id import correlation_id
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.db import SessionDep
+from app.core.db import SessionDep, client_of
 from app.core.models import utcnow
-from app.core.request import ClientInfo, Clock, get_client_info
+from app.core.request import Clock
 from app.core.state import core_state
 from app.identity.repository import AuditRecords, UserRecords
 from app.identity.service import AuditContext, AuditLog, UserDirectory, WriteApart
@@ -28,28 +28,25 @@ UserDirectoryDep = Annotated[UserDirectory, Depends(get_user_directory)]
 def build_audit_log(
     session: AsyncSession,
     *,
-    context: AuditContext | None = None,
     clock: Clock = utcnow,
     sessionmaker: async_sessionmaker[AsyncSession] | None = None,
 ) -> AuditLog:
-    """The audit log in `session`'s unit of work (also for the CLI: `context` empty); with a
-    `sessionmaker`, events recorded apart commit in a unit of work of their own."""
-    apart = _writing_apart(sessionmaker) if sessionmaker is not None else None
-    return AuditLog(
-        AuditRecords(session), context=context or AuditContext(), clock=clock, apart=apart
+    """The audit log in `session`'s unit of work: its events tell the client and request id
+    of the request it serves, if any (nothing for the CLI or a job). With a `sessionmaker`,
+    events recorded apart commit in a unit of work of their own."""
+    client = client_of(session)
+    context = AuditContext(
+        ip=client.ip if client else None,
+        user_agent=client.user_agent if client else None,
+        request_id=correlation_id.get(),
     )
-
-
-def audit_context(client: ClientInfo) -> AuditContext:
-    return AuditContext(ip=client.ip, user_agent=client.user_agent, request_id=correlation_id.get())
+    apart = _writing_apart(sessionmaker) if sessionmaker is not None else None
+    return AuditLog(AuditRecords(session), context=context, clock=clock, apart=apart)
 
 
 async def get_audit_log(request: Request, session: SessionDep) -> AuditLog:
     state = core_state(request)
-    context = audit_context(await get_client_info(request))
-    return build_audit_log(
-        session, context=context, clock=state.clock, sessionmaker=state.sessionmaker
-    )
+    return build_audit_log(session, clock=state.clock, sessionmaker=state.sessionmaker)
 
 
 def _writing_apart(sessionmaker: async_sessionmaker[AsyncSession]) -> WriteApart:

@@ -1,10 +1,12 @@
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from app.core.errors import ConflictError, ForbiddenError, NotFoundError, PermissionDeniedError
 from app.core.models import utcnow
 from app.core.permissions import covers
 from app.identity.models import ADMIN, Role, User
+from app.identity.service import AuditLog, Target
+from app.roles.audit import ROLE_CREATED, ROLE_DELETED, ROLE_GRANTED, ROLE_REVOKED, ROLE_UPDATED
 from app.roles.repository import RoleRepository
 from app.roles.schemas import RoleCreate, RoleUpdate
 
@@ -17,8 +19,9 @@ class RoleService:
     an admin holds). The built-in roles keep their names, `admin` keeps every permission, and
     an active `admin` always remains."""
 
-    def __init__(self, repository: RoleRepository):
+    def __init__(self, repository: RoleRepository, *, audit: AuditLog):
         self.repository = repository
+        self.audit = audit
 
     async def list_all(self) -> list[Role]:
         return await self.repository.list_all()
@@ -33,6 +36,8 @@ class RoleService:
         _may_hand_out(actor, data.permissions)
         role = await self.repository.create(name=data.name, description=data.description)
         await self.repository.set_permissions(role, data.permissions)
+        details = {"name": role.name, "permissions": sorted(data.permissions)}
+        await self._record(ROLE_CREATED, actor, role, details=details)
         return role
 
     async def update(self, actor: User, role_id: uuid.UUID, data: RoleUpdate) -> Role:
@@ -51,6 +56,10 @@ class RoleService:
         updated = await self.repository.compare_and_set(role, values or {"updated_at": utcnow()})
         if updated is None:
             raise NotFoundError("Role not found")
+        details: dict[str, object] = {"name": updated.name, "changed": sorted(values)}
+        if permissions is not None:
+            details["permissions"] = sorted(permissions)
+        await self._record(ROLE_UPDATED, actor, updated, details=details)
         return updated
 
     async def delete(self, actor: User, role_id: uuid.UUID) -> None:
@@ -60,11 +69,13 @@ class RoleService:
         _may_hand_out(actor, role.permissions)
         await self._may_change_holders(actor, role)
         await self.repository.delete(role)
+        await self._record(ROLE_DELETED, actor, role, details={"name": role.name})
 
     async def grant(self, actor: User, user: User, role_id: uuid.UUID) -> None:
         role = await self.get(role_id)
         _may_hand_out(actor, role.permissions)
         await self.repository.assign(user.id, [role.id])
+        await self._record(ROLE_GRANTED, actor, role, subject=user, details={"name": role.name})
 
     async def named(self, name: str) -> Role:
         role = await self.repository.get_by_name(name)
@@ -88,6 +99,7 @@ class RoleService:
         if role.name == ADMIN:
             await self.confirm_admin_remains(actor, user)
         await self.repository.unassign(user.id, role.id)
+        await self._record(ROLE_REVOKED, actor, role, subject=user, details={"name": role.name})
 
     async def take_back_by_name(self, user: User, name: str) -> None:
         """For the command line: no actor, but an active admin still remains."""
@@ -104,6 +116,23 @@ class RoleService:
             raise ForbiddenError("You cannot take administration away from yourself")
         if actor.id not in await self.repository.lock_active_admin_ids():
             raise ForbiddenError("Only an active administrator may do this")
+
+    async def _record(
+        self,
+        action: str,
+        actor: User,
+        role: Role,
+        *,
+        subject: User | None = None,
+        details: Mapping[str, object],
+    ) -> None:
+        await self.audit.record(
+            action,
+            actor_id=actor.id,
+            subject_id=subject.id if subject else None,
+            target=Target("role", role.id),
+            details=details,
+        )
 
     async def _may_change_holders(self, actor: User, role: Role) -> None:
         _may_change(actor, await self.repository.holders_permissions(role.id))

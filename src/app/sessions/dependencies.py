@@ -17,9 +17,8 @@ from app.core.models import utcnow
 from app.core.permissions import allows
 from app.core.request import Clock
 from app.identity.auth_cache import AuthCache
-from app.identity.dependencies import AuditLogDep, build_audit_log
+from app.identity.dependencies import build_audit_log
 from app.identity.models import ApiKey, OrgApiKey, User, UserSession
-from app.identity.service import AuditLog
 from app.sessions.repository import UserSessionRepository
 from app.sessions.service import UserSessionPolicy, UserSessionService
 from app.state import app_state
@@ -48,24 +47,20 @@ def build_user_session_service(
     settings: Settings,
     clock: Clock = utcnow,
     cache: AuthCache[UserSession] | None = None,
-    audit: AuditLog | None = None,
 ) -> UserSessionService:
-    """`audit`: the request's audit log (without one, events carry no client or request)."""
     policy = UserSessionPolicy(
         lifetime=settings.session_lifetime,
         idle_timeout=settings.session_idle_timeout,
         touch_interval=settings.session_touch_interval,
     )
     repository = UserSessionRepository(session)
-    audit = audit or build_audit_log(session, clock=clock)
+    audit = build_audit_log(session, clock=clock)
     return UserSessionService(repository, policy=policy, clock=clock, audit=audit, cache=cache)
 
 
-async def get_user_session_service(
-    request: Request, session: SessionDep, audit: AuditLogDep
-) -> UserSessionService:
+async def get_user_session_service(request: Request, session: SessionDep) -> UserSessionService:
     state = app_state(request)
-    return build_user_session_service(session, state.settings, state.clock, audit=audit)
+    return build_user_session_service(session, state.settings, state.clock)
 
 
 UserSessionServiceDep = Annotated[UserSessionService, Depends(get_user_session_service)]

@@ -1,5 +1,5 @@
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from app.core.errors import ForbiddenError, NotFoundError
@@ -8,9 +8,10 @@ from app.core.pagination import PageRequest, PageResult
 from app.core.permissions import covers
 from app.core.security import new_security_stamp
 from app.identity.models import ADMIN, USER, User
-from app.identity.service import UserDirectory
+from app.identity.service import AuditLog, Target, UserDirectory
 from app.roles.service import RoleService
 from app.sessions.service import UserSessionService
+from app.users.audit import USER_DEACTIVATED, USER_DELETED, USER_UPDATED
 from app.users.filters import UserFilter
 from app.users.repository import UserRepository
 from app.users.schemas import UserAdminUpdate, UserUpdateMe
@@ -21,12 +22,18 @@ class UserService(UserDirectory):
     user who holds every permission of another may change or delete them."""
 
     def __init__(
-        self, repository: UserRepository, *, user_sessions: UserSessionService, roles: RoleService
+        self,
+        repository: UserRepository,
+        *,
+        user_sessions: UserSessionService,
+        roles: RoleService,
+        audit: AuditLog,
     ):
         super().__init__(repository)
         self.repository: UserRepository = repository
         self.user_sessions = user_sessions
         self.roles = roles
+        self.audit = audit
 
     async def create(
         self,
@@ -109,8 +116,12 @@ class UserService(UserDirectory):
         if deactivates:
             values["security_stamp"] = new_security_stamp()
         updated = await self._write(user, values)
+        changed = sorted(set(values) - {"updated_at", "security_stamp"})
+        if changed:
+            await self._record(USER_UPDATED, actor, user, details={"changed": changed})
         if deactivates:
             await self.user_sessions.revoke_all(user.id)
+            await self._record(USER_DEACTIVATED, actor, user)
         return updated
 
     async def delete(self, actor: User, user_id: uuid.UUID) -> None:
@@ -122,6 +133,15 @@ class UserService(UserDirectory):
             await self.roles.confirm_admin_remains(actor, user)
         await self.repository.soft_delete(user)
         await self.user_sessions.revoke_all(user.id)
+        await self._record(USER_DELETED, actor, user, details={"email": user.email})
+
+    async def _record(
+        self, action: str, actor: User, user: User, details: Mapping[str, object] | None = None
+    ) -> None:
+        target = Target("user", user.id)
+        await self.audit.record(
+            action, actor_id=actor.id, subject_id=user.id, target=target, details=details
+        )
 
     async def _changeable(self, actor: User, user_id: uuid.UUID) -> User:
         """The user, when `actor` holds every permission they hold."""
