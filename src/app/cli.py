@@ -15,6 +15,7 @@ from alembic.util import CommandError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from app.api_keys.cli import api_keys_cli
+from app.audit.cli import audit_cli
 from app.core.config import Settings, settings_table
 from app.core.entity import Tenancy
 from app.core.metrics import MULTIPROCESS_DIR
@@ -37,6 +38,7 @@ cli.add_typer(users_cli, name="users")
 cli.add_typer(roles_cli, name="roles")
 cli.add_typer(api_keys_cli, name="api-keys")
 cli.add_typer(jobs_cli, name="jobs")
+cli.add_typer(audit_cli, name="audit")
 cli.command()(worker)
 new = typer.Typer(help="Generate code.", no_args_is_help=True)
 cli.add_typer(new, name="new")
