@@ -4,7 +4,7 @@ list names them all (`app new entity` adds a feature's), so that code outside th
 CLI) knows every one, and a test fails when one is missing."""
 
 from app.api_keys.permissions import API_KEYS_ADMIN
-from app.audit.permissions import AUDIT_READ
+from app.audit.permissions import AUDIT_READ, ORG_AUDIT_READ
 from app.identity.permissions import ACCOUNT_MANAGE
 from app.invitations.permissions import MEMBERS_INVITE
 from app.items.permissions import ITEMS_READ, ITEMS_WRITE
@@ -44,6 +44,7 @@ PERMISSIONS: tuple[str, ...] = (
     MEMBERS_INVITE,
     KEYS_MANAGE,
     ORG_WEBHOOKS_MANAGE,
+    ORG_AUDIT_READ,
     PROJECTS_READ,
     PROJECTS_WRITE,
 )

@@ -26,6 +26,24 @@ class AuditFilter(ListFilter):
         model = AuditEvent
 
 
+class OrgAuditFilter(ListFilter):
+    """Query parameters of `GET /orgs/{org_id}/audit-events`."""
+
+    action: str | None = None
+    actor_id: uuid.UUID | None = None
+    subject_id: uuid.UUID | None = None
+    target_type: str | None = None
+    target_id: str | None = None
+    at__gte: UTCDatetime | None = None
+    at__lt: UTCDatetime | None = None
+
+    sortable: ClassVar[tuple[str, ...]] = ("at",)
+    default_sort: ClassVar[tuple[SortKey, ...]] = (SortKey("at", descending=True),)
+
+    class Constants(ListFilter.Constants):
+        model = AuditEvent
+
+
 class SecurityEventFilter(ListFilter):
     """Query parameters of `GET /users/me/security-events`."""
 
@@ -41,4 +59,5 @@ class SecurityEventFilter(ListFilter):
 
 
 AuditListQuery = Annotated[ListQuery[AuditFilter], list_query(AuditFilter)]
+OrgAuditListQuery = Annotated[ListQuery[OrgAuditFilter], list_query(OrgAuditFilter)]
 SecurityEventListQuery = Annotated[ListQuery[SecurityEventFilter], list_query(SecurityEventFilter)]

@@ -3,7 +3,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, select
 
-from app.audit.filters import AuditFilter, SecurityEventFilter
+from app.audit.filters import AuditFilter, OrgAuditFilter, SecurityEventFilter
 from app.core.pagination import PageRequest, PageResult
 from app.core.repository import Repository
 from app.identity.models import AuditEvent, AuditPurge
@@ -18,6 +18,12 @@ class AuditRepository(Repository[AuditEvent]):
         self, filters: AuditFilter, page: PageRequest
     ) -> PageResult[AuditEvent]:
         return await self.list_page(filters.filter(select(AuditEvent)), page)
+
+    async def list_in_org(
+        self, org_id: uuid.UUID, filters: OrgAuditFilter, page: PageRequest
+    ) -> PageResult[AuditEvent]:
+        statement = filters.filter(select(AuditEvent).where(AuditEvent.org_id == org_id))
+        return await self.list_page(statement, page)
 
     async def list_for_subject(
         self, subject_id: uuid.UUID, filters: SecurityEventFilter, page: PageRequest

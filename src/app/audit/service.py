@@ -1,7 +1,7 @@
 import uuid
 from datetime import timedelta
 
-from app.audit.filters import AuditFilter, SecurityEventFilter
+from app.audit.filters import AuditFilter, OrgAuditFilter, SecurityEventFilter
 from app.audit.repository import AuditRepository
 from app.core.pagination import PageRequest, PageResult
 from app.core.request import Clock
@@ -19,6 +19,11 @@ class AuditService:
 
     async def list_page(self, filters: AuditFilter, page: PageRequest) -> PageResult[AuditEvent]:
         return await self.repository.list_filtered(filters, page)
+
+    async def list_in_org(
+        self, org_id: uuid.UUID, filters: OrgAuditFilter, page: PageRequest
+    ) -> PageResult[AuditEvent]:
+        return await self.repository.list_in_org(org_id, filters, page)
 
     async def security_events(
         self, user_id: uuid.UUID, filters: SecurityEventFilter, page: PageRequest

@@ -6,6 +6,7 @@ from typing import Any
 from app.core.audit import is_declared
 from app.core.errors import NotFoundError
 from app.core.request import Clock
+from app.identity.credentials import OrgMember
 from app.identity.models import User
 from app.identity.repository import AuditRecords, UserRecords
 
@@ -84,6 +85,26 @@ class AuditLog:
     ) -> None:
         event = self._event(action, actor_id, api_key_id, subject_id, org_id, target, details or {})
         await self.records.add(event)
+
+    async def record_in_org(
+        self,
+        action: str,
+        actor: OrgMember,
+        *,
+        subject_id: uuid.UUID | None = None,
+        target: Target | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        """An act inside `actor`'s organisation, by a member or by one of its API keys."""
+        await self.record(
+            action,
+            actor_id=actor.user.id if actor.user else None,
+            api_key_id=actor.key_id,
+            subject_id=subject_id,
+            org_id=actor.org_id,
+            target=target,
+            details=details,
+        )
 
     async def record_apart(
         self,

@@ -8,6 +8,7 @@ from app.core.db import SessionDep
 from app.core.metrics import Metrics
 from app.core.ratelimit import RateLimiter
 from app.core.request import Clock
+from app.identity.dependencies import build_audit_log
 from app.invitations.repository import InvitationRepository
 from app.invitations.service import InvitationPolicy, InvitationService
 from app.jobs.definitions import JobRegistry
@@ -40,6 +41,7 @@ def build_invitation_service(
             ttl=settings.invitation_ttl, per_org=settings.rate_limit_invitations
         ),
         clock=clock,
+        audit=build_audit_log(session, clock=clock),
     )
 
 

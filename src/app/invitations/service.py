@@ -18,6 +18,8 @@ from app.core.request import Clock
 from app.core.security import hash_token, new_token
 from app.identity.credentials import OrgMember
 from app.identity.models import Organisation, User
+from app.identity.service import AuditLog, Target
+from app.invitations.audit import INVITATION_ACCEPTED, INVITATION_CREATED, INVITATION_WITHDRAWN
 from app.invitations.filters import InvitationFilter
 from app.invitations.models import Invitation
 from app.invitations.repository import InvitationRepository
@@ -52,7 +54,9 @@ class InvitationService:
         limiter: RateLimiter,
         policy: InvitationPolicy,
         clock: Clock,
+        audit: AuditLog,
     ):
+        self.audit = audit
         self.invitations = repository
         self.orgs = orgs
         self.members = members
@@ -96,6 +100,10 @@ class InvitationService:
             ttl=spelled_out(self.policy.ttl),
         )
         await self.outbox.queue(message)
+        details = {"email": data.email, "roles": invitation.roles}
+        await self.audit.record_in_org(
+            INVITATION_CREATED, actor, target=_invitation(invitation), details=details
+        )
         return invitation
 
     async def list_in(
@@ -106,6 +114,8 @@ class InvitationService:
     async def withdraw(self, actor: OrgMember, invitation_id: uuid.UUID) -> None:
         if not await self.invitations.withdraw(actor.org_id, invitation_id):
             raise NotFoundError("Invitation not found")
+        target = Target("invitation", invitation_id)
+        await self.audit.record_in_org(INVITATION_WITHDRAWN, actor, target=target)
 
     async def peek(self, token: str) -> tuple[Invitation, Organisation]:
         """The invitation of a link that would work now, and its organisation; nothing is used
@@ -132,4 +142,16 @@ class InvitationService:
         org = await self.orgs.get(invitation.org_id)
         if org is None:
             raise InvalidTokenError()
+        await self.audit.record(
+            INVITATION_ACCEPTED,
+            actor_id=user.id,
+            subject_id=user.id,
+            org_id=org.id,
+            target=_invitation(invitation),
+            details={"roles": invitation.roles},
+        )
         return org
+
+
+def _invitation(invitation: Invitation) -> Target:
+    return Target("invitation", invitation.id)

@@ -8,6 +8,7 @@ from app.core.db import SessionDep
 from app.core.models import utcnow
 from app.core.request import Clock
 from app.identity.auth_cache import AuthCache
+from app.identity.dependencies import build_audit_log
 from app.identity.models import OrgApiKey
 from app.org_api_keys.repository import OrgApiKeyRepository
 from app.org_api_keys.service import OrgApiKeyService
@@ -24,6 +25,7 @@ def build_org_api_key_service(
         OrgApiKeyRepository(session),
         touch_interval=settings.session_touch_interval,
         clock=clock,
+        audit=build_audit_log(session, clock=clock),
         cache=cache,
     )
 

@@ -16,6 +16,8 @@ from app.core.security import hash_token, new_token
 from app.identity.auth_cache import AuthCache
 from app.identity.credentials import OrgMember
 from app.identity.models import ORG_KEY_PREFIX, OrgApiKey
+from app.identity.service import AuditLog, Target
+from app.org_api_keys.audit import ORG_API_KEY_CREATED, ORG_API_KEY_REVOKED
 from app.org_api_keys.repository import OrgApiKeyRepository
 from app.org_api_keys.schemas import OrgApiKeyCreate
 
@@ -40,8 +42,10 @@ class OrgApiKeyService:
         *,
         touch_interval: timedelta,
         clock: Clock,
+        audit: AuditLog,
         cache: AuthCache[Any] | None = None,
     ):
+        self.audit = audit
         self.repository = repository
         self.touch_interval = touch_interval
         self.clock = clock
@@ -65,6 +69,9 @@ class OrgApiKeyService:
             created_at=self.clock(),
             expires_at=data.expires_at,
         )
+        details = {"name": data.name, "scopes": sorted(data.scopes)}
+        target = Target("org_api_key", record.id)
+        await self.audit.record_in_org(ORG_API_KEY_CREATED, actor, target=target, details=details)
         return NewOrgKey(record, key)
 
     async def authenticate(self, key: str) -> OrgApiKey:
@@ -97,3 +104,5 @@ class OrgApiKeyService:
     async def revoke(self, actor: OrgMember, key_id: uuid.UUID) -> None:
         if not await self.repository.revoke(actor.org_id, key_id):
             raise NotFoundError("API key not found")
+        target = Target("org_api_key", key_id)
+        await self.audit.record_in_org(ORG_API_KEY_REVOKED, actor, target=target)

@@ -18,6 +18,7 @@ from app.core.permissions import ALL, allows, declared
 from app.core.request import Clock
 from app.core.tenancy import bind_tenant
 from app.identity.credentials import OrgMember
+from app.identity.dependencies import build_audit_log
 from app.identity.models import ApiKey, OrgApiKey
 from app.orgs.repository import MemberRepository, OrgRepository, OrgRoleRepository
 from app.orgs.service import MemberService, OrgRoleService, OrgService
@@ -26,28 +27,32 @@ from app.state import AppState, app_state
 
 
 def build_org_service(
-    session: AsyncSession, settings: Settings, _clock: Clock = utcnow
+    session: AsyncSession, settings: Settings, clock: Clock = utcnow
 ) -> OrgService:
     return OrgService(
         OrgRepository(session),
         MemberRepository(session),
         OrgRoleRepository(session),
         require_if_match=settings.require_if_match,
+        audit=build_audit_log(session, clock=clock),
     )
 
 
 def build_member_service(
-    session: AsyncSession, _settings: Settings | None = None, _clock: Clock = utcnow
+    session: AsyncSession, _settings: Settings | None = None, clock: Clock = utcnow
 ) -> MemberService:
     return MemberService(
-        OrgRepository(session), MemberRepository(session), OrgRoleRepository(session)
+        OrgRepository(session),
+        MemberRepository(session),
+        OrgRoleRepository(session),
+        audit=build_audit_log(session, clock=clock),
     )
 
 
 def build_org_role_service(
-    session: AsyncSession, _settings: Settings | None = None, _clock: Clock = utcnow
+    session: AsyncSession, _settings: Settings | None = None, clock: Clock = utcnow
 ) -> OrgRoleService:
-    return OrgRoleService(OrgRoleRepository(session))
+    return OrgRoleService(OrgRoleRepository(session), audit=build_audit_log(session, clock=clock))
 
 
 get_org_service = service_dependency(build_org_service)

@@ -2,6 +2,7 @@ import re
 import secrets
 import unicodedata
 import uuid
+from collections.abc import Mapping
 
 from app.core.errors import (
     AlreadyExistsError,
@@ -18,6 +19,17 @@ from app.core.permissions import allows, covers
 from app.core.service import Service
 from app.identity.credentials import OrgMember
 from app.identity.models import BUILT_IN_ORG_ROLES, OWNER, Membership, Organisation, OrgRole, User
+from app.identity.service import AuditLog, Target
+from app.orgs.audit import (
+    MEMBER_REMOVED,
+    MEMBER_ROLES_CHANGED,
+    ORG_CREATED,
+    ORG_DELETED,
+    ORG_ROLE_CREATED,
+    ORG_ROLE_DELETED,
+    ORG_ROLE_UPDATED,
+    ORG_UPDATED,
+)
 from app.orgs.filters import MemberFilter, OrgFilter
 from app.orgs.permissions import MEMBERS_MANAGE
 from app.orgs.repository import MemberRepository, OrgRepository, OrgRoleRepository
@@ -52,16 +64,22 @@ class OrgService(Service[Organisation, OrgCreate, OrgUpdate]):
         roles: OrgRoleRepository,
         *,
         require_if_match: bool,
+        audit: AuditLog,
     ):
         super().__init__(repository, require_if_match=require_if_match)
         self.orgs = repository
         self.members = members
         self.roles = roles
+        self.audit = audit
 
     async def create(self, user: User, data: OrgCreate) -> Organisation:
         slug = data.slug or await self._free_slug(slugify(data.name))
         org = await self.orgs.create(name=data.name, slug=slug)
         await self.members.add(org.id, user.id, await self.roles.named(org.id, [OWNER]))
+        details = {"name": org.name, "slug": org.slug}
+        await self.audit.record(
+            ORG_CREATED, actor_id=user.id, org_id=org.id, target=_org(org), details=details
+        )
         return org
 
     async def list_for(
@@ -77,11 +95,18 @@ class OrgService(Service[Organisation, OrgCreate, OrgUpdate]):
     ) -> Organisation:
         org = await self.get(member)
         expected = self.expected_version(org.version, if_match)
-        updated = await self.orgs.change(org, data, expected_version=expected)
-        return self.written_or_412(updated, expected)
+        updated = self.written_or_412(
+            await self.orgs.change(org, data, expected_version=expected), expected
+        )
+        details = {"changed": sorted(data.model_dump(exclude_unset=True))}
+        await self.audit.record_in_org(ORG_UPDATED, member, target=_org(org), details=details)
+        return updated
 
     async def delete(self, member: OrgMember) -> None:
-        await self.orgs.delete(await self.get(member))
+        org = await self.get(member)
+        await self.orgs.delete(org)
+        details = {"name": org.name, "slug": org.slug}
+        await self.audit.record_in_org(ORG_DELETED, member, target=_org(org), details=details)
 
     async def _free_slug(self, slug: str) -> str:
         """`slug`, or with a random suffix when another organisation has it."""
@@ -98,10 +123,18 @@ class MemberService:
     locks the organisation first and re-reads what the actor holds, so two owners removing
     each other at once cannot both succeed."""
 
-    def __init__(self, orgs: OrgRepository, members: MemberRepository, roles: OrgRoleRepository):
+    def __init__(
+        self,
+        orgs: OrgRepository,
+        members: MemberRepository,
+        roles: OrgRoleRepository,
+        *,
+        audit: AuditLog,
+    ):
         self.orgs = orgs
         self.members = members
         self.roles = roles
+        self.audit = audit
 
     async def list_in(
         self, member: OrgMember, filters: MemberFilter, page: PageRequest
@@ -121,6 +154,10 @@ class MemberService:
         if OWNER in target.roles and OWNER not in {role.name for role in wanted}:
             await self._keep_an_owner(actor.org_id, target)
         await self.members.set_roles(target, wanted)
+        details = {"roles": sorted(role.name for role in wanted)}
+        await self.audit.record_in_org(
+            MEMBER_ROLES_CHANGED, actor, subject_id=user_id, target=_user(user_id), details=details
+        )
         return target
 
     async def remove(self, actor: OrgMember, user_id: uuid.UUID) -> None:
@@ -134,6 +171,10 @@ class MemberService:
         if OWNER in target.roles:
             await self._keep_an_owner(actor.org_id, target)
         await self.members.remove(target)
+        details = {"left": user_id == actor.id}
+        await self.audit.record_in_org(
+            MEMBER_REMOVED, actor, subject_id=user_id, target=_user(user_id), details=details
+        )
 
     async def _lock(self, actor: OrgMember) -> frozenset[str]:
         """Lock the organisation; what the actor holds in it now, under the lock (a key's
@@ -176,8 +217,9 @@ class OrgRoleService:
     cannot change). Nobody makes, changes or deletes a role granting what they do not hold; a
     change reaches the role's holders on their next request."""
 
-    def __init__(self, roles: OrgRoleRepository):
+    def __init__(self, roles: OrgRoleRepository, *, audit: AuditLog):
         self.roles = roles
+        self.audit = audit
 
     async def list_in(self, member: OrgMember) -> list[OrgRole]:
         return await self.roles.list_in(member.org_id)
@@ -196,6 +238,8 @@ class OrgRoleService:
             org_id=actor.org_id, name=data.name, description=data.description
         )
         await self.roles.set_permissions(role, data.permissions)
+        details = {"name": role.name, "permissions": sorted(data.permissions)}
+        await self._record(ORG_ROLE_CREATED, actor, role, details)
         return role
 
     async def update(self, actor: OrgMember, role_id: uuid.UUID, data: OrgRoleUpdate) -> OrgRole:
@@ -210,10 +254,22 @@ class OrgRoleService:
         updated = await self.roles.rename(role, values or {"updated_at": utcnow()})
         if updated is None:
             raise NotFoundError("Role not found")
+        details: dict[str, object] = {"name": updated.name, "changed": sorted(values)}
+        if permissions is not None:
+            details["permissions"] = sorted(permissions)
+        await self._record(ORG_ROLE_UPDATED, actor, updated, details)
         return updated
 
     async def delete(self, actor: OrgMember, role_id: uuid.UUID) -> None:
-        await self.roles.delete(await self._own(actor, role_id))
+        role = await self._own(actor, role_id)
+        await self.roles.delete(role)
+        await self._record(ORG_ROLE_DELETED, actor, role, {"name": role.name})
+
+    async def _record(
+        self, action: str, actor: OrgMember, role: OrgRole, details: Mapping[str, object]
+    ) -> None:
+        target = Target("org_role", role.id)
+        await self.audit.record_in_org(action, actor, target=target, details=details)
 
     async def _own(self, actor: OrgMember, role_id: uuid.UUID) -> OrgRole:
         """A role of the organisation's own that the actor may change."""
@@ -227,3 +283,11 @@ class OrgRoleService:
 def _may_hand_out(held: frozenset[str], permissions: list[str]) -> None:
     if not covers(held, permissions):
         raise PermissionDeniedError(sorted(set(permissions) - held)[0])
+
+
+def _org(org: Organisation) -> Target:
+    return Target("organisation", org.id)
+
+
+def _user(user_id: uuid.UUID) -> Target:
+    return Target("user", user_id)

@@ -7,6 +7,7 @@ from app.core.config import Settings
 from app.core.db import SessionDep
 from app.core.models import utcnow
 from app.core.request import Clock
+from app.identity.dependencies import build_audit_log
 from app.jobs.definitions import JobContext, JobRegistry
 from app.jobs.dependencies import build_job_service
 from app.mail.dependencies import build_outbox_service
@@ -52,7 +53,12 @@ def build_webhook_service(
         disable_period=settings.webhooks_disable_period,
         secret_grace=settings.webhooks_secret_grace,
     )
-    return WebhookService(build_deliveries(session, settings, clock), policy=policy, clock=clock)
+    return WebhookService(
+        build_deliveries(session, settings, clock),
+        policy=policy,
+        clock=clock,
+        audit=build_audit_log(session, clock=clock),
+    )
 
 
 def job_webhooks(session: AsyncSession, context: JobContext) -> WebhookService:

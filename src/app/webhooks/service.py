@@ -2,7 +2,7 @@ import base64
 import json
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -13,10 +13,17 @@ from app.core.errors import ConflictError, InvalidInputError, NotFoundError
 from app.core.events import Change, event_name, event_types
 from app.core.pagination import PageRequest, PageResult
 from app.core.request import Clock
+from app.identity.service import AuditLog, Target
 from app.jobs.definitions import JobType
 from app.jobs.service import JobService
 from app.mail.sender import MailTemplates
 from app.mail.service import OutboxService
+from app.webhooks.audit import (
+    WEBHOOK_CREATED,
+    WEBHOOK_DELETED,
+    WEBHOOK_SECRET_ROTATED,
+    WEBHOOK_UPDATED,
+)
 from app.webhooks.filters import DeliveryFilter
 from app.webhooks.models import Delivery, DeliveryState, Endpoint, Owner
 from app.webhooks.repository import DeliveryRepository, EndpointRepository
@@ -140,7 +147,10 @@ class WebhookService:
     """An owner's endpoints (a user's, or an organisation's), their deliveries, and what a
     worker records of each try."""
 
-    def __init__(self, deliveries: Deliveries, *, policy: WebhookPolicy, clock: Clock):
+    def __init__(
+        self, deliveries: Deliveries, *, policy: WebhookPolicy, clock: Clock, audit: AuditLog
+    ):
+        self.audit = audit
         self.queue = deliveries
         self.endpoints = deliveries.endpoints
         self.deliveries = deliveries.deliveries
@@ -166,6 +176,8 @@ class WebhookService:
             created_at=now,
             updated_at=now,
         )
+        details = {"url": data.url, "events": data.events}
+        await self._record(WEBHOOK_CREATED, owner, record, details)
         return NewEndpoint(record, secret)
 
     async def list_for(self, owner: Owner) -> list[Endpoint]:
@@ -184,13 +196,18 @@ class WebhookService:
             self._check_url(changes["url"])
         if "events" in changes:
             self._check_events(owner, changes["events"])
+        details = {"changed": sorted(changes)}
         if changes.get("enabled") and not endpoint.enabled:
             changes.update(disabled_reason=None, failures=0, failing_since=None)
-        return await self.endpoints.change(endpoint, **changes, updated_at=self.clock())
+        changed = await self.endpoints.change(endpoint, **changes, updated_at=self.clock())
+        await self._record(WEBHOOK_UPDATED, owner, changed, details)
+        return changed
 
     async def delete(self, owner: Owner, endpoint_id: uuid.UUID) -> None:
         """The endpoint and its deliveries; jobs still queued for them find nothing to send."""
-        await self.endpoints.delete(await self.get(owner, endpoint_id, lock=True))
+        endpoint = await self.get(owner, endpoint_id, lock=True)
+        await self.endpoints.delete(endpoint)
+        await self._record(WEBHOOK_DELETED, owner, endpoint, {"url": endpoint.url})
 
     async def rotate_secret(self, owner: Owner, endpoint_id: uuid.UUID) -> Rotated:
         """A new secret; the current one keeps signing (as a second signature) for the grace
@@ -205,6 +222,7 @@ class WebhookService:
             previous_until=until,
             updated_at=now,
         )
+        await self._record(WEBHOOK_SECRET_ROTATED, owner, endpoint, {})
         return Rotated(secret, until)
 
     async def list_deliveries(
@@ -303,6 +321,14 @@ class WebhookService:
             await self.deliveries.fail_pending(endpoint.id, "The endpoint is disabled", now)
             return Recorded.FAILED, endpoint
         return (Recorded.FAILED if gave_up else Recorded.RETRY), None
+
+    async def _record(
+        self, action: str, owner: Owner, endpoint: Endpoint, details: Mapping[str, object]
+    ) -> None:
+        target = Target("webhook", endpoint.id)
+        await self.audit.record(
+            action, actor_id=owner.actor, org_id=owner.org_id, target=target, details=details
+        )
 
     @staticmethod
     def _found(delivery: Delivery | None) -> Delivery:
