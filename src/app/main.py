@@ -15,6 +15,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from app.api import include_api
 from app.api_keys.dependencies import authenticate_api_key
+from app.console.router import include_console
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_read_sessionmaker, create_sessionmaker
 from app.core.handlers import register_exception_handlers
@@ -157,6 +158,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops_router)
     include_api(app)
     include_pages(app)
+    include_console(app)
     _add_middleware(app, settings)
     install_openapi(app)
     return app

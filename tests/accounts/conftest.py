@@ -1,6 +1,7 @@
 """Fixtures of these tests: users made through the API with real commits (the outbox is
 drained only of committed mail), removed afterwards with their mail."""
 
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -31,9 +32,9 @@ async def client(mailing_app: FastAPI) -> AsyncIterator[AsyncClient]:
         yield client
 
 
-@pytest.fixture
-async def register(client: AsyncClient, engine: AsyncEngine) -> AsyncIterator[Register]:
-    """Registers a new account (committed) and gives its email."""
+@contextlib.asynccontextmanager
+async def registering(client: AsyncClient, engine: AsyncEngine) -> AsyncIterator[Register]:
+    """Registers new accounts (committed) through this client; removes them and their mail."""
     emails: list[str] = []
 
     async def make() -> str:
@@ -44,7 +45,17 @@ async def register(client: AsyncClient, engine: AsyncEngine) -> AsyncIterator[Re
         assert response.status_code == 201, response.text
         return email
 
-    yield make
-    async with engine.begin() as connection:
-        await connection.execute(delete(User).where(User.email.in_(emails)))
-        await connection.execute(delete(OutboxMessage).where(OutboxMessage.recipient.in_(emails)))
+    try:
+        yield make
+    finally:
+        async with engine.begin() as connection:
+            await connection.execute(delete(User).where(User.email.in_(emails)))
+            sent_them = OutboxMessage.recipient.in_(emails)
+            await connection.execute(delete(OutboxMessage).where(sent_them))
+
+
+@pytest.fixture
+async def register(client: AsyncClient, engine: AsyncEngine) -> AsyncIterator[Register]:
+    """Registers a new account (committed) and gives its email."""
+    async with registering(client, engine) as make:
+        yield make

@@ -2,6 +2,7 @@
 functions: each command calls `asyncio.run` itself."""
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
@@ -57,14 +58,21 @@ def test_tail_prints_the_latest_events_oldest_first(migrated: str) -> None:
     assert [event["details"] for event in lines_of(refused.output)] == [{"n": 1}]
 
 
-def test_export_pages_through_a_time_range(migrated: str, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "written",
+    [datetime.isoformat, lambda moment: moment.strftime("%Y-%m-%dT%H:%M:%S")],
+    ids=["with offset", "without: UTC"],
+)
+def test_export_pages_through_a_time_range(
+    migrated: str, monkeypatch: pytest.MonkeyPatch, written: Callable[[datetime], str]
+) -> None:
     record(migrated, *[LOGIN] * 6)
     monkeypatch.setattr(app.audit.cli, "BATCH", 2)
     since, until = START + timedelta(minutes=1), START + timedelta(minutes=5)
 
     exported = runner.invoke(
         cli,
-        ["audit", "export", "--since", since.isoformat(), "--until", until.isoformat()],
+        ["audit", "export", "--since", written(since), "--until", written(until)],
         env={"DATABASE_URL": migrated},
     )
 

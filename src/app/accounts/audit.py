@@ -14,3 +14,6 @@ EMAIL_CHANGED = declare_action(
 EMAIL_CHANGE_CANCELLED = declare_action(
     "account.email_change_cancelled", "A pending change of address called off"
 )
+VERIFICATION_RESENT = declare_action(
+    "account.verification_resent", "A new verification link mailed, asked by the user or an admin"
+)

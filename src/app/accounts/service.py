@@ -1,3 +1,4 @@
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -8,6 +9,7 @@ from app.accounts.audit import (
     EMAIL_CHANGED,
     EMAIL_VERIFIED,
     PASSWORD_RESET,
+    VERIFICATION_RESENT,
 )
 from app.accounts.models import AccountToken, Purpose
 from app.accounts.repository import AccountTokenRepository
@@ -120,11 +122,15 @@ class AccountService:
         token = await self._issue(user, Purpose.EMAIL_VERIFICATION, ttl)
         await self._mail("email_verification", user.email, token=token, ttl=spelled_out(ttl))
 
-    async def resend_verification(self, user: User) -> None:
+    async def resend_verification(self, user: User, *, actor_id: uuid.UUID | None = None) -> None:
+        """A new link, asked for by the user or by an administrator (`actor_id`)."""
         if user.email_verified_at is not None:
             raise ConflictError("The email address is already verified")
         await self.limiter.hit(self.policy.mail_per_user, f"account-mail:{user.id}")
         await self.send_verification(user)
+        await self.audit.record(
+            VERIFICATION_RESENT, actor_id=actor_id or user.id, subject_id=user.id
+        )
 
     async def verify_email(self, token: str) -> None:
         used = await self._take(token, Purpose.EMAIL_VERIFICATION)

@@ -2,7 +2,7 @@
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -45,7 +45,7 @@ def export(
     """Every event in the range, oldest first, read in keyset pages (constant cost each)."""
 
     async def work(audit: AuditService) -> None:
-        filters = AuditFilter(action=action, at__gte=since, at__lt=until)
+        filters = AuditFilter(action=action, at__gte=_utc(since), at__lt=_utc(until))
         page = PageRequest(sort=OLDEST_FIRST, limit=BATCH)
         while True:
             found = await audit.list_page(filters, page)
@@ -56,6 +56,13 @@ def export(
             page = PageRequest(sort=OLDEST_FIRST, limit=BATCH, after=found.next_keys)
 
     _run(work)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """A time without an offset is read as UTC, as the options say."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
 
 
 def _run(work: Callable[[AuditService], Awaitable[None]]) -> None:

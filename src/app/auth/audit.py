@@ -4,7 +4,7 @@ LOGIN = declare_action("auth.login", "Signed in with a password: a new session")
 LOGIN_FAILED = declare_action(
     "auth.login_failed",
     "A sign-in with a password refused (`details.reason`: unknown_email, wrong_password, "
-    "inactive, unverified)",
+    "inactive, unverified, not_console_user)",
 )
 REGISTERED = declare_action("auth.registered", "An account made by registering")
 PASSWORD_CHANGED = declare_action(

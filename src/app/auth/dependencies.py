@@ -1,13 +1,39 @@
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.dependencies import AccountServiceDep
+from app.accounts.dependencies import AccountServiceDep, build_account_service
 from app.auth.service import AuthLimits, AuthService
-from app.identity.dependencies import AuditLogDep
-from app.sessions.dependencies import UserSessionServiceDep
-from app.state import app_state
-from app.users.dependencies import UserServiceDep
+from app.core.config import Settings
+from app.identity.dependencies import AuditLogDep, build_audit_log
+from app.sessions.dependencies import UserSessionServiceDep, build_user_session_service
+from app.state import AppState, app_state
+from app.users.dependencies import UserServiceDep, build_user_service
+
+
+def build_auth_service(session: AsyncSession, state: AppState) -> AuthService:
+    """For the admin console's sign-in, which has no FastAPI dependencies."""
+    settings, clock = state.settings, state.clock
+    return AuthService(
+        users=build_user_service(session, settings),
+        user_sessions=build_user_session_service(session, settings, clock),
+        hasher=state.password_hasher,
+        limiter=state.rate_limiter,
+        limits=_limits(settings),
+        accounts=build_account_service(
+            session,
+            settings,
+            clock,
+            registry=state.job_registry,
+            hasher=state.password_hasher,
+            limiter=state.rate_limiter,
+            metrics=state.metrics,
+        ),
+        passwords=state.password_check,
+        audit=build_audit_log(session, clock=clock, sessionmaker=state.sessionmaker),
+        require_verified_email=settings.require_verified_email,
+    )
 
 
 async def get_auth_service(
@@ -18,17 +44,12 @@ async def get_auth_service(
     audit: AuditLogDep,
 ) -> AuthService:
     state = app_state(request)
-    limits = AuthLimits(
-        login_email=state.settings.rate_limit_login_email,
-        login_ip=state.settings.rate_limit_login_ip,
-        register_ip=state.settings.rate_limit_register_ip,
-    )
     return AuthService(
         users=users,
         user_sessions=user_sessions,
         hasher=state.password_hasher,
         limiter=state.rate_limiter,
-        limits=limits,
+        limits=_limits(state.settings),
         accounts=accounts,
         passwords=state.password_check,
         audit=audit,
@@ -37,3 +58,11 @@ async def get_auth_service(
 
 
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
+
+
+def _limits(settings: Settings) -> AuthLimits:
+    return AuthLimits(
+        login_email=settings.rate_limit_login_email,
+        login_ip=settings.rate_limit_login_ip,
+        register_ip=settings.rate_limit_register_ip,
+    )

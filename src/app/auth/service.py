@@ -71,6 +71,10 @@ class AuthService:
     ) -> tuple[UserSession, str]:
         """A new session for valid credentials of an active user."""
         user = await self.authenticate(email, password, client=client)
+        return await self.start_session(user, client=client)
+
+    async def start_session(self, user: User, *, client: ClientInfo) -> tuple[UserSession, str]:
+        """A new session for a user `authenticate` let through."""
         user_session, token = await self.user_sessions.start(user.id, client=client)
         target = Target("session", user_session.id)
         await self.audit.record(LOGIN, actor_id=user.id, subject_id=user.id, target=target)
@@ -96,17 +100,18 @@ class AuthService:
             for rule, key in keys:
                 await self.limiter.hit(rule, key)
             reason = "unknown_email" if user is None else "inactive" if valid else "wrong_password"
-            await self._refused(email, user, reason)
+            await self.refuse(email, user, reason)
             raise InvalidCredentialsError()
         if self.require_verified_email and user.email_verified_at is None:
-            await self._refused(email, user, "unverified")
+            await self.refuse(email, user, "unverified")
             raise EmailNotVerifiedError()
         if new_hash is not None:
             await self.users.upgrade_password_hash(user, new_hash)
         return user
 
-    async def _refused(self, email: str, user: User | None, reason: str) -> None:
-        """Kept although the request fails: its unit of work rolls back."""
+    async def refuse(self, email: str, user: User | None, reason: str) -> None:
+        """A refused sign-in, recorded although its request fails (its unit of work rolls
+        back)."""
         subject = user.id if user else None
         details = {"email": email, "reason": reason}
         await self.audit.record_apart(LOGIN_FAILED, subject_id=subject, details=details)

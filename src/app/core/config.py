@@ -130,6 +130,15 @@ class Settings(BaseSettings):
         description="Serve `/docs`, `/redoc` and `/openapi.json`; empty means on, except in "
         "production",
     )
+    admin_enabled: bool | None = Field(
+        default=None,
+        description="Serve the admin console at `/admin`; empty means on, except in production",
+    )
+    admin_idle_timeout: timedelta = Field(
+        default=timedelta(minutes=15),
+        description="A console sign-in ends after this long unused (to within "
+        "`SESSION_TOUCH_INTERVAL`)",
+    )
     otel_enabled: bool = Field(
         default=False,
         description="FastAPI's native OpenTelemetry spans, metrics and error logs through the "
@@ -430,7 +439,12 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "metrics_token", "docs_enabled", "smtp_username", "smtp_password", mode="before"
+        "metrics_token",
+        "docs_enabled",
+        "admin_enabled",
+        "smtp_username",
+        "smtp_password",
+        mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
@@ -459,6 +473,10 @@ class Settings(BaseSettings):
     @property
     def serves_docs(self) -> bool:
         return self.docs_enabled if self.docs_enabled is not None else not self.is_production
+
+    @property
+    def serves_admin(self) -> bool:
+        return self.admin_enabled if self.admin_enabled is not None else not self.is_production
 
     @property
     def serves_metrics(self) -> bool:

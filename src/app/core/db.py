@@ -19,7 +19,7 @@ from sqlalchemy.pool import PoolResetState
 from app.core.config import Settings
 from app.core.pool import FairAsyncQueuePool
 from app.core.request import ClientInfo, Clock, client_info
-from app.core.state import core_state
+from app.core.state import CoreState, core_state
 from app.core.tenancy import names_tenant
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -161,20 +161,30 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     if request.method in SAFE_METHODS and state.read_sessionmaker is not None and not tenant_bound:
         sessionmaker = state.read_sessionmaker
     session = sessionmaker()
-    # Who the unit of work serves, for what it records of them (the audit log).
-    session.info[CLIENT] = client_info(request)
+    bind_client(session, client_info(request))
     try:
         yield session
     except BaseException:
         await _end(session, commit=False)
         raise
     await _end(session, commit=True)
+    await run_after_commit(state, session)
+
+
+async def run_after_commit(state: CoreState, session: AsyncSession) -> None:
+    """Run the hooks of what `session` noted (see `after_commit`), once it committed: for a
+    unit of work that is not `get_session`'s (the admin console's)."""
     effects: dict[str, set[Any]] | None = session.info.pop(_EFFECTS, None)
     if effects:
         for effect, values in effects.items():
             hook = state.after_commit.get(effect)
             if hook is not None:
                 await hook(values)
+
+
+def bind_client(session: AsyncSession, client: ClientInfo) -> None:
+    """Who the unit of work serves, for what it records of them (the audit log)."""
+    session.info[CLIENT] = client
 
 
 def client_of(session: AsyncSession) -> ClientInfo | None:

@@ -8,6 +8,7 @@ from app.core.config import Settings
 from app.core.db import SessionDep
 from app.core.models import utcnow
 from app.core.request import Clock
+from app.identity.dependencies import build_audit_log
 from app.jobs.definitions import JobRegistry
 from app.jobs.repository import JobRepository
 from app.jobs.service import JobPolicy, JobService
@@ -23,7 +24,13 @@ def build_job_service(
         keep_done=settings.jobs_keep_done,
         keep_dead=settings.jobs_keep_dead,
     )
-    return JobService(JobRepository(session), registry=registry, policy=policy, clock=clock)
+    return JobService(
+        JobRepository(session),
+        registry=registry,
+        policy=policy,
+        clock=clock,
+        audit=build_audit_log(session, clock=clock),
+    )
 
 
 async def get_job_service(request: Request, session: SessionDep) -> JobService:

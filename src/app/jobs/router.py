@@ -49,10 +49,10 @@ async def read_job(job_id: uuid.UUID, _admin: Admin, jobs: JobServiceDep) -> Job
     response_model=JobRead,
     responses=error_responses(NotFoundError, ConflictError, AlreadyExistsError),
 )
-async def retry_job(job_id: uuid.UUID, _admin: Admin, jobs: JobServiceDep) -> Job:
+async def retry_job(job_id: uuid.UUID, admin: Admin, jobs: JobServiceDep) -> Job:
     """A dead or cancelled job, ready again now with all its attempts (409 in any other state,
     or when a ready job holds its key)."""
-    return await jobs.retry(job_id)
+    return await jobs.retry(job_id, actor_id=admin.id)
 
 
 @router.post(
@@ -60,7 +60,7 @@ async def retry_job(job_id: uuid.UUID, _admin: Admin, jobs: JobServiceDep) -> Jo
     response_model=JobRead,
     responses=error_responses(NotFoundError, ConflictError),
 )
-async def cancel_job(job_id: uuid.UUID, _admin: Admin, jobs: JobServiceDep) -> Job:
+async def cancel_job(job_id: uuid.UUID, admin: Admin, jobs: JobServiceDep) -> Job:
     """A ready job, which then never runs, or a running one, stopped by its worker within a
     third of `JOBS_LEASE` (409 once it ended)."""
-    return await jobs.cancel(job_id)
+    return await jobs.cancel(job_id, actor_id=admin.id)

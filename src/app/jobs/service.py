@@ -9,6 +9,8 @@ from pydantic import BaseModel, ValidationError
 from app.core.errors import ConflictError, InvalidInputError, NotFoundError
 from app.core.pagination import PageRequest, PageResult
 from app.core.request import Clock
+from app.identity.service import AuditLog, Target
+from app.jobs.audit import JOB_CANCELLED, JOB_RETRIED
 from app.jobs.definitions import Abandon, JobRegistry, JobType, PayloadT, Schedule
 from app.jobs.filters import JobFilter
 from app.jobs.models import ENDED, Job, JobState
@@ -39,12 +41,19 @@ class JobService:
     the API and the CLI do to them, and what the worker records of each try."""
 
     def __init__(
-        self, repository: JobRepository, *, registry: JobRegistry, policy: JobPolicy, clock: Clock
+        self,
+        repository: JobRepository,
+        *,
+        registry: JobRegistry,
+        policy: JobPolicy,
+        clock: Clock,
+        audit: AuditLog,
     ):
         self.repository = repository
         self.registry = registry
         self.policy = policy
         self.clock = clock
+        self.audit = audit
 
     async def enqueue(
         self,
@@ -81,27 +90,34 @@ class JobService:
             raise NotFoundError("Job not found")
         return job
 
-    async def retry(self, job_id: uuid.UUID) -> Job:
-        """A dead or cancelled job, ready again now with all its attempts."""
+    async def retry(self, job_id: uuid.UUID, *, actor_id: uuid.UUID | None = None) -> Job:
+        """A dead or cancelled job, ready again now with all its attempts; `actor_id` is who
+        asked (none from the CLI)."""
         job = await self._locked(job_id)
         if job.state not in (JobState.DEAD, JobState.CANCELLED):
             raise ConflictError(
                 f"Only a dead or cancelled job can be retried; this one is {job.state}"
             )
-        return await self.repository.change(
+        was = job.state
+        changed = await self.repository.change(
             job, state=JobState.READY, attempts=0, run_at=self.clock(), finished_at=None
         )
+        await self._record(JOB_RETRIED, changed, actor_id, was)
+        return changed
 
-    async def cancel(self, job_id: uuid.UUID) -> Job:
+    async def cancel(self, job_id: uuid.UUID, *, actor_id: uuid.UUID | None = None) -> Job:
         """A ready job, or a running one (its worker stops it at its next lease renewal)."""
         job = await self._locked(job_id)
         if job.state not in (JobState.READY, JobState.RUNNING):
             raise ConflictError(
                 f"Only a ready or running job can be cancelled; this one is {job.state}"
             )
-        return await self.repository.change(
+        was = job.state
+        changed = await self.repository.change(
             job, state=JobState.CANCELLED, worker=None, lease_until=None, finished_at=self.clock()
         )
+        await self._record(JOB_CANCELLED, changed, actor_id, was)
+        return changed
 
     async def purge(self, states: tuple[JobState, ...], older_than: timedelta) -> int:
         """Remove ended jobs that finished more than `older_than` ago."""
@@ -171,6 +187,12 @@ class JobService:
         """Per queue, the jobs due; and how many are dead."""
         return await self.repository.stats(self.clock()), await self.repository.count_in(
             JobState.DEAD
+        )
+
+    async def _record(self, action: str, job: Job, actor_id: uuid.UUID | None, was: str) -> None:
+        details = {"name": job.name, "was": str(was)}
+        await self.audit.record(
+            action, actor_id=actor_id, target=Target("job", job.id), details=details
         )
 
     async def _locked(self, job_id: uuid.UUID) -> Job:

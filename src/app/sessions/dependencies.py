@@ -1,3 +1,4 @@
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
@@ -47,10 +48,13 @@ def build_user_session_service(
     settings: Settings,
     clock: Clock = utcnow,
     cache: AuthCache[UserSession] | None = None,
+    *,
+    idle_timeout: timedelta | None = None,
 ) -> UserSessionService:
+    """`idle_timeout` shortens `SESSION_IDLE_TIMEOUT` (the admin console's sign-ins)."""
     policy = UserSessionPolicy(
         lifetime=settings.session_lifetime,
-        idle_timeout=settings.session_idle_timeout,
+        idle_timeout=min(settings.session_idle_timeout, idle_timeout or timedelta.max),
         touch_interval=settings.session_touch_interval,
     )
     repository = UserSessionRepository(session)

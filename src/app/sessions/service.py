@@ -97,13 +97,16 @@ class UserSessionService:
         now = self.clock()
         return await self.repository.list_live(user_id, now=now, idle_since=self._idle_since(now))
 
-    async def revoke(self, user_id: uuid.UUID, session_id: uuid.UUID) -> None:
-        """One of the user's sessions ends (not this request's: that is `log_out`)."""
+    async def revoke(
+        self, user_id: uuid.UUID, session_id: uuid.UUID, *, actor_id: uuid.UUID | None = None
+    ) -> None:
+        """One of the user's sessions ends (not this request's: that is `log_out`), by the user
+        or by an administrator (`actor_id`)."""
         if not await self.repository.delete_one(session_id, user_id=user_id):
             raise NotFoundError("Session not found")
         await self.audit.record(
             SESSION_REVOKED,
-            actor_id=user_id,
+            actor_id=actor_id or user_id,
             subject_id=user_id,
             target=Target("session", session_id),
         )
@@ -121,11 +124,14 @@ class UserSessionService:
     async def revoke_all(self, user_id: uuid.UUID, *, keep: uuid.UUID | None = None) -> None:
         await self.repository.delete_all(user_id, keep=keep)
 
-    async def sign_out_everywhere(self, user_id: uuid.UUID) -> None:
-        """Every session of the user ends, and every token mailed to them dies."""
+    async def sign_out_everywhere(
+        self, user_id: uuid.UUID, *, actor_id: uuid.UUID | None = None
+    ) -> None:
+        """Every session of the user ends, and every token mailed to them dies; by the user or
+        by an administrator (`actor_id`)."""
         await self.repository.new_security_stamp(user_id)
         await self.repository.delete_all(user_id)
-        await self.audit.record(LOGOUT_ALL, actor_id=user_id, subject_id=user_id)
+        await self.audit.record(LOGOUT_ALL, actor_id=actor_id or user_id, subject_id=user_id)
 
     def _idle_since(self, now: datetime) -> datetime:
         return now - self.policy.idle_timeout
