@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.core.db import SessionDep
+from app.identity.dependencies import build_audit_log
 from app.oauth.repository import IdentityRepository, OAuthCodeRepository, OAuthStateRepository
 from app.oauth.service import OAuthPolicy, OAuthService
 from app.sessions.dependencies import UserSessionServiceDep
@@ -43,6 +44,7 @@ async def get_oauth_service(
         users=users,
         user_sessions=user_sessions,
         limiter=state.rate_limiter,
+        audit=build_audit_log(session, clock=state.clock),
         policy=policy,
         clock=state.clock,
     )

@@ -15,6 +15,14 @@ from app.core.ratelimit import RateLimiter
 from app.core.request import ClientInfo, Clock
 from app.core.security import hash_token, new_token
 from app.identity.models import User, UserSession
+from app.identity.service import AuditLog, Target
+from app.oauth.audit import (
+    IDENTITY_LINKED,
+    IDENTITY_UNLINKED,
+    OAUTH_LOGIN,
+    OAUTH_LOGIN_FAILED,
+    OAUTH_REGISTERED,
+)
 from app.oauth.models import CodePurpose, UserIdentity
 from app.oauth.providers import (
     Profile,
@@ -62,9 +70,10 @@ class ProviderAnswer:
 
 
 class SignInRefusedError(Exception):
-    def __init__(self, reason: SignInError):
+    def __init__(self, reason: SignInError, user_id: uuid.UUID | None = None):
         super().__init__(reason)
         self.reason = reason
+        self.user_id = user_id  # the account it would have signed in as, when known
 
 
 class OAuthService:
@@ -84,6 +93,7 @@ class OAuthService:
         users: UserService,
         user_sessions: UserSessionService,
         limiter: RateLimiter,
+        audit: AuditLog,
         policy: OAuthPolicy,
         clock: Clock,
     ):
@@ -94,6 +104,7 @@ class OAuthService:
         self.users = users
         self.user_sessions = user_sessions
         self.limiter = limiter
+        self.audit = audit
         self.policy = policy
         self.clock = clock
 
@@ -161,6 +172,9 @@ class OAuthService:
             return await self._finish(name, answer, browser_secret)
         except SignInRefusedError as refused:
             await self.limiter.hit(self.policy.login_per_ip, limit_key)
+            details = {"provider": name, "reason": refused.reason.value}
+            # The answer commits (the state is used up), and the event with it.
+            await self.audit.record(OAUTH_LOGIN_FAILED, subject_id=refused.user_id, details=details)
             return self._failed(refused.reason)
 
     async def exchange(self, login_code: str, *, client: ClientInfo) -> tuple[UserSession, str]:
@@ -172,7 +186,14 @@ class OAuthService:
         if taken is None:
             await self.limiter.hit(self.policy.login_per_ip, limit_key)
             raise InvalidTokenError("The login code is invalid, expired or already used")
-        return await self.user_sessions.start(taken.user_id, client=client)
+        started, token = await self.user_sessions.start(taken.user_id, client=client)
+        await self.audit.record(
+            OAUTH_LOGIN,
+            actor_id=taken.user_id,
+            subject_id=taken.user_id,
+            target=Target("session", started.id),
+        )
+        return started, token
 
     async def link_ticket(self, user: User, name: str, *, redirect_to: str | None) -> str:
         """The URL that starts linking `name`'s account to `user`, in their browser, once."""
@@ -196,6 +217,13 @@ class OAuthService:
                 "or link another provider first"
             )
         await self.identities.remove(identity)
+        await self.audit.record(
+            IDENTITY_UNLINKED,
+            actor_id=user.id,
+            subject_id=user.id,
+            target=Target("identity", identity.id),
+            details={"provider": identity.provider},
+        )
 
     async def _finish(self, name: str, answer: ProviderAnswer, browser_secret: str | None) -> str:
         started = await self.states.take(hash_token(answer.state or ""), now=self.clock())
@@ -235,7 +263,7 @@ class OAuthService:
         identity = await self.identities.find(name, profile.subject)
         if identity is not None:
             if not identity.user.is_active:
-                raise SignInRefusedError(SignInError.INACTIVE)
+                raise SignInRefusedError(SignInError.INACTIVE, identity.user_id)
             await self.identities.touch(identity, email=profile.email, now=now)
             return identity.user
         if not profile.email or not profile.email_verified:
@@ -246,30 +274,48 @@ class OAuthService:
                 email=profile.email, hashed_password=None, full_name=profile.name
             )
             await self.users.mark_email_verified(user, now)
+            details = {"provider": name}
+            await self.audit.record(
+                OAUTH_REGISTERED, actor_id=user.id, subject_id=user.id, details=details
+            )
+            how = "registration"
         elif user.email_verified_at is None:
-            raise SignInRefusedError(SignInError.ACCOUNT_EXISTS)
+            raise SignInRefusedError(SignInError.ACCOUNT_EXISTS, user.id)
         elif not user.is_active:
-            raise SignInRefusedError(SignInError.INACTIVE)
-        await self._add_identity(user.id, name, profile)
+            raise SignInRefusedError(SignInError.INACTIVE, user.id)
+        else:
+            how = "address"
+        await self._add_identity(user.id, name, profile, by=how)
         return user
 
     async def _link(self, name: str, profile: Profile, user_id: uuid.UUID) -> None:
         identity = await self.identities.find(name, profile.subject)
         if identity is not None:
             if identity.user_id != user_id:
-                raise SignInRefusedError(SignInError.ALREADY_LINKED)
+                raise SignInRefusedError(SignInError.ALREADY_LINKED, user_id)
             return
-        await self._add_identity(user_id, name, profile)
+        await self._add_identity(user_id, name, profile, by="user")
 
-    async def _add_identity(self, user_id: uuid.UUID, name: str, profile: Profile) -> None:
+    async def _add_identity(
+        self, user_id: uuid.UUID, name: str, profile: Profile, *, by: str
+    ) -> None:
+        """`by`: how it came to be linked: "registration" (the account was made from it),
+        "address" (the verified addresses matched) or "user" (its user linked it)."""
         now = self.clock()
-        await self.identities.create(
+        identity = await self.identities.create(
             user_id=user_id,
             provider=name,
             subject=profile.subject,
             email=profile.email,
             created_at=now,
             last_used_at=now,
+        )
+        await self.audit.record(
+            IDENTITY_LINKED,
+            actor_id=user_id,
+            subject_id=user_id,
+            target=Target("identity", identity.id),
+            details={"provider": name, "by": by},
         )
 
     async def _issue(self, user_id: uuid.UUID, purpose: CodePurpose) -> str:
