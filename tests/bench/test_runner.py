@@ -81,3 +81,17 @@ def test_jobs_bench_prints_each_figure() -> None:
     assert lines[1].startswith("1 worker process: ")
     assert lines[2].startswith("2 worker processes: ")
     assert lines[3].startswith("commit to start, 1 idle worker: p50 ")
+
+
+def test_audit_bench_prints_each_route() -> None:
+    command = [sys.executable, "-m", "bench.audit", "--server", SERVER.replace("+asyncpg", "")]
+    command += ["--requests", "20", "--rounds", "1"]
+
+    finished = subprocess.run(
+        command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    lines = [line.split() for line in finished.stdout.splitlines()]
+    assert [line[:2] for line in lines] == [["POST", "/auth/login"], ["PATCH", "/users/{id}"]]
+    assert all(float(line[2]) > 0 and line[3] == "µs" for line in lines)
