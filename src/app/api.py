@@ -9,6 +9,7 @@ from app.api_keys.router import router as api_keys_router
 from app.audit.router import router as audit_router
 from app.auth.router import router as auth_router
 from app.core.errors import COMMON_ERROR_RESPONSES
+from app.factors.router import router as factors_router
 from app.invitations.router import router as invitations_router
 from app.items.router import router as items_router
 from app.jobs.router import router as jobs_router
@@ -44,5 +45,6 @@ def include_api(app: FastAPI) -> None:
     include(jobs_router)
     include(audit_router)
     include(accounts_router)
+    include(factors_router)
     include(oauth_router)
     include(oauth_callbacks)

@@ -27,9 +27,13 @@ class Console:
 
     client: AsyncClient
 
-    async def login(self, email: str, password: str = DEFAULT_PASSWORD) -> Response:
+    async def login(
+        self, email: str, password: str = DEFAULT_PASSWORD, *, code: str = ""
+    ) -> Response:
         page = await self.client.get("/admin/login")
         form = {"username": email, "password": password, "csrftoken": csrf_token(page)}
+        if code:
+            form["code"] = code
         return await self.client.post("/admin/login", data=form)
 
     async def row_action(

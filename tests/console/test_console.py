@@ -2,9 +2,11 @@
 once), CSRF on every write, the idle timeout, signing out."""
 
 import asyncio
+import time
 import uuid
 from datetime import timedelta
 
+import pyotp
 from pydantic import SecretStr
 from sqlalchemy import select
 
@@ -39,6 +41,26 @@ async def test_a_wrong_password_is_refused_and_recorded(audited: Audited) -> Non
     assert "Wrong email or password" in refused.text
     [event] = await audited.events(action="auth.login_failed", subject_id=admin.user.id)
     assert event.details["reason"] == "wrong_password"
+
+
+async def test_an_account_with_a_second_factor_needs_its_code(audited: Audited) -> None:
+    admin = await audited.user(is_superuser=True)
+    started = await audited.client.post("/api/v1/auth/2fa/totp", headers=admin.headers)
+    totp = pyotp.TOTP(started.json()["secret"])
+    confirm = {"code": totp.now()}
+    await audited.client.post("/api/v1/auth/2fa/totp/confirm", headers=admin.headers, json=confirm)
+    console = Console(audited.client)
+
+    without = await console.login(admin.user.email)
+    wrong = await console.login(admin.user.email, code=totp.at(time.time() + 600))
+    signed_in = await console.login(admin.user.email, code=totp.at(time.time() + 30))
+
+    assert without.status_code == wrong.status_code == 400
+    assert "Enter the current code from your authenticator app" in wrong.text
+    assert signed_in.status_code == 303, signed_in.text
+    assert len(await audited.events(action="auth.mfa_failed", subject_id=admin.user.id)) == 2
+    *_, event = await audited.events(action="auth.login", subject_id=admin.user.id)
+    assert event.details == {"second_factor": "totp"}
 
 
 async def test_the_console_cookie_is_http_only_and_strict(audited: Audited) -> None:

@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.dependencies import AccountServiceDep, build_account_service
 from app.auth.service import AuthLimits, AuthService
 from app.core.config import Settings
+from app.factors.dependencies import FactorServiceDep, build_factor_service
 from app.identity.dependencies import AuditLogDep, build_audit_log
 from app.sessions.dependencies import UserSessionServiceDep, build_user_session_service
 from app.state import AppState, app_state
@@ -32,6 +33,13 @@ def build_auth_service(session: AsyncSession, state: AppState) -> AuthService:
         ),
         passwords=state.password_check,
         audit=build_audit_log(session, clock=clock, sessionmaker=state.sessionmaker),
+        factors=build_factor_service(
+            session,
+            settings,
+            sessionmaker=state.sessionmaker,
+            limiter=state.rate_limiter,
+            clock=clock,
+        ),
         require_verified_email=settings.require_verified_email,
     )
 
@@ -42,6 +50,7 @@ async def get_auth_service(
     user_sessions: UserSessionServiceDep,
     accounts: AccountServiceDep,
     audit: AuditLogDep,
+    factors: FactorServiceDep,
 ) -> AuthService:
     state = app_state(request)
     return AuthService(
@@ -53,6 +62,7 @@ async def get_auth_service(
         accounts=accounts,
         passwords=state.password_check,
         audit=audit,
+        factors=factors,
         require_verified_email=state.settings.require_verified_email,
     )
 

@@ -9,20 +9,26 @@ from app.auth.schemas import LoginRequest, PasswordChange, TokenForm, TokenRespo
 from app.core.errors import (
     AlreadyExistsError,
     EmailNotVerifiedError,
+    InvalidCodeError,
     InvalidCredentialsError,
+    InvalidTokenError,
+    MfaRequiredError,
     PermissionDeniedError,
     RateLimitedError,
     UnauthorizedError,
     error_responses,
 )
 from app.core.request import ClientInfoDep
+from app.factors.schemas import MfaLogin, MfaWithCode, MfaWithRecoveryCode
 from app.identity.models import User, UserSession
 from app.identity.permissions import ACCOUNT_MANAGE
 from app.sessions.dependencies import require_session
 from app.users.schemas import UserCreate, UserRead
 
 router = APIRouter(prefix="/auth", tags=["auth"])
-login_errors = error_responses(InvalidCredentialsError, EmailNotVerifiedError, RateLimitedError)
+login_errors = error_responses(
+    InvalidCredentialsError, MfaRequiredError, EmailNotVerifiedError, RateLimitedError
+)
 
 
 @router.post(
@@ -38,8 +44,29 @@ async def register(data: UserCreate, auth: AuthServiceDep, client: ClientInfoDep
 
 @router.post("/login", response_model=TokenResponse, responses=login_errors)
 async def login(data: LoginRequest, auth: AuthServiceDep, client: ClientInfoDep) -> TokenResponse:
-    """Exchange email and password for a bearer token."""
+    """Exchange email and password for a bearer token. An account with a second factor
+    answers 401 `MFA_REQUIRED` with an `mfa_token` for `POST /auth/login/mfa` instead."""
     user_session, token = await auth.login(data.email, data.password, client=client)
+    return TokenResponse(access_token=token, expires_at=user_session.expires_at)
+
+
+@router.post(
+    "/login/mfa",
+    response_model=TokenResponse,
+    responses=error_responses(InvalidTokenError, InvalidCodeError, RateLimitedError),
+)
+async def login_with_factor(
+    data: MfaLogin, auth: AuthServiceDep, client: ClientInfoDep
+) -> TokenResponse:
+    """The second step of a sign-in that answered `MFA_REQUIRED`: its `mfa_token` and a code
+    from the authenticator app (or one recovery code). The token works once, expires after
+    `MFA_TOKEN_TTL`, and dies after `MFA_MAX_FAILURES` wrong codes; wrong codes also count
+    against the login limits."""
+    code = data.code if isinstance(data, MfaWithCode) else None
+    recovery_code = data.recovery_code if isinstance(data, MfaWithRecoveryCode) else None
+    user_session, token = await auth.login_with_factor(
+        data.mfa_token, code=code, recovery_code=recovery_code, client=client
+    )
     return TokenResponse(access_token=token, expires_at=user_session.expires_at)
 
 

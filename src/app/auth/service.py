@@ -1,9 +1,10 @@
+import uuid
 from dataclasses import dataclass
 
 from app.accounts.service import AccountService
 from app.auth.audit import LOGIN, LOGIN_FAILED, PASSWORD_CHANGED, REGISTERED
 from app.auth.schemas import PasswordChange
-from app.core.errors import EmailNotVerifiedError, InvalidCredentialsError
+from app.core.errors import EmailNotVerifiedError, InvalidCredentialsError, MfaRequiredError
 from app.core.ratelimit import RateLimiter
 from app.core.request import ClientInfo
 from app.core.security import (
@@ -12,6 +13,7 @@ from app.core.security import (
     check_new_password,
     login_limit_key,
 )
+from app.factors.service import FactorService
 from app.identity.models import User, UserSession
 from app.identity.schemas import normalise_email
 from app.identity.service import AuditLog, Target
@@ -43,9 +45,11 @@ class AuthService:
         accounts: AccountService,
         passwords: CurrentPasswordCheck,
         audit: AuditLog,
+        factors: FactorService,
         require_verified_email: bool = False,
     ):
         self.audit = audit
+        self.factors = factors
         self.accounts = accounts
         self.passwords = passwords
         self.require_verified_email = require_verified_email
@@ -69,15 +73,51 @@ class AuthService:
     async def login(
         self, email: str, password: str, *, client: ClientInfo
     ) -> tuple[UserSession, str]:
-        """A new session for valid credentials of an active user."""
-        user = await self.authenticate(email, password, client=client)
+        """A new session for valid credentials of an active user; `MfaRequiredError` instead
+        when the account has a second factor."""
+        user, new_hash = await self._verify(email, password, client=client)
+        if await self.factors.is_required(user.id):
+            # Nothing written yet: the challenge is kept apart (with the stronger hash, for
+            # when it is passed), and the rest rolls back.
+            token = await self.factors.challenge(user.id, new_password_hash=new_hash)
+            raise MfaRequiredError(token)
+        if new_hash is not None:
+            await self.users.upgrade_password_hash(user, new_hash)
         return await self.start_session(user, client=client)
 
-    async def start_session(self, user: User, *, client: ClientInfo) -> tuple[UserSession, str]:
-        """A new session for a user `authenticate` let through."""
+    async def login_with_factor(
+        self,
+        mfa_token: str,
+        *,
+        code: str | None,
+        recovery_code: str | None,
+        client: ClientInfo,
+    ) -> tuple[UserSession, str]:
+        """The session of a sign-in that answered `MFA_REQUIRED`, once its factor checks out."""
+        passed = await self.factors.pass_challenge(
+            mfa_token,
+            email_of=self._email_of,
+            code=code,
+            recovery_code=recovery_code,
+            client=client,
+        )
+        user = await self.users.get(passed.user_id)
+        if not user.is_active:
+            raise InvalidCredentialsError()
+        if passed.new_password_hash is not None:
+            await self.users.upgrade_password_hash(user, passed.new_password_hash)
+        return await self.start_session(user, client=client, factor=passed.factor)
+
+    async def start_session(
+        self, user: User, *, client: ClientInfo, factor: str | None = None
+    ) -> tuple[UserSession, str]:
+        """A new session for a user `authenticate` let through (and their second `factor`)."""
         user_session, token = await self.user_sessions.start(user.id, client=client)
         target = Target("session", user_session.id)
-        await self.audit.record(LOGIN, actor_id=user.id, subject_id=user.id, target=target)
+        details = {"second_factor": factor} if factor else None
+        await self.audit.record(
+            LOGIN, actor_id=user.id, subject_id=user.id, target=target, details=details
+        )
         return user_session, token
 
     async def authenticate(self, email: str, password: str, *, client: ClientInfo) -> User:
@@ -87,6 +127,15 @@ class AuthService:
         Unknown email, wrong password and inactive user fail alike (same error, same work) and
         count against the per-email and per-IP limits.
         """
+        user, new_hash = await self._verify(email, password, client=client)
+        if new_hash is not None:
+            await self.users.upgrade_password_hash(user, new_hash)
+        return user
+
+    async def _verify(
+        self, email: str, password: str, *, client: ClientInfo
+    ) -> tuple[User, str | None]:
+        """The user, and a stronger hash of their password when the parameters changed."""
         email = normalise_email(email)
         keys = (
             (self.limits.login_email, login_limit_key(email)),
@@ -105,9 +154,24 @@ class AuthService:
         if self.require_verified_email and user.email_verified_at is None:
             await self.refuse(email, user, "unverified")
             raise EmailNotVerifiedError()
+        return user, new_hash
+
+    async def authenticate_with_factor(
+        self, email: str, password: str, code: str, *, client: ClientInfo
+    ) -> tuple[User, str | None]:
+        """As `authenticate`, with the account's second factor in the same step when it has
+        one (`code`): the user, and the factor that was checked."""
+        user, new_hash = await self._verify(email, password, client=client)
+        factor = None
+        if await self.factors.is_required(user.id):
+            await self.factors.verify_code(user, code, client=client)
+            factor = "totp"
         if new_hash is not None:
             await self.users.upgrade_password_hash(user, new_hash)
-        return user
+        return user, factor
+
+    async def _email_of(self, user_id: uuid.UUID) -> str:
+        return (await self.users.get(user_id)).email
 
     async def refuse(self, email: str, user: User | None, reason: str) -> None:
         """A refused sign-in, recorded although its request fails (its unit of work rolls

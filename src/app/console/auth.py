@@ -18,6 +18,7 @@ from starlette_admin.helpers import index_url, safe_redirect_url
 from app.console.dependencies import SIGNED_IN, ConsoleServices, signed_in, unit_of_work
 from app.core.errors import (
     EmailNotVerifiedError,
+    InvalidCodeError,
     InvalidCredentialsError,
     RateLimitedError,
     UnauthorizedError,
@@ -39,18 +40,23 @@ class ConsoleAuth(AuthProvider):
     ) -> Response | None:
         auth = ConsoleServices(self.state, unit_of_work(request)).auth
         client = client_info(request)
+        code = str((await request.form()).get("code") or "").strip()
         try:
-            user = await auth.authenticate(username, password, client=client)
+            user, factor = await auth.authenticate_with_factor(
+                username, password, code, client=client
+            )
         except RateLimitedError as error:
             raise LoginFailed(
                 f"Too many sign-in attempts: try again in {error.headers['Retry-After']} seconds"
             ) from error
         except (InvalidCredentialsError, EmailNotVerifiedError) as error:
             raise LoginFailed("Wrong email or password") from error
+        except InvalidCodeError as error:
+            raise LoginFailed("Enter the current code from your authenticator app") from error
         if not self.may_enter(user):
             await auth.refuse(user.email, user, "not_console_user")
             raise LoginFailed("This account may not use the admin console")
-        _, token = await auth.start_session(user, client=client)
+        _, token = await auth.start_session(user, client=client, factor=factor)
         fallback = index_url(request)
         next_url = safe_redirect_url(
             request.query_params.get("next") or fallback, request, fallback

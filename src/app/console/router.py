@@ -8,6 +8,7 @@ action (a signed double-submit cookie), and the console's sign-in.
 import hashlib
 import hmac
 import logging
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -61,6 +62,8 @@ def include_console(app: FastAPI) -> None:
         base_url=CONSOLE_PATH,
         route_name="admin",
         auth_provider=ConsoleAuth(state, may_enter),
+        # The sign-in form gains the second factor's code (templates/login.html).
+        templates_dir=str(Path(__file__).parent / "templates"),
         secret_key=_console_key(state),
         middlewares=[Middleware(ConsoleRequests, state=state)],
     )

@@ -5,6 +5,7 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Annotated, Literal, get_args, get_origin
 
+from cryptography.fernet import Fernet
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -15,6 +16,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from app.core.crypto import derived_key
 
 DEV_SECRET_KEY = "dev-only-secret-change-me"  # noqa: S105 - refused in production below
 # 32 bytes of entropy, as `secrets.token_urlsafe(32)` gives.
@@ -69,6 +72,13 @@ class Settings(BaseSettings):
         description="Signs pagination cursors; the same on every instance. Production refuses "
         "one under 32 characters or about 256 bits. Generate one with "
         "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`",
+    )
+    encryption_keys: SecretStr = Field(
+        default=SecretStr(""),
+        description="Fernet keys (comma-separated, newest first) that encrypt secrets kept at "
+        "rest (second-factor seeds): the first encrypts, all decrypt; empty derives one from "
+        "`SECRET_KEY`. Generate one with `python -c 'from cryptography.fernet import Fernet; "
+        "print(Fernet.generate_key().decode())'`",
     )
 
     database_url: str = Field(
@@ -138,6 +148,16 @@ class Settings(BaseSettings):
         default=timedelta(minutes=15),
         description="A console sign-in ends after this long unused (to within "
         "`SESSION_TOUCH_INTERVAL`)",
+    )
+    totp_issuer: str = Field(
+        default="", description="The name authenticator apps show next to a code; empty: `APP_NAME`"
+    )
+    mfa_token_ttl: timedelta = Field(
+        default=timedelta(minutes=5),
+        description="How long the `mfa_token` of a sign-in waiting for its second factor lasts",
+    )
+    mfa_max_failures: int = Field(
+        default=5, ge=1, description="Wrong codes an `mfa_token` takes before it is dead"
     )
     otel_enabled: bool = Field(
         default=False,
@@ -458,6 +478,8 @@ class Settings(BaseSettings):
             raise ValueError(f"SECRET_KEY {problem}")
         if self.is_production and self.email_backend == "console":
             raise ValueError("EMAIL_BACKEND=console prints mails: set up SMTP in production")
+        if (problem := _fernet_key_problem(self.encryption_keys)) is not None:
+            raise ValueError(f"ENCRYPTION_KEYS {problem}")
         if self.is_production and self.webhooks_allow_private:
             raise ValueError("WEBHOOKS_ALLOW_PRIVATE opens the internal network: not in production")
         return self
@@ -471,6 +493,13 @@ class Settings(BaseSettings):
         return self.secret_key.get_secret_value() == DEV_SECRET_KEY
 
     @property
+    def encryption_key_list(self) -> list[bytes]:
+        """The configured Fernet keys, newest first; one derived from `SECRET_KEY` if none."""
+        listed = self.encryption_keys.get_secret_value().split(",")
+        keys = [key.strip().encode() for key in listed if key.strip()]
+        return keys or [derived_key(self.secret_key.get_secret_value(), "at-rest")]
+
+    @property
     def serves_docs(self) -> bool:
         return self.docs_enabled if self.docs_enabled is not None else not self.is_production
 
@@ -481,6 +510,17 @@ class Settings(BaseSettings):
     @property
     def serves_metrics(self) -> bool:
         return self.metrics_token is not None or not self.is_production
+
+
+def _fernet_key_problem(keys: SecretStr) -> str | None:
+    for number, key in enumerate(keys.get_secret_value().split(","), 1):
+        if not key.strip():
+            continue
+        try:
+            Fernet(key.strip().encode())
+        except ValueError:
+            return f"entry {number} is not a Fernet key (32 url-safe base64-encoded bytes)"
+    return None
 
 
 def weak_key_problem(key: SecretStr) -> str | None:

@@ -76,6 +76,23 @@ class InvalidCredentialsError(UnauthorizedError):
     default_detail = "Invalid email or password"
 
 
+class MfaRequiredError(UnauthorizedError):
+    """The password was right; the account's second factor is due at `POST /auth/login/mfa`
+    with this `mfa_token`."""
+
+    error_code = "MFA_REQUIRED"
+    default_detail = "A second factor is required: send a code with the mfa_token"
+
+    def __init__(self, mfa_token: str):
+        super().__init__()
+        self.mfa_token = mfa_token
+
+
+class InvalidCodeError(UnauthorizedError):
+    error_code = "INVALID_CODE"
+    default_detail = "The code is wrong, expired or already used"
+
+
 class ForbiddenError(AppError):
     status_code = 403
     error_code = "FORBIDDEN"

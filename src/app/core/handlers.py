@@ -22,6 +22,7 @@ from app.core.errors import (
     AppError,
     ConflictError,
     InvalidInputError,
+    MfaRequiredError,
     ServiceUnavailableError,
 )
 from app.core.state import core_state
@@ -40,6 +41,8 @@ def error_response(
     }
     if errors:
         body["errors"] = list(errors)
+    if isinstance(error, MfaRequiredError):
+        body["mfa_token"] = error.mfa_token
     return Response(
         content=orjson.dumps(body),
         status_code=error.status_code,

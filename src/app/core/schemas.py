@@ -174,3 +174,7 @@ class ErrorBody(BaseModel):
     correlation_id: str | None
     timestamp: datetime
     errors: list[ErrorItem] | None = Field(default=None, description="Only for validation errors")
+    mfa_token: str | None = Field(
+        default=None,
+        description="Only with `MFA_REQUIRED`: send it with a code to `POST /auth/login/mfa`",
+    )

@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.core.db import SessionDep
+from app.factors.dependencies import FactorServiceDep
 from app.identity.dependencies import build_audit_log
 from app.oauth.repository import IdentityRepository, OAuthCodeRepository, OAuthStateRepository
 from app.oauth.service import OAuthPolicy, OAuthService
@@ -25,6 +26,7 @@ async def get_oauth_service(
     session: SessionDep,
     users: UserServiceDep,
     user_sessions: UserSessionServiceDep,
+    factors: FactorServiceDep,
 ) -> OAuthService:
     state = app_state(request)
     settings = state.settings
@@ -45,6 +47,7 @@ async def get_oauth_service(
         user_sessions=user_sessions,
         limiter=state.rate_limiter,
         audit=build_audit_log(session, clock=state.clock),
+        factors=factors,
         policy=policy,
         clock=state.clock,
     )

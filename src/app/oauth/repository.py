@@ -38,6 +38,17 @@ class OAuthCodeRepository(Repository[OAuthCode]):
     async def add(self, **values: Any) -> None:
         await self.session.execute(self.insert().values(id=uuid.uuid4(), **values))
 
+    async def user_of(
+        self, code_hash: str, purpose: CodePurpose, *, now: datetime
+    ) -> uuid.UUID | None:
+        """Whose unexpired code of `purpose` this is, leaving it in place."""
+        statement = select(OAuthCode.user_id).where(
+            OAuthCode.code_hash == code_hash,
+            OAuthCode.purpose == purpose,
+            OAuthCode.expires_at > now,
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
     async def take(
         self, code_hash: str, purpose: CodePurpose, *, now: datetime
     ) -> OAuthCode | None:

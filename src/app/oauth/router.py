@@ -11,6 +11,7 @@ from app.core.errors import (
     AppError,
     ConflictError,
     InvalidTokenError,
+    MfaRequiredError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
@@ -142,13 +143,14 @@ async def oauth_callback(
 @router.post(
     "/auth/oauth/exchange",
     response_model=TokenResponse,
-    responses=error_responses(InvalidTokenError, RateLimitedError),
+    responses=error_responses(InvalidTokenError, MfaRequiredError, RateLimitedError),
 )
 async def exchange_login_code(
     data: LoginCodeExchange, oauth: OAuthServiceDep, client: ClientInfoDep
 ) -> TokenResponse:
     """Trade the `login_code` of a provider sign-in (once, within `LOGIN_CODE_TTL`) for a
-    session."""
+    session; an account with a second factor answers 401 `MFA_REQUIRED`, as `POST
+    /auth/login` does."""
     user_session, token = await oauth.exchange(data.login_code, client=client)
     return TokenResponse(access_token=token, expires_at=user_session.expires_at)
 

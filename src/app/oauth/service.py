@@ -7,6 +7,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from app.core.errors import (
     ConflictError,
     InvalidTokenError,
+    MfaRequiredError,
     NotFoundError,
     RateLimitedError,
     ServiceUnavailableError,
@@ -14,6 +15,7 @@ from app.core.errors import (
 from app.core.ratelimit import RateLimiter
 from app.core.request import ClientInfo, Clock
 from app.core.security import hash_token, new_token
+from app.factors.service import FactorService
 from app.identity.models import User, UserSession
 from app.identity.service import AuditLog, Target
 from app.oauth.audit import (
@@ -94,6 +96,7 @@ class OAuthService:
         user_sessions: UserSessionService,
         limiter: RateLimiter,
         audit: AuditLog,
+        factors: FactorService,
         policy: OAuthPolicy,
         clock: Clock,
     ):
@@ -105,6 +108,7 @@ class OAuthService:
         self.user_sessions = user_sessions
         self.limiter = limiter
         self.audit = audit
+        self.factors = factors
         self.policy = policy
         self.clock = clock
 
@@ -179,10 +183,17 @@ class OAuthService:
 
     async def exchange(self, login_code: str, *, client: ClientInfo) -> tuple[UserSession, str]:
         """The session a login code stands for; the code works once. Wrong codes count
-        against the client's login limit."""
+        against the client's login limit. An account with a second factor gets
+        `MfaRequiredError` instead, as a password sign-in does."""
         limit_key = f"login:ip:{client.ip}"
         await self.limiter.ensure_allowed(self.policy.login_per_ip, limit_key)
-        taken = await self.codes.take(hash_token(login_code), CodePurpose.LOGIN, now=self.clock())
+        code_hash = hash_token(login_code)
+        user_id = await self.codes.user_of(code_hash, CodePurpose.LOGIN, now=self.clock())
+        if user_id is not None and await self.factors.is_required(user_id):
+            # The provider stands for the password, not for the second factor. The code
+            # stays until it expires (this request rolls back): each use only gets a challenge.
+            raise MfaRequiredError(await self.factors.challenge(user_id))
+        taken = await self.codes.take(code_hash, CodePurpose.LOGIN, now=self.clock())
         if taken is None:
             await self.limiter.hit(self.policy.login_per_ip, limit_key)
             raise InvalidTokenError("The login code is invalid, expired or already used")

@@ -1,19 +1,28 @@
 """`app users …`: user administration from the command line."""
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
+from app.core.crypto import UndecryptableError
 from app.core.db import create_engine, create_sessionmaker
-from app.core.errors import AlreadyExistsError
+from app.core.errors import AlreadyExistsError, NotFoundError
+from app.core.ratelimit import create_rate_limiter
 from app.core.security import PasswordHasher
+from app.factors.dependencies import build_factor_service
+from app.factors.service import FactorService
+from app.identity.dependencies import build_user_directory
 from app.identity.models import ADMIN, USER
 from app.users.dependencies import build_user_service
 from app.users.schemas import UserCreate
+
+FactorWork = Callable[[FactorService, AsyncSession], Awaitable[str]]
 
 users_cli = typer.Typer(help="User administration.", no_args_is_help=True)
 
@@ -65,3 +74,51 @@ async def _create_superuser(settings: Settings, data: UserCreate) -> None:
             )
     finally:
         await engine.dispose()
+
+
+@users_cli.command("reset-2fa")
+def reset_2fa(email: Annotated[str, typer.Argument(help="The account's email.")]) -> None:
+    """Remove the account's second factors (a lost phone): it signs in with its password
+    alone until it enrols again. Audited as `factor.totp_reset`."""
+
+    async def work(factors: FactorService, session: AsyncSession) -> str:
+        user = await build_user_directory(session).get_by_email(email.strip().lower())
+        removed = await factors.reset(user)
+        return f"Removed the second factors of {user.email}" if removed else "None to remove"
+
+    typer.echo(_with_factors(work))
+
+
+@users_cli.command("reencrypt-factors")
+def reencrypt_factors() -> None:
+    """Re-encrypt every authenticator seed under the first of `ENCRYPTION_KEYS` (after
+    putting a new key first; drop the old one once this has run)."""
+
+    async def work(factors: FactorService, _session: AsyncSession) -> str:
+        return f"{await factors.reencrypt()} re-encrypted"
+
+    typer.echo(_with_factors(work))
+
+
+def _with_factors(work: FactorWork) -> str:
+    async def main(settings: Settings) -> str:
+        engine = create_engine(settings)
+        sessionmaker = create_sessionmaker(engine)
+        try:
+            async with sessionmaker.begin() as session:
+                limiter = create_rate_limiter(settings, None)
+                factors = build_factor_service(
+                    session, settings, sessionmaker=sessionmaker, limiter=limiter
+                )
+                return await work(factors, session)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(main(Settings()))
+    except NotFoundError as exc:
+        typer.echo(f"Error: {exc.detail}", err=True)
+        raise typer.Exit(code=1) from exc
+    except UndecryptableError as exc:
+        typer.echo(f"Error: {exc} (is a key missing from ENCRYPTION_KEYS?)", err=True)
+        raise typer.Exit(code=1) from exc

@@ -1,0 +1,49 @@
+"""Second factors of the signed-in user: enrolling an authenticator app."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, status
+
+from app.core.errors import (
+    ConflictError,
+    InvalidCodeError,
+    PermissionDeniedError,
+    UnauthorizedError,
+    error_responses,
+)
+from app.factors.dependencies import FactorServiceDep
+from app.factors.schemas import RecoveryCodesRead, TotpConfirm, TotpEnrolmentRead
+from app.factors.service import TotpEnrolment
+from app.identity.models import UserSession
+from app.identity.permissions import ACCOUNT_MANAGE
+from app.sessions.dependencies import require_session
+
+router = APIRouter(prefix="/auth/2fa", tags=["auth"])
+Signed = Annotated[UserSession, require_session(ACCOUNT_MANAGE)]
+
+
+@router.post(
+    "/totp",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TotpEnrolmentRead,
+    responses=error_responses(UnauthorizedError, PermissionDeniedError, ConflictError),
+)
+async def start_totp(current: Signed, factors: FactorServiceDep) -> TotpEnrolment:
+    """Start enrolling an authenticator app: scan the QR code (or type the secret), then
+    confirm with a code. Starting again replaces an enrolment not yet confirmed."""
+    return await factors.start_totp(current.user)
+
+
+@router.post(
+    "/totp/confirm",
+    response_model=RecoveryCodesRead,
+    responses=error_responses(
+        UnauthorizedError, InvalidCodeError, PermissionDeniedError, ConflictError
+    ),
+)
+async def confirm_totp(
+    data: TotpConfirm, current: Signed, factors: FactorServiceDep
+) -> RecoveryCodesRead:
+    """Turn the authenticator app on with its first code: from now on, signing in needs a
+    code after the password. The recovery codes are shown this once."""
+    return RecoveryCodesRead(recovery_codes=await factors.confirm_totp(current.user, data.code))
