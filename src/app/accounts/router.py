@@ -18,18 +18,20 @@ from app.core.errors import (
     InvalidTokenError,
     PermissionDeniedError,
     RateLimitedError,
+    ReauthRequiredError,
     UnauthorizedError,
     error_responses,
 )
 from app.core.request import ClientInfoDep
 from app.identity.models import UserSession
 from app.identity.permissions import ACCOUNT_MANAGE
-from app.sessions.dependencies import require_session
+from app.sessions.dependencies import require_recent_session, require_session
 
 router = APIRouter(tags=["accounts"])
 # An unverified address may be verified or replaced also while `REQUIRE_VERIFIED_EMAIL` holds
 # back everything else.
 Owner = Annotated[UserSession, require_session(ACCOUNT_MANAGE, unverified=True)]
+RecentOwner = Annotated[UserSession, require_recent_session(ACCOUNT_MANAGE, unverified=True)]
 signed_in_errors = error_responses(UnauthorizedError, PermissionDeniedError, RateLimitedError)
 token_errors = error_responses(InvalidTokenError)
 MAILED = "If an account uses this address, a mail is on its way."
@@ -82,10 +84,12 @@ async def resend_verification(owner: Owner, accounts: AccountServiceDep) -> Acce
     "/users/me/email",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=Accepted,
-    responses=signed_in_errors,
+    responses=error_responses(
+        UnauthorizedError, PermissionDeniedError, ReauthRequiredError, RateLimitedError
+    ),
 )
 async def request_email_change(
-    data: EmailChange, owner: Owner, accounts: AccountServiceDep
+    data: EmailChange, owner: RecentOwner, accounts: AccountServiceDep
 ) -> Accepted:
     """Change the address: a confirmation goes to the new one (the change happens when it is
     confirmed) and a notice to the current one."""

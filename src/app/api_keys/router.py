@@ -15,19 +15,21 @@ from app.core.errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
+    ReauthRequiredError,
     UnauthorizedError,
     error_responses,
 )
 from app.identity.dependencies import UserDirectoryDep
 from app.identity.models import ApiKey, User, UserSession
 from app.identity.permissions import ACCOUNT_MANAGE
-from app.sessions.dependencies import require, require_session
+from app.sessions.dependencies import require, require_recent_session, require_session
 
 router = APIRouter(
     tags=["api keys"],
     responses=error_responses(UnauthorizedError, ForbiddenError, PermissionDeniedError),
 )
 Owner = Annotated[UserSession, require_session(ACCOUNT_MANAGE)]
+RecentOwner = Annotated[UserSession, require_recent_session(ACCOUNT_MANAGE)]
 Admin = Annotated[User, require(API_KEYS_ADMIN)]
 not_found = error_responses(NotFoundError)
 
@@ -36,9 +38,11 @@ not_found = error_responses(NotFoundError)
     "/auth/api-keys",
     status_code=status.HTTP_201_CREATED,
     response_model=ApiKeyCreated,
-    responses=error_responses(InvalidInputError, RateLimitedError),
+    responses=error_responses(InvalidInputError, ReauthRequiredError, RateLimitedError),
 )
-async def create_api_key(data: ApiKeyCreate, owner: Owner, keys: ApiKeyServiceDep) -> ApiKeyCreated:
+async def create_api_key(
+    data: ApiKeyCreate, owner: RecentOwner, keys: ApiKeyServiceDep
+) -> ApiKeyCreated:
     """A key for machines, acting as the caller with at most `scopes` (permissions the caller
     holds, none personal). Needs a verified address and the caller's current password (wrong
     guesses count against the login limit). The key is in this answer only: store it now."""

@@ -10,3 +10,6 @@ REGISTERED = declare_action("auth.registered", "An account made by registering")
 PASSWORD_CHANGED = declare_action(
     "account.password_changed", "A password changed by its holder: their other sessions ended"
 )
+REAUTHENTICATED = declare_action(
+    "auth.reauthenticated", "Proved who they are again: the session may do sensitive acts"
+)

@@ -5,7 +5,15 @@ from typing import Annotated
 from fastapi import APIRouter, Form, status
 
 from app.auth.dependencies import AuthServiceDep
-from app.auth.schemas import LoginRequest, PasswordChange, TokenForm, TokenResponse
+from app.auth.schemas import (
+    LoginRequest,
+    PasswordChange,
+    Reauth,
+    ReauthWithCode,
+    ReauthWithPassword,
+    TokenForm,
+    TokenResponse,
+)
 from app.core.errors import (
     AlreadyExistsError,
     EmailNotVerifiedError,
@@ -15,6 +23,7 @@ from app.core.errors import (
     MfaRequiredError,
     PermissionDeniedError,
     RateLimitedError,
+    ReauthRequiredError,
     UnauthorizedError,
     error_responses,
 )
@@ -22,7 +31,7 @@ from app.core.request import ClientInfoDep
 from app.factors.schemas import MfaLogin, MfaWithCode, MfaWithRecoveryCode
 from app.identity.models import User, UserSession
 from app.identity.permissions import ACCOUNT_MANAGE
-from app.sessions.dependencies import require_session
+from app.sessions.dependencies import require_recent_session, require_session
 from app.users.schemas import UserCreate, UserRead
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -84,12 +93,35 @@ async def login_form(
 @router.post(
     "/password",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=error_responses(UnauthorizedError, PermissionDeniedError, RateLimitedError),
+    responses=error_responses(
+        UnauthorizedError, PermissionDeniedError, ReauthRequiredError, RateLimitedError
+    ),
 )
 async def change_password(
     data: PasswordChange,
-    current: Annotated[UserSession, require_session(ACCOUNT_MANAGE)],
+    current: Annotated[UserSession, require_recent_session(ACCOUNT_MANAGE)],
     auth: AuthServiceDep,
 ) -> None:
     """Change the password; every other session of the user is revoked."""
     await auth.change_password(current, data)
+
+
+@router.post(
+    "/reauth",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(
+        UnauthorizedError, InvalidCredentialsError, InvalidCodeError, RateLimitedError
+    ),
+)
+async def reauthenticate(
+    data: Reauth,
+    current: Annotated[UserSession, require_session(ACCOUNT_MANAGE)],
+    auth: AuthServiceDep,
+    client: ClientInfoDep,
+) -> None:
+    """Prove it is you again (the password, or a code of your authenticator app when you have
+    one): this session may do sensitive acts for `REAUTH_WINDOW`. Wrong tries count against
+    the login limits."""
+    password = data.password if isinstance(data, ReauthWithPassword) else None
+    code = data.code if isinstance(data, ReauthWithCode) else None
+    await auth.reauthenticate(current, password=password, code=code, client=client)

@@ -4,6 +4,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator
 
 from app.core.schemas import RequestSchema, ResponseSchema, refuse_nul
+from app.factors.schemas import TotpCode
 from app.identity.schemas import LoginEmail, LoginPassword, Password
 
 
@@ -34,3 +35,14 @@ class TokenResponse(ResponseSchema):
     access_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 token type
     expires_at: datetime
+
+
+class ReauthWithPassword(RequestSchema):
+    password: LoginPassword
+
+
+class ReauthWithCode(RequestSchema):
+    code: TotpCode
+
+
+Reauth = ReauthWithPassword | ReauthWithCode

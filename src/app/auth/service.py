@@ -2,9 +2,14 @@ import uuid
 from dataclasses import dataclass
 
 from app.accounts.service import AccountService
-from app.auth.audit import LOGIN, LOGIN_FAILED, PASSWORD_CHANGED, REGISTERED
+from app.auth.audit import LOGIN, LOGIN_FAILED, PASSWORD_CHANGED, REAUTHENTICATED, REGISTERED
 from app.auth.schemas import PasswordChange
-from app.core.errors import EmailNotVerifiedError, InvalidCredentialsError, MfaRequiredError
+from app.core.errors import (
+    EmailNotVerifiedError,
+    InvalidCodeError,
+    InvalidCredentialsError,
+    MfaRequiredError,
+)
 from app.core.ratelimit import RateLimiter
 from app.core.request import ClientInfo
 from app.core.security import (
@@ -169,6 +174,47 @@ class AuthService:
         if new_hash is not None:
             await self.users.upgrade_password_hash(user, new_hash)
         return user, factor
+
+    async def reauthenticate(
+        self,
+        current: UserSession,
+        *,
+        password: str | None,
+        code: str | None,
+        client: ClientInfo,
+    ) -> None:
+        """The session's user proves who they are again, with the password or a code of their
+        authenticator app; wrong tries fail as a sign-in's do."""
+        user = current.user
+        if password is not None:
+            await self._confirm_password(user, password, client=client)
+        elif not await self.factors.has_app(user.id):
+            raise InvalidCodeError("This account has no authenticator app: use the password")
+        else:
+            await self.factors.verify_code(user, code or "", client=client, signed_in=True)
+        await self.user_sessions.reauthenticated(current)
+        await self.audit.record(
+            REAUTHENTICATED,
+            actor_id=user.id,
+            subject_id=user.id,
+            target=Target("session", current.id),
+            details={"with": "password" if password is not None else "totp"},
+        )
+
+    async def _confirm_password(self, user: User, password: str, *, client: ClientInfo) -> None:
+        """As a sign-in checks it (same limits, same 401), in a request that may have written
+        its session's `last_used_at` already: nothing is released or written apart."""
+        keys = (
+            (self.limits.login_email, login_limit_key(user.email)),
+            (self.limits.login_ip, f"login:ip:{client.ip}"),
+        )
+        for rule, key in keys:
+            await self.limiter.ensure_allowed(rule, key)
+        valid, _ = await self.hasher.verify(password, user.hashed_password)
+        if not valid:
+            for rule, key in keys:
+                await self.limiter.hit(rule, key)
+            raise InvalidCredentialsError()
 
     async def _email_of(self, user_id: uuid.UUID) -> str:
         return (await self.users.get(user_id)).email

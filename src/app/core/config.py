@@ -223,6 +223,11 @@ class Settings(BaseSettings):
         default=timedelta(minutes=1),
         description="`last_used_at` is written at most this often per session",
     )
+    reauth_window: timedelta = Field(
+        default=timedelta(minutes=10),
+        description="Sensitive acts (a password or address change, a new API key, turning a "
+        "second factor off) need a sign-in or `POST /auth/reauth` this recent",
+    )
     auth_cache_ttl: timedelta = Field(
         default=timedelta(seconds=10),
         description="How long each process may reuse a token's lookup; 0 turns the cache off. "

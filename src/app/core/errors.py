@@ -99,6 +99,14 @@ class ForbiddenError(AppError):
     default_detail = "Not allowed"
 
 
+class ReauthRequiredError(ForbiddenError):
+    """A sensitive act, and the session's last authentication is older than `REAUTH_WINDOW`:
+    `POST /auth/reauth` first."""
+
+    error_code = "REAUTH_REQUIRED"
+    default_detail = "Confirm it is you first: POST /auth/reauth with your password or a code"
+
+
 class PermissionDeniedError(ForbiddenError):
     """The caller is signed in, but none of their roles grants what the route needs."""
 

@@ -10,3 +10,6 @@ RECOVERY_CODE_USED = declare_action("factor.recovery_code_used", "A recovery cod
 MFA_FAILED = declare_action(
     "auth.mfa_failed", "A wrong second factor in a sign-in whose password was right"
 )
+TOTP_DISABLED = declare_action(
+    "factor.totp_disabled", "The authenticator app turned off by its user"
+)

@@ -7,7 +7,9 @@ from fastapi import APIRouter, status
 from app.core.errors import (
     ConflictError,
     InvalidCodeError,
+    NotFoundError,
     PermissionDeniedError,
+    ReauthRequiredError,
     UnauthorizedError,
     error_responses,
 )
@@ -16,10 +18,11 @@ from app.factors.schemas import RecoveryCodesRead, TotpConfirm, TotpEnrolmentRea
 from app.factors.service import TotpEnrolment
 from app.identity.models import UserSession
 from app.identity.permissions import ACCOUNT_MANAGE
-from app.sessions.dependencies import require_session
+from app.sessions.dependencies import require_recent_session, require_session
 
 router = APIRouter(prefix="/auth/2fa", tags=["auth"])
 Signed = Annotated[UserSession, require_session(ACCOUNT_MANAGE)]
+RecentlySigned = Annotated[UserSession, require_recent_session(ACCOUNT_MANAGE)]
 
 
 @router.post(
@@ -47,3 +50,16 @@ async def confirm_totp(
     """Turn the authenticator app on with its first code: from now on, signing in needs a
     code after the password. The recovery codes are shown this once."""
     return RecoveryCodesRead(recovery_codes=await factors.confirm_totp(current.user, data.code))
+
+
+@router.delete(
+    "/totp",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(
+        UnauthorizedError, PermissionDeniedError, ReauthRequiredError, NotFoundError
+    ),
+)
+async def turn_off_totp(current: RecentlySigned, factors: FactorServiceDep) -> None:
+    """Turn the authenticator app off (its recovery codes go with it): signing in needs the
+    password alone again. Needs a sign-in or `POST /auth/reauth` within `REAUTH_WINDOW`."""
+    await factors.turn_off(current.user)

@@ -13,11 +13,17 @@ import pyotp
 import segno
 
 from app.core.crypto import SecretBox
-from app.core.errors import ConflictError, InvalidCodeError, InvalidTokenError
+from app.core.errors import ConflictError, InvalidCodeError, InvalidTokenError, NotFoundError
 from app.core.ratelimit import RateLimiter
 from app.core.request import ClientInfo, Clock
 from app.core.security import hash_token, login_limit_key, new_token
-from app.factors.audit import MFA_FAILED, RECOVERY_CODE_USED, TOTP_ENABLED, TOTP_RESET
+from app.factors.audit import (
+    MFA_FAILED,
+    RECOVERY_CODE_USED,
+    TOTP_DISABLED,
+    TOTP_ENABLED,
+    TOTP_RESET,
+)
 from app.factors.repository import ChallengeRepository, RecoveryCodeRepository, TotpRepository
 from app.identity.models import User
 from app.identity.service import AuditLog
@@ -118,6 +124,10 @@ class FactorService:
         await self.totp.release_connection()
         return required
 
+    async def has_app(self, user_id: uuid.UUID) -> bool:
+        """As `is_required`, inside a request that keeps its connection."""
+        return await self.totp.is_on(user_id)
+
     async def challenge(self, user_id: uuid.UUID, *, new_password_hash: str | None = None) -> str:
         """The `mfa_token` of a sign-in whose password was right (kept: its request fails),
         after `is_required`. `new_password_hash`: a stronger hash of the password, to store
@@ -164,10 +174,15 @@ class FactorService:
             await self.audit.record(RECOVERY_CODE_USED, actor_id=user_id, subject_id=user_id)
         return Passed(user_id, factor, challenge.new_password_hash)
 
-    async def verify_code(self, user: User, code: str, *, client: ClientInfo) -> None:
+    async def verify_code(
+        self, user: User, code: str, *, client: ClientInfo, signed_in: bool = False
+    ) -> None:
         """The user's current authenticator code, in one step (the admin console's sign-in,
-        where the password comes in the same form); `InvalidCodeError` otherwise, counted as
-        a wrong code of `pass_challenge` is. Call before writing anything."""
+        where the password comes in the same form, or a reauthentication); `InvalidCodeError`
+        otherwise, counted against the login limits as a wrong code of `pass_challenge` is.
+        A sign-in's failure is audited apart, before anything is written; a `signed_in`
+        request (a reauthentication) may have written its session's `last_used_at`, so its
+        failures are only counted."""
         keys = (
             (self.policy.login_ip, f"login:ip:{client.ip}"),
             (self.policy.login_email, login_limit_key(user.email)),
@@ -175,6 +190,10 @@ class FactorService:
         for rule, key in keys:
             await self.limiter.ensure_allowed(rule, key)
         if not await self._accept_totp(user.id, code):
+            if signed_in:
+                for rule, key in keys:
+                    await self.limiter.hit(rule, key)
+                raise InvalidCodeError()
             await self.totp.release_connection()
             await self._refuse(user.id, "totp", keys)
 
@@ -186,6 +205,13 @@ class FactorService:
         details = {"factor": factor}
         await self.audit.record_apart(MFA_FAILED, subject_id=user_id, details=details)
         raise InvalidCodeError()
+
+    async def turn_off(self, user: User) -> None:
+        """The user's authenticator app and recovery codes gone (after a recent sign-in)."""
+        if not await self.totp.remove(user.id):
+            raise NotFoundError("No authenticator app is on for this account")
+        await self.recovery_codes.remove_all(user.id)
+        await self.audit.record(TOTP_DISABLED, actor_id=user.id, subject_id=user.id)
 
     async def reset(self, user: User, *, actor_id: uuid.UUID | None = None) -> bool:
         """Every second factor of the user removed (support, for a lost device): whether

@@ -277,8 +277,14 @@ class UserSession(Base, UUIDPrimaryKeyMixin):
     expires_at: Mapped[datetime]
     user_agent: Mapped[str | None] = mapped_column(String(500), default=None)
     ip: Mapped[str | None] = mapped_column(String(45), default=None)
+    # When its user last proved who they are again (`POST /auth/reauth`); None: at sign-in.
+    reauthenticated_at: Mapped[datetime | None] = mapped_column(default=None)
 
     user: Mapped[User] = relationship(lazy="raise")
+
+    @property
+    def authenticated_at(self) -> datetime:
+        return self.reauthenticated_at or self.created_at
 
 
 class ApiKey(Base, UUIDPrimaryKeyMixin):

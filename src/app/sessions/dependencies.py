@@ -56,6 +56,7 @@ def build_user_session_service(
         lifetime=settings.session_lifetime,
         idle_timeout=min(settings.session_idle_timeout, idle_timeout or timedelta.max),
         touch_interval=settings.session_touch_interval,
+        reauth_window=settings.reauth_window,
     )
     repository = UserSessionRepository(session)
     audit = build_audit_log(session, clock=clock)
@@ -166,4 +167,30 @@ def require_session(permission: str, *, unverified: bool = False) -> Any:
     """As `require`, for routes that act on the caller's session: `Annotated[UserSession, …]`;
     `unverified=True` for the routes that verify or replace an unverified address."""
     dependency = get_permitted_unverified_session if unverified else get_permitted_session
+    return Security(dependency, scopes=[permission])
+
+
+async def get_recent_session(
+    scopes: SecurityScopes,
+    request: Request,
+    credential: Credential,
+    user_sessions: UserSessionServiceDep,
+) -> UserSession:
+    current = _session(_permitted(scopes, request, credential))
+    user_sessions.ensure_recent(current)
+    return current
+
+
+async def get_recent_unverified_session(
+    scopes: SecurityScopes, credential: Credential, user_sessions: UserSessionServiceDep
+) -> UserSession:
+    current = _session(_allowed(scopes, _personal(credential)))
+    user_sessions.ensure_recent(current)
+    return current
+
+
+def require_recent_session(permission: str, *, unverified: bool = False) -> Any:
+    """As `require_session`, for sensitive acts: 403 `REAUTH_REQUIRED` unless the session
+    signed in, or passed `POST /auth/reauth`, within `REAUTH_WINDOW`."""
+    dependency = get_recent_unverified_session if unverified else get_recent_session
     return Security(dependency, scopes=[permission])

@@ -6,6 +6,7 @@ from sqlalchemy.orm import contains_eager
 
 from app.core.repository import detached_copy
 from app.core.security import new_security_stamp
+from app.identity.auth_cache import revoke_after_commit
 from app.identity.models import User, UserSession
 from app.identity.repository import CredentialRepository
 
@@ -35,6 +36,12 @@ class UserSessionRepository(CredentialRepository[UserSession]):
         """Every token mailed to the user dies with the stamp it was issued under."""
         statement = update(User).where(User.id == user_id)
         await self.session.execute(statement.values(security_stamp=new_security_stamp()))
+
+    async def mark_reauthenticated(self, current: UserSession, *, now: datetime) -> None:
+        """The session's user proved who they are again; cached lookups of it are stale."""
+        statement = update(UserSession).where(UserSession.id == current.id)
+        await self.session.execute(statement.values(reauthenticated_at=now))
+        revoke_after_commit(self.session, current.user_id)
 
     async def get_valid_by_token_hash(
         self, token_hash: str, *, now: datetime, idle_since: datetime

@@ -2,7 +2,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.core.errors import NotFoundError, UnauthorizedError
+from app.core.errors import NotFoundError, ReauthRequiredError, UnauthorizedError
 from app.core.request import ClientInfo, Clock
 from app.core.security import hash_token, new_token
 from app.identity.auth_cache import AuthCache
@@ -17,6 +17,7 @@ class UserSessionPolicy:
     lifetime: timedelta
     idle_timeout: timedelta
     touch_interval: timedelta
+    reauth_window: timedelta = timedelta(minutes=10)
 
 
 class UserSessionService:
@@ -132,6 +133,14 @@ class UserSessionService:
         await self.repository.new_security_stamp(user_id)
         await self.repository.delete_all(user_id)
         await self.audit.record(LOGOUT_ALL, actor_id=actor_id or user_id, subject_id=user_id)
+
+    def ensure_recent(self, current: UserSession) -> None:
+        """For sensitive acts: the session's user proved who they are within the window."""
+        if self.clock() - current.authenticated_at > self.policy.reauth_window:
+            raise ReauthRequiredError()
+
+    async def reauthenticated(self, current: UserSession) -> None:
+        await self.repository.mark_reauthenticated(current, now=self.clock())
 
     def _idle_since(self, now: datetime) -> datetime:
         return now - self.policy.idle_timeout
