@@ -109,3 +109,23 @@ async def test_a_session_from_the_second_step_is_recent(
     headers = bearer(answer.json()["access_token"])
 
     assert (await client.delete(TOTP, headers=headers)).status_code == 204
+
+
+class TestRoleGrants:
+    async def test_a_stale_administrator_session_must_reauthenticate(
+        self, client: AsyncClient, db: Database, clock: Clock
+    ) -> None:
+        admin = await db.user(is_superuser=True)
+        person = await db.user()
+        headers = bearer(await login(client, admin.email))
+        roles = (await client.get("/api/v1/roles", headers=headers)).json()
+        admin_role = next(role["id"] for role in roles if role["name"] == "admin")
+        grant = f"/api/v1/users/{person.id}/roles/{admin_role}"
+        clock.advance(PAST_THE_WINDOW)
+
+        stale = await client.put(grant, headers=headers)
+        await client.post(REAUTH, headers=headers, json={"password": DEFAULT_PASSWORD})
+        granted = await client.put(grant, headers=headers)
+
+        assert_error(stale, 403, "REAUTH_REQUIRED")
+        assert granted.status_code == 204, granted.text

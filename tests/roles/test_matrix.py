@@ -18,12 +18,13 @@ from tests.api_keys.factories import api_key
 from tests.roles.factories import create_role
 from tests.users.factories import signed_in
 
-# Open to anyone: creating an account, signing in, completing what a mailed token allows, and
-# the probes and metrics of operations.
+# Open to anyone: creating an account, signing in (and its second step), completing what a
+# mailed token allows, and the probes and metrics of operations.
 PUBLIC = {
     "register",
     "login",
     "login_form",
+    "login_with_factor",
     "request_password_reset",
     "reset_password",
     "verify_email",

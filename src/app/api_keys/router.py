@@ -38,7 +38,9 @@ not_found = error_responses(NotFoundError)
     "/auth/api-keys",
     status_code=status.HTTP_201_CREATED,
     response_model=ApiKeyCreated,
-    responses=error_responses(InvalidInputError, ReauthRequiredError, RateLimitedError),
+    responses=error_responses(
+        InvalidInputError, PermissionDeniedError, ReauthRequiredError, RateLimitedError
+    ),
 )
 async def create_api_key(
     data: ApiKeyCreate, owner: RecentOwner, keys: ApiKeyServiceDep

@@ -110,7 +110,11 @@ async def change_password(
     "/reauth",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=error_responses(
-        UnauthorizedError, InvalidCredentialsError, InvalidCodeError, RateLimitedError
+        UnauthorizedError,
+        InvalidCredentialsError,
+        InvalidCodeError,
+        PermissionDeniedError,
+        RateLimitedError,
     ),
 )
 async def reauthenticate(

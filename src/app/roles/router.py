@@ -11,6 +11,7 @@ from app.core.errors import (
     ForbiddenError,
     NotFoundError,
     PermissionDeniedError,
+    ReauthRequiredError,
     UnauthorizedError,
     error_responses,
 )
@@ -21,14 +22,18 @@ from app.identity.models import Role, User
 from app.roles.dependencies import RoleServiceDep
 from app.roles.permissions import ROLES_ADMIN
 from app.roles.schemas import PermissionRead, RoleCreate, RoleRead, RoleUpdate
-from app.sessions.dependencies import require
+from app.sessions.dependencies import require, require_recent
 
 router = APIRouter(
     tags=["roles"], responses=error_responses(UnauthorizedError, PermissionDeniedError)
 )
 Admin = Annotated[User, require(ROLES_ADMIN)]
+RecentAdmin = Annotated[User, require_recent(ROLES_ADMIN)]
 by_id_errors = error_responses(NotFoundError)
 write_errors = error_responses(ForbiddenError, PermissionDeniedError, NotFoundError, ConflictError)
+grant_errors = error_responses(
+    ForbiddenError, PermissionDeniedError, ReauthRequiredError, NotFoundError, ConflictError
+)
 
 
 @router.get("/permissions", response_model=list[PermissionRead])
@@ -84,28 +89,29 @@ async def delete_role(role_id: uuid.UUID, admin: Admin, roles: RoleServiceDep) -
 @router.put(
     "/users/{user_id:uuid}/roles/{role_id:uuid}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=write_errors,
+    responses=grant_errors,
 )
 async def grant_role(
     user_id: uuid.UUID,
     role_id: uuid.UUID,
-    admin: Admin,
+    admin: RecentAdmin,
     roles: RoleServiceDep,
     users: UserDirectoryDep,
 ) -> None:
-    """Give a user a role (again: nothing changes)."""
+    """Give a user a role (again: nothing changes). A session needs a recent sign-in or
+    `POST /auth/reauth` (`REAUTH_WINDOW`)."""
     await roles.grant(admin, await users.get(user_id), role_id)
 
 
 @router.delete(
     "/users/{user_id:uuid}/roles/{role_id:uuid}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=write_errors,
+    responses=grant_errors,
 )
 async def revoke_role(
     user_id: uuid.UUID,
     role_id: uuid.UUID,
-    admin: Admin,
+    admin: RecentAdmin,
     roles: RoleServiceDep,
     users: UserDirectoryDep,
 ) -> None:

@@ -194,3 +194,22 @@ def require_recent_session(permission: str, *, unverified: bool = False) -> Any:
     signed in, or passed `POST /auth/reauth`, within `REAUTH_WINDOW`."""
     dependency = get_recent_unverified_session if unverified else get_recent_session
     return Security(dependency, scopes=[permission])
+
+
+async def get_recently_permitted_user(
+    scopes: SecurityScopes,
+    request: Request,
+    credential: Credential,
+    user_sessions: UserSessionServiceDep,
+) -> User:
+    permitted = _permitted(scopes, request, credential)
+    if isinstance(permitted, UserSession):
+        user_sessions.ensure_recent(permitted)
+    return permitted.user
+
+
+def require_recent(permission: str) -> Any:
+    """As `require`, for sensitive acts: a session must have signed in, or passed
+    `POST /auth/reauth`, within `REAUTH_WINDOW` (403 `REAUTH_REQUIRED`). An API key passes:
+    it was made under that rule, with its scopes, and cannot prove anything more."""
+    return Security(get_recently_permitted_user, scopes=[permission])
