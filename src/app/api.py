@@ -17,6 +17,7 @@ from app.oauth.router import callbacks as oauth_callbacks
 from app.oauth.router import router as oauth_router
 from app.org_api_keys.router import router as org_api_keys_router
 from app.orgs.router import router as orgs_router
+from app.passkeys.router import router as passkeys_router
 from app.projects.router import router as projects_router
 from app.roles.router import router as roles_router
 from app.sessions.router import router as sessions_router
@@ -46,5 +47,6 @@ def include_api(app: FastAPI) -> None:
     include(audit_router)
     include(accounts_router)
     include(factors_router)
+    include(passkeys_router)
     include(oauth_router)
     include(oauth_callbacks)

@@ -6,6 +6,7 @@ from httpx import AsyncClient
 
 from tests.assertions import assert_error
 from tests.factors.conftest import TOTP, Clock, Database, Enrolled, mfa_token
+from tests.orgs.factories import join
 from tests.users.factories import DEFAULT_PASSWORD, bearer, login, unique_email
 
 REAUTH = "/api/v1/auth/reauth"
@@ -129,3 +130,25 @@ class TestRoleGrants:
 
         assert_error(stale, 403, "REAUTH_REQUIRED")
         assert granted.status_code == 204, granted.text
+
+
+async def test_handing_over_an_organisation_needs_a_recent_session(
+    client: AsyncClient, db: Database, clock: Clock
+) -> None:
+    owner, heir = await db.user(), await db.user()
+    headers = bearer(await login(client, owner.email))
+    made = await client.post("/api/v1/orgs", headers=headers, json={"name": "Hand-over"})
+    members = f"/api/v1/orgs/{made.json()['id']}/members"
+    async with db.app.state.sessionmaker() as session:
+        await join(session, made.json()["id"], heir, "member")
+    clock.advance(PAST_THE_WINDOW)
+
+    admin = await client.patch(f"{members}/{heir.id}", headers=headers, json={"roles": ["admin"]})
+    stale = await client.patch(f"{members}/{heir.id}", headers=headers, json={"roles": ["owner"]})
+    await client.post(REAUTH, headers=headers, json={"password": DEFAULT_PASSWORD})
+    handed = await client.patch(f"{members}/{heir.id}", headers=headers, json={"roles": ["owner"]})
+
+    assert admin.status_code == 200, admin.text  # no owner made or unmade: no more needed
+    assert_error(stale, 403, "REAUTH_REQUIRED")
+    assert handed.status_code == 200, handed.text
+    await client.delete(f"/api/v1/orgs/{made.json()['id']}", headers=headers)

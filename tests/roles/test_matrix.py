@@ -25,6 +25,8 @@ PUBLIC = {
     "login",
     "login_form",
     "login_with_factor",
+    "passkey_login_options",
+    "passkey_login",
     "request_password_reset",
     "reset_password",
     "verify_email",

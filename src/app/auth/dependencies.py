@@ -8,6 +8,7 @@ from app.auth.service import AuthLimits, AuthService
 from app.core.config import Settings
 from app.factors.dependencies import FactorServiceDep, build_factor_service
 from app.identity.dependencies import AuditLogDep, build_audit_log
+from app.passkeys.dependencies import PasskeyServiceDep, build_passkey_service
 from app.sessions.dependencies import UserSessionServiceDep, build_user_session_service
 from app.state import AppState, app_state
 from app.users.dependencies import UserServiceDep, build_user_service
@@ -40,6 +41,13 @@ def build_auth_service(session: AsyncSession, state: AppState) -> AuthService:
             limiter=state.rate_limiter,
             clock=clock,
         ),
+        passkeys=build_passkey_service(
+            session,
+            settings,
+            sessionmaker=state.sessionmaker,
+            limiter=state.rate_limiter,
+            clock=clock,
+        ),
         require_verified_email=settings.require_verified_email,
     )
 
@@ -51,6 +59,7 @@ async def get_auth_service(
     accounts: AccountServiceDep,
     audit: AuditLogDep,
     factors: FactorServiceDep,
+    passkeys: PasskeyServiceDep,
 ) -> AuthService:
     state = app_state(request)
     return AuthService(
@@ -63,6 +72,7 @@ async def get_auth_service(
         passwords=state.password_check,
         audit=audit,
         factors=factors,
+        passkeys=passkeys,
         require_verified_email=state.settings.require_verified_email,
     )
 

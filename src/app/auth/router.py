@@ -10,6 +10,7 @@ from app.auth.schemas import (
     PasswordChange,
     Reauth,
     ReauthWithCode,
+    ReauthWithPasskey,
     ReauthWithPassword,
     TokenForm,
     TokenResponse,
@@ -119,13 +120,14 @@ async def change_password(
 )
 async def reauthenticate(
     data: Reauth,
-    current: Annotated[UserSession, require_session(ACCOUNT_MANAGE)],
+    current: Annotated[UserSession, require_session(ACCOUNT_MANAGE, enrolling=True)],
     auth: AuthServiceDep,
     client: ClientInfoDep,
 ) -> None:
-    """Prove it is you again (the password, or a code of your authenticator app when you have
-    one): this session may do sensitive acts for `REAUTH_WINDOW`. Wrong tries count against
-    the login limits."""
+    """Prove it is you again (the password, a code of your authenticator app, or a passkey's
+    answer to `POST /auth/passkeys/reauth/options`): this session may do sensitive acts for
+    `REAUTH_WINDOW`. Wrong tries count against the login limits."""
     password = data.password if isinstance(data, ReauthWithPassword) else None
     code = data.code if isinstance(data, ReauthWithCode) else None
-    await auth.reauthenticate(current, password=password, code=code, client=client)
+    passkey = data.passkey if isinstance(data, ReauthWithPasskey) else None
+    await auth.reauthenticate(current, password=password, code=code, passkey=passkey, client=client)

@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field, field_validator
 from app.core.schemas import RequestSchema, ResponseSchema, refuse_nul
 from app.factors.schemas import TotpCode
 from app.identity.schemas import LoginEmail, LoginPassword, Password
+from app.passkeys.schemas import PasskeyAssertion
 
 
 class LoginRequest(RequestSchema):
@@ -45,4 +46,10 @@ class ReauthWithCode(RequestSchema):
     code: TotpCode
 
 
-Reauth = ReauthWithPassword | ReauthWithCode
+class ReauthWithPasskey(RequestSchema):
+    passkey: PasskeyAssertion = Field(
+        description="The answer to `POST /auth/passkeys/reauth/options`' challenge"
+    )
+
+
+Reauth = ReauthWithPassword | ReauthWithCode | ReauthWithPasskey

@@ -1,5 +1,6 @@
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from app.accounts.service import AccountService
 from app.auth.audit import LOGIN, LOGIN_FAILED, PASSWORD_CHANGED, REAUTHENTICATED, REGISTERED
@@ -22,6 +23,8 @@ from app.factors.service import FactorService
 from app.identity.models import User, UserSession
 from app.identity.schemas import normalise_email
 from app.identity.service import AuditLog, Target
+from app.passkeys.schemas import PasskeyAssertion
+from app.passkeys.service import PasskeyService
 from app.sessions.service import UserSessionService
 from app.users.schemas import UserCreate
 from app.users.service import UserService
@@ -51,10 +54,12 @@ class AuthService:
         passwords: CurrentPasswordCheck,
         audit: AuditLog,
         factors: FactorService,
+        passkeys: PasskeyService,
         require_verified_email: bool = False,
     ):
         self.audit = audit
         self.factors = factors
+        self.passkeys = passkeys
         self.accounts = accounts
         self.passwords = passwords
         self.require_verified_email = require_verified_email
@@ -113,11 +118,26 @@ class AuthService:
             await self.users.upgrade_password_hash(user, passed.new_password_hash)
         return await self.start_session(user, client=client, factor=passed.factor)
 
+    async def login_with_passkey(
+        self, challenge_id: uuid.UUID, credential: dict[str, Any], *, client: ClientInfo
+    ) -> tuple[UserSession, str]:
+        """The session of a passkey's sign-in: both factors in one (the device verified its
+        user), so no second step."""
+        user_id = await self.passkeys.sign_in(challenge_id, credential, client=client)
+        user = await self.users.get(user_id)
+        if not user.is_active:
+            raise InvalidCredentialsError("The passkey could not be verified")
+        if self.require_verified_email and user.email_verified_at is None:
+            raise EmailNotVerifiedError()
+        return await self.start_session(user, client=client, factor="passkey")
+
     async def start_session(
         self, user: User, *, client: ClientInfo, factor: str | None = None
     ) -> tuple[UserSession, str]:
         """A new session for a user `authenticate` let through (and their second `factor`)."""
-        user_session, token = await self.user_sessions.start(user.id, client=client)
+        user_session, token = await self.user_sessions.start(
+            user.id, client=client, second_factor=factor
+        )
         target = Target("session", user_session.id)
         details = {"second_factor": factor} if factor else None
         await self.audit.record(
@@ -181,24 +201,32 @@ class AuthService:
         *,
         password: str | None,
         code: str | None,
+        passkey: PasskeyAssertion | None = None,
         client: ClientInfo,
     ) -> None:
-        """The session's user proves who they are again, with the password or a code of their
-        authenticator app; wrong tries fail as a sign-in's do."""
+        """The session's user proves who they are again, with the password, a code of their
+        authenticator app or one of their passkeys; wrong tries fail as a sign-in's do."""
         user = current.user
+        factor: str | None = None
         if password is not None:
             await self._confirm_password(user, password, client=client)
+        elif passkey is not None:
+            await self.passkeys.reauthenticate(
+                user, passkey.challenge_id, passkey.credential, client=client
+            )
+            factor = "passkey"
         elif not await self.factors.has_app(user.id):
             raise InvalidCodeError("This account has no authenticator app: use the password")
         else:
             await self.factors.verify_code(user, code or "", client=client, signed_in=True)
-        await self.user_sessions.reauthenticated(current)
+            factor = "totp"
+        await self.user_sessions.reauthenticated(current, second_factor=factor)
         await self.audit.record(
             REAUTHENTICATED,
             actor_id=user.id,
             subject_id=user.id,
             target=Target("session", current.id),
-            details={"with": "password" if password is not None else "totp"},
+            details={"with": factor or "password"},
         )
 
     async def _confirm_password(self, user: User, password: str, *, client: ClientInfo) -> None:

@@ -25,7 +25,7 @@ from app.core.errors import (
 )
 from app.core.request import client_info
 from app.identity.models import User
-from app.sessions.dependencies import build_user_session_service
+from app.sessions.dependencies import build_user_session_service, needs_second_factor
 from app.state import AppState
 
 
@@ -56,6 +56,11 @@ class ConsoleAuth(AuthProvider):
         if not self.may_enter(user):
             await auth.refuse(user.email, user, "not_console_user")
             raise LoginFailed("This account may not use the admin console")
+        if factor is None and needs_second_factor(self.state.settings, user):
+            await auth.refuse(user.email, user, "second_factor_required")
+            raise LoginFailed(
+                "Your role needs a second factor: turn on an authenticator app first"
+            )
         _, token = await auth.start_session(user, client=client, factor=factor)
         fallback = index_url(request)
         next_url = safe_redirect_url(

@@ -4,6 +4,7 @@ import math
 from datetime import timedelta
 from functools import lru_cache
 from typing import Annotated, Literal, get_args, get_origin
+from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 from pydantic import (
@@ -159,6 +160,20 @@ class Settings(BaseSettings):
     mfa_max_failures: int = Field(
         default=5, ge=1, description="Wrong codes an `mfa_token` takes before it is dead"
     )
+    webauthn_rp_id: str = Field(
+        default="",
+        description="The passkeys' relying party: a domain (never an IP address) that every "
+        "origin's host is or ends with; empty: the host of `PUBLIC_URL`",
+    )
+    webauthn_origins: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Comma-separated origins whose pages may use the passkeys; empty: the "
+        "origin of `PUBLIC_URL`",
+    )
+    webauthn_challenge_ttl: timedelta = Field(
+        default=timedelta(minutes=5),
+        description="How long a passkey registration or sign-in may take",
+    )
     otel_enabled: bool = Field(
         default=False,
         description="FastAPI's native OpenTelemetry spans, metrics and error logs through the "
@@ -227,6 +242,11 @@ class Settings(BaseSettings):
         default=timedelta(minutes=10),
         description="Sensitive acts (a password or address change, a new API key, turning a "
         "second factor off) need a sign-in or `POST /auth/reauth` this recent",
+    )
+    require_2fa_roles: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Comma-separated roles whose holders need a second factor: until they sign "
+        "in with one (an authenticator app or a passkey), they may only enrol one",
     )
     auth_cache_ttl: timedelta = Field(
         default=timedelta(seconds=10),
@@ -455,7 +475,9 @@ class Settings(BaseSettings):
             raise ValueError("OAUTH_PROVIDERS names must be unique")
         return providers
 
-    @field_validator("cors_origins", "allowed_hosts", mode="before")
+    @field_validator(
+        "cors_origins", "allowed_hosts", "require_2fa_roles", "webauthn_origins", mode="before"
+    )
     @classmethod
     def _split_list(cls, value: object) -> object:
         # A comma-separated list reads better in `.env` than JSON.
@@ -503,6 +525,15 @@ class Settings(BaseSettings):
         listed = self.encryption_keys.get_secret_value().split(",")
         keys = [key.strip().encode() for key in listed if key.strip()]
         return keys or [derived_key(self.secret_key.get_secret_value(), "at-rest")]
+
+    @property
+    def relying_party_id(self) -> str:
+        return self.webauthn_rp_id or (urlsplit(self.public_url).hostname or "localhost")
+
+    @property
+    def relying_party_origins(self) -> list[str]:
+        parts = urlsplit(self.public_url)
+        return self.webauthn_origins or [f"{parts.scheme}://{parts.netloc}"]
 
     @property
     def serves_docs(self) -> bool:

@@ -1,7 +1,7 @@
 """Secrets the app must read back (second-factor seeds), encrypted at rest with Fernet
 (AES-128-CBC and HMAC-SHA256, from `cryptography`). `ENCRYPTION_KEYS` lists keys newest
 first: the first encrypts, every one decrypts, so a key is rotated by putting a new one in
-front, re-encrypting (`app factors reencrypt`), then dropping the old one."""
+front, re-encrypting (`app users reencrypt-factors`), then dropping the old one."""
 
 import base64
 import hashlib

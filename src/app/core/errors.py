@@ -107,6 +107,17 @@ class ReauthRequiredError(ForbiddenError):
     default_detail = "Confirm it is you first: POST /auth/reauth with your password or a code"
 
 
+class SecondFactorRequiredError(ForbiddenError):
+    """The caller holds a role of `REQUIRE_2FA_ROLES` and did not sign in with a second
+    factor: they may only enrol one."""
+
+    error_code = "SECOND_FACTOR_REQUIRED"
+    default_detail = (
+        "Your role needs a second factor: turn on an authenticator app or add a passkey "
+        "(POST /auth/2fa/totp, POST /auth/passkeys/register/options), then sign in with it"
+    )
+
+
 class PermissionDeniedError(ForbiddenError):
     """The caller is signed in, but none of their roles grants what the route needs."""
 

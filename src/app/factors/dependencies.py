@@ -14,6 +14,7 @@ from app.core.request import Clock
 from app.factors.repository import ChallengeRepository, RecoveryCodeRepository, TotpRepository
 from app.factors.service import Apart, FactorPolicy, FactorService
 from app.identity.dependencies import build_audit_log
+from app.passkeys.repository import PasskeyRepository
 from app.state import app_state
 
 
@@ -79,3 +80,10 @@ async def get_factor_service(request: Request, session: SessionDep) -> FactorSer
 
 
 FactorServiceDep = Annotated[FactorService, Depends(get_factor_service)]
+
+
+async def has_second_factor(session: AsyncSession, user_id: uuid.UUID) -> bool:
+    """Whether the user has an authenticator app on, or a passkey."""
+    return await TotpRepository(session).is_on(user_id) or await PasskeyRepository(session).has_any(
+        user_id
+    )

@@ -18,10 +18,14 @@ from app.factors.schemas import RecoveryCodesRead, TotpConfirm, TotpEnrolmentRea
 from app.factors.service import TotpEnrolment
 from app.identity.models import UserSession
 from app.identity.permissions import ACCOUNT_MANAGE
-from app.sessions.dependencies import require_recent_session, require_session
+from app.sessions.dependencies import (
+    UserSessionServiceDep,
+    require_recent_session,
+    require_session,
+)
 
 router = APIRouter(prefix="/auth/2fa", tags=["auth"])
-Signed = Annotated[UserSession, require_session(ACCOUNT_MANAGE)]
+Enrolling = Annotated[UserSession, require_session(ACCOUNT_MANAGE, enrolling=True)]
 RecentlySigned = Annotated[UserSession, require_recent_session(ACCOUNT_MANAGE)]
 
 
@@ -31,7 +35,7 @@ RecentlySigned = Annotated[UserSession, require_recent_session(ACCOUNT_MANAGE)]
     response_model=TotpEnrolmentRead,
     responses=error_responses(UnauthorizedError, PermissionDeniedError, ConflictError),
 )
-async def start_totp(current: Signed, factors: FactorServiceDep) -> TotpEnrolment:
+async def start_totp(current: Enrolling, factors: FactorServiceDep) -> TotpEnrolment:
     """Start enrolling an authenticator app: scan the QR code (or type the secret), then
     confirm with a code. Starting again replaces an enrolment not yet confirmed."""
     return await factors.start_totp(current.user)
@@ -45,11 +49,16 @@ async def start_totp(current: Signed, factors: FactorServiceDep) -> TotpEnrolmen
     ),
 )
 async def confirm_totp(
-    data: TotpConfirm, current: Signed, factors: FactorServiceDep
+    data: TotpConfirm,
+    current: Enrolling,
+    factors: FactorServiceDep,
+    user_sessions: UserSessionServiceDep,
 ) -> RecoveryCodesRead:
     """Turn the authenticator app on with its first code: from now on, signing in needs a
     code after the password. The recovery codes are shown this once."""
-    return RecoveryCodesRead(recovery_codes=await factors.confirm_totp(current.user, data.code))
+    codes = await factors.confirm_totp(current.user, data.code)
+    await user_sessions.enrolled(current, "totp")
+    return RecoveryCodesRead(recovery_codes=codes)
 
 
 @router.delete(

@@ -213,13 +213,18 @@ class FactorService:
         await self.recovery_codes.remove_all(user.id)
         await self.audit.record(TOTP_DISABLED, actor_id=user.id, subject_id=user.id)
 
-    async def reset(self, user: User, *, actor_id: uuid.UUID | None = None) -> bool:
-        """Every second factor of the user removed (support, for a lost device): whether
-        there was one."""
-        removed = await self.totp.remove(user.id)
+    async def reset(
+        self, user: User, *, passkeys_removed: int = 0, actor_id: uuid.UUID | None = None
+    ) -> bool:
+        """The user's authenticator app and recovery codes removed (support, for a lost
+        device; its passkeys, `passkeys_removed`, went before): whether there was anything."""
+        removed = await self.totp.remove(user.id) or passkeys_removed > 0
         await self.recovery_codes.remove_all(user.id)
         if removed:
-            await self.audit.record(TOTP_RESET, actor_id=actor_id, subject_id=user.id)
+            details = {"passkeys": passkeys_removed}
+            await self.audit.record(
+                TOTP_RESET, actor_id=actor_id, subject_id=user.id, details=details
+            )
         return removed
 
     async def reencrypt(self) -> int:

@@ -40,6 +40,9 @@ class OrgMember:
     org_id: uuid.UUID
     permissions: frozenset[str]
     key_id: uuid.UUID | None = None
+    # Whether a session's user proved who they are within `REAUTH_WINDOW` (a key: always, as
+    # for personal keys): sensitive acts in the organisation need it.
+    recently_authenticated: bool = True
 
     @property
     def id(self) -> uuid.UUID:

@@ -279,6 +279,9 @@ class UserSession(Base, UUIDPrimaryKeyMixin):
     ip: Mapped[str | None] = mapped_column(String(45), default=None)
     # When its user last proved who they are again (`POST /auth/reauth`); None: at sign-in.
     reauthenticated_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The factor its user proved beyond a password (`totp`, `recovery_code`, `passkey`), at
+    # sign-in or by enrolling one in it; None: the password (or a provider) alone.
+    second_factor: Mapped[str | None] = mapped_column(String(20), default=None)
 
     user: Mapped[User] = relationship(lazy="raise")
 

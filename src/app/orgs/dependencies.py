@@ -22,7 +22,7 @@ from app.identity.dependencies import build_audit_log
 from app.identity.models import ApiKey, OrgApiKey
 from app.orgs.repository import MemberRepository, OrgRepository, OrgRoleRepository
 from app.orgs.service import MemberService, OrgRoleService, OrgService
-from app.sessions.dependencies import Credential
+from app.sessions.dependencies import Credential, ensure_second_factor
 from app.state import AppState, app_state
 
 
@@ -89,11 +89,13 @@ async def get_org_member(
         raise NotFoundError("Organisation not found")
     if user.email_verified_at is None and state.settings.require_verified_email:
         raise EmailNotVerifiedError()
+    ensure_second_factor(state.settings, credential)
     for permission in scopes.scopes:
         if not allows(permissions, permission):
             raise PermissionDeniedError(permission)
     await bind_tenant(state, session, org_id)
-    return OrgMember(user, org_id, permissions)
+    recent = state.clock() - credential.authenticated_at <= state.settings.reauth_window
+    return OrgMember(user, org_id, permissions, recently_authenticated=recent)
 
 
 async def _as_key(

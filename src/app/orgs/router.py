@@ -14,6 +14,7 @@ from app.core.errors import (
     PermissionDeniedError,
     PreconditionFailedError,
     PreconditionRequiredError,
+    ReauthRequiredError,
     UnauthorizedError,
     error_responses,
 )
@@ -137,7 +138,9 @@ async def list_members(
 @router.patch(
     MEMBER,
     response_model=MemberRead,
-    responses=error_responses(ForbiddenError, PermissionDeniedError, NotFoundError, ConflictError),
+    responses=error_responses(
+        ForbiddenError, PermissionDeniedError, ReauthRequiredError, NotFoundError, ConflictError
+    ),
 )
 async def update_member(
     user_id: uuid.UUID,
@@ -146,7 +149,8 @@ async def update_member(
     members: MemberServiceDep,
 ) -> Membership:
     """Set the roles a member holds. Only who holds every permission involved may do it (only
-    owners make or unmake owners); one owner always remains."""
+    owners make or unmake owners); one owner always remains. Making or unmaking an owner needs
+    a sign-in or `POST /auth/reauth` within `REAUTH_WINDOW`."""
     return await members.set_roles(actor, user_id, data)
 
 

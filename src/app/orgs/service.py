@@ -11,6 +11,7 @@ from app.core.errors import (
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
+    ReauthRequiredError,
 )
 from app.core.etag import IfMatch
 from app.core.models import utcnow
@@ -151,6 +152,8 @@ class MemberService:
         for role in await self.roles.named(actor.org_id, changed):
             _may_hand_out(held, role.permissions)
         await self._may_change(held, actor.org_id, target)
+        if OWNER in changed and not actor.recently_authenticated:
+            raise ReauthRequiredError()  # handing over (or sharing) the organisation
         if OWNER in target.roles and OWNER not in {role.name for role in wanted}:
             await self._keep_an_owner(actor.org_id, target)
         await self.members.set_roles(target, wanted)

@@ -13,10 +13,12 @@ from app.core.errors import (
     EmailNotVerifiedError,
     ForbiddenError,
     PermissionDeniedError,
+    SecondFactorRequiredError,
 )
 from app.core.models import utcnow
 from app.core.permissions import allows
 from app.core.request import Clock
+from app.factors.dependencies import has_second_factor
 from app.identity.auth_cache import AuthCache
 from app.identity.dependencies import build_audit_log
 from app.identity.models import ApiKey, OrgApiKey, User, UserSession
@@ -82,9 +84,42 @@ async def get_credential(
     if token:
         for kind in state.bearer_kinds:
             if token.startswith(kind.prefix):
-                return await kind.authenticate(session, state.settings, state.clock, cache, token)
+                key = await kind.authenticate(session, state.settings, state.clock, cache, token)
+                await _ensure_key_second_factor(state.settings, session, key)
+                return key
     sessions = build_user_session_service(session, state.settings, state.clock, cache)
     return await sessions.authenticate(token)
+
+
+async def _ensure_key_second_factor(
+    settings: Settings, session: AsyncSession, key: UserSession | ApiKey | OrgApiKey
+) -> None:
+    """A personal key of a `REQUIRE_2FA_ROLES` holder works once its user has a factor: rare
+    (keys of the roles named), so asked here rather than with the lookup."""
+    if (
+        isinstance(key, ApiKey)
+        and needs_second_factor(settings, key.user)
+        and not await has_second_factor(session, key.user_id)
+    ):
+        raise SecondFactorRequiredError()
+
+
+def needs_second_factor(settings: Settings, user: User) -> bool:
+    """Whether the user holds a role of `REQUIRE_2FA_ROLES`."""
+    return bool(settings.require_2fa_roles) and not set(settings.require_2fa_roles).isdisjoint(
+        (user.role_names or "").split()
+    )
+
+
+def ensure_second_factor(settings: Settings, credential: UserSession | ApiKey) -> None:
+    """A session of a holder of a `REQUIRE_2FA_ROLES` role signed in with a second factor
+    (or enrolled one in it); else 403 `SECOND_FACTOR_REQUIRED`."""
+    if (
+        isinstance(credential, UserSession)
+        and credential.second_factor is None
+        and needs_second_factor(settings, credential.user)
+    ):
+        raise SecondFactorRequiredError()
 
 
 Credential = Annotated[UserSession | ApiKey | OrgApiKey, Depends(get_credential)]
@@ -122,6 +157,14 @@ async def get_permitted_unverified_session(
     return _session(_allowed(scopes, _personal(credential)))
 
 
+async def get_enrolling_session(
+    scopes: SecurityScopes, request: Request, credential: Credential
+) -> UserSession:
+    """As `get_permitted_session`, also without the second factor `REQUIRE_2FA_ROLES` asks
+    for: the routes that enrol one."""
+    return _session(_permitted(scopes, request, credential, enrolling=True))
+
+
 def _personal(credential: UserSession | ApiKey | OrgApiKey) -> UserSession | ApiKey:
     """A user's credential: an organisation's key acts inside its organisation only."""
     if isinstance(credential, OrgApiKey):
@@ -130,15 +173,23 @@ def _personal(credential: UserSession | ApiKey | OrgApiKey) -> UserSession | Api
 
 
 def _permitted(
-    scopes: SecurityScopes, request: Request, credential: UserSession | ApiKey | OrgApiKey
+    scopes: SecurityScopes,
+    request: Request,
+    credential: UserSession | ApiKey | OrgApiKey,
+    *,
+    enrolling: bool = False,
 ) -> UserSession | ApiKey:
     """The credential, when its user holds every scope and, under `REQUIRE_VERIFIED_EMAIL`,
-    has verified their address: a session (or key) from before the address had to be
-    verified does no more than a login could."""
+    has verified their address (and, under `REQUIRE_2FA_ROLES`, unless `enrolling`, signed in
+    with a second factor): a session (or key) from before a rule came in does no more than a
+    login could."""
     credential = _personal(credential)
     user = credential.user
-    if user.email_verified_at is None and app_state(request).settings.require_verified_email:
+    settings = app_state(request).settings
+    if user.email_verified_at is None and settings.require_verified_email:
         raise EmailNotVerifiedError()
+    if not enrolling:
+        ensure_second_factor(settings, credential)
     return _allowed(scopes, credential)
 
 
@@ -163,10 +214,17 @@ def require(permission: str) -> Any:
     return Security(get_permitted_user, scopes=[permission])
 
 
-def require_session(permission: str, *, unverified: bool = False) -> Any:
+def require_session(permission: str, *, unverified: bool = False, enrolling: bool = False) -> Any:
     """As `require`, for routes that act on the caller's session: `Annotated[UserSession, …]`;
-    `unverified=True` for the routes that verify or replace an unverified address."""
-    dependency = get_permitted_unverified_session if unverified else get_permitted_session
+    `unverified=True` for the routes that verify or replace an unverified address,
+    `enrolling=True` for those that enrol a second factor."""
+    dependency = (
+        get_permitted_unverified_session
+        if unverified
+        else get_enrolling_session
+        if enrolling
+        else get_permitted_session
+    )
     return Security(dependency, scopes=[permission])
 
 
@@ -189,10 +247,29 @@ async def get_recent_unverified_session(
     return current
 
 
-def require_recent_session(permission: str, *, unverified: bool = False) -> Any:
+async def get_recent_enrolling_session(
+    scopes: SecurityScopes,
+    request: Request,
+    credential: Credential,
+    user_sessions: UserSessionServiceDep,
+) -> UserSession:
+    current = _session(_permitted(scopes, request, credential, enrolling=True))
+    user_sessions.ensure_recent(current)
+    return current
+
+
+def require_recent_session(
+    permission: str, *, unverified: bool = False, enrolling: bool = False
+) -> Any:
     """As `require_session`, for sensitive acts: 403 `REAUTH_REQUIRED` unless the session
     signed in, or passed `POST /auth/reauth`, within `REAUTH_WINDOW`."""
-    dependency = get_recent_unverified_session if unverified else get_recent_session
+    dependency = (
+        get_recent_unverified_session
+        if unverified
+        else get_recent_enrolling_session
+        if enrolling
+        else get_recent_session
+    )
     return Security(dependency, scopes=[permission])
 
 

@@ -37,10 +37,20 @@ class UserSessionRepository(CredentialRepository[UserSession]):
         statement = update(User).where(User.id == user_id)
         await self.session.execute(statement.values(security_stamp=new_security_stamp()))
 
-    async def mark_reauthenticated(self, current: UserSession, *, now: datetime) -> None:
+    async def mark_reauthenticated(
+        self, current: UserSession, *, now: datetime, second_factor: str | None
+    ) -> None:
         """The session's user proved who they are again; cached lookups of it are stale."""
+        values: dict[str, object] = {"reauthenticated_at": now}
+        if second_factor is not None:
+            values["second_factor"] = second_factor
         statement = update(UserSession).where(UserSession.id == current.id)
-        await self.session.execute(statement.values(reauthenticated_at=now))
+        await self.session.execute(statement.values(values))
+        revoke_after_commit(self.session, current.user_id)
+
+    async def mark_second_factor(self, current: UserSession, second_factor: str) -> None:
+        statement = update(UserSession).where(UserSession.id == current.id)
+        await self.session.execute(statement.values(second_factor=second_factor))
         revoke_after_commit(self.session, current.user_id)
 
     async def get_valid_by_token_hash(

@@ -44,7 +44,9 @@ class UserSessionService:
         self.audit = audit
         self.cache = cache
 
-    async def start(self, user_id: uuid.UUID, *, client: ClientInfo) -> tuple[UserSession, str]:
+    async def start(
+        self, user_id: uuid.UUID, *, client: ClientInfo, second_factor: str | None = None
+    ) -> tuple[UserSession, str]:
         """A new session and its token; the token is returned once and never stored."""
         now = self.clock()
         await self.repository.delete_dead(user_id, now=now, idle_since=self._idle_since(now))
@@ -57,6 +59,7 @@ class UserSessionService:
             expires_at=now + self.policy.lifetime,
             user_agent=client.user_agent,
             ip=client.ip,
+            second_factor=second_factor,
         )
         return user_session, token
 
@@ -139,8 +142,17 @@ class UserSessionService:
         if self.clock() - current.authenticated_at > self.policy.reauth_window:
             raise ReauthRequiredError()
 
-    async def reauthenticated(self, current: UserSession) -> None:
-        await self.repository.mark_reauthenticated(current, now=self.clock())
+    async def reauthenticated(
+        self, current: UserSession, *, second_factor: str | None = None
+    ) -> None:
+        """Its user proved who they are again (with `second_factor`, the session has one)."""
+        await self.repository.mark_reauthenticated(
+            current, now=self.clock(), second_factor=second_factor
+        )
+
+    async def enrolled(self, current: UserSession, second_factor: str) -> None:
+        """Its user turned a factor on in it: the session counts as signed in with it."""
+        await self.repository.mark_second_factor(current, second_factor)
 
     def _idle_since(self, now: datetime) -> datetime:
         return now - self.policy.idle_timeout

@@ -19,6 +19,7 @@ from app.factors.dependencies import build_factor_service
 from app.factors.service import FactorService
 from app.identity.dependencies import build_user_directory
 from app.identity.models import ADMIN, USER
+from app.passkeys.dependencies import remove_passkeys
 from app.users.dependencies import build_user_service
 from app.users.schemas import UserCreate
 
@@ -78,12 +79,13 @@ async def _create_superuser(settings: Settings, data: UserCreate) -> None:
 
 @users_cli.command("reset-2fa")
 def reset_2fa(email: Annotated[str, typer.Argument(help="The account's email.")]) -> None:
-    """Remove the account's second factors (a lost phone): it signs in with its password
-    alone until it enrols again. Audited as `factor.totp_reset`."""
+    """Remove the account's second factors and passkeys (a lost phone): it signs in with its
+    password alone until it enrols again. Audited as `factor.totp_reset`."""
 
     async def work(factors: FactorService, session: AsyncSession) -> str:
         user = await build_user_directory(session).get_by_email(email.strip().lower())
-        removed = await factors.reset(user)
+        passkeys = await remove_passkeys(session, user.id)
+        removed = await factors.reset(user, passkeys_removed=passkeys)
         return f"Removed the second factors of {user.email}" if removed else "None to remove"
 
     typer.echo(_with_factors(work))
