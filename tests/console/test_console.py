@@ -63,6 +63,21 @@ async def test_an_account_with_a_second_factor_needs_its_code(audited: Audited) 
     assert event.details == {"second_factor": "totp"}
 
 
+async def test_a_role_that_needs_a_second_factor_cannot_enter_without_one(
+    audited: Audited,
+) -> None:
+    admin = await audited.user(is_superuser=True)
+    settings = audited.app.state.settings
+    audited.app.state.settings = settings.model_copy(update={"require_2fa_roles": ["admin"]})
+
+    refused = await Console(audited.client).login(admin.user.email)
+
+    assert refused.status_code == 400
+    assert "Your role needs a second factor" in refused.text
+    [event] = await audited.events(action="auth.login_failed", subject_id=admin.user.id)
+    assert event.details["reason"] == "second_factor_required"
+
+
 async def test_the_console_cookie_is_http_only_and_strict(audited: Audited) -> None:
     admin = await audited.user(is_superuser=True)
     signed_in = await Console(audited.client).login(admin.user.email)
