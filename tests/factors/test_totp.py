@@ -197,6 +197,8 @@ class TestRecoveryCodes:
             )
         )
         assert used == 2
+        status = await client.get("/api/v1/auth/2fa", headers=enrolled.headers)
+        assert status.json() == {"totp_enabled": True, "recovery_codes_left": 8}
 
     async def test_a_factor_is_needed(self, client: AsyncClient, enrolled: Enrolled) -> None:
         token = await mfa_token(client, enrolled.user.email)

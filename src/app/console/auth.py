@@ -58,9 +58,7 @@ class ConsoleAuth(AuthProvider):
             raise LoginFailed("This account may not use the admin console")
         if factor is None and needs_second_factor(self.state.settings, user):
             await auth.refuse(user.email, user, "second_factor_required")
-            raise LoginFailed(
-                "Your role needs a second factor: turn on an authenticator app first"
-            )
+            raise LoginFailed("Your role needs a second factor: turn on an authenticator app first")
         _, token = await auth.start_session(user, client=client, factor=factor)
         fallback = index_url(request)
         next_url = safe_redirect_url(

@@ -2,7 +2,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from app.core.repository import Repository
 from app.factors.models import MfaChallenge, RecoveryCode, TotpFactor
@@ -75,6 +75,12 @@ class RecoveryCodeRepository(Repository[RecoveryCode]):
 
     async def remove_all(self, user_id: uuid.UUID) -> None:
         await self.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
+
+    async def count_unused(self, user_id: uuid.UUID) -> int:
+        statement = select(func.count()).where(
+            RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None)
+        )
+        return int((await self.session.execute(statement)).scalar_one())
 
 
 class ChallengeRepository(Repository[MfaChallenge]):

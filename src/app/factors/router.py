@@ -14,8 +14,13 @@ from app.core.errors import (
     error_responses,
 )
 from app.factors.dependencies import FactorServiceDep
-from app.factors.schemas import RecoveryCodesRead, TotpConfirm, TotpEnrolmentRead
-from app.factors.service import TotpEnrolment
+from app.factors.schemas import (
+    FactorStatusRead,
+    RecoveryCodesRead,
+    TotpConfirm,
+    TotpEnrolmentRead,
+)
+from app.factors.service import FactorStatus, TotpEnrolment
 from app.identity.models import UserSession
 from app.identity.permissions import ACCOUNT_MANAGE
 from app.sessions.dependencies import (
@@ -27,6 +32,16 @@ from app.sessions.dependencies import (
 router = APIRouter(prefix="/auth/2fa", tags=["auth"])
 Enrolling = Annotated[UserSession, require_session(ACCOUNT_MANAGE, enrolling=True)]
 RecentlySigned = Annotated[UserSession, require_recent_session(ACCOUNT_MANAGE)]
+
+
+@router.get(
+    "",
+    response_model=FactorStatusRead,
+    responses=error_responses(UnauthorizedError, PermissionDeniedError),
+)
+async def second_factor_status(current: Enrolling, factors: FactorServiceDep) -> FactorStatus:
+    """The signed-in user's second factors (their passkeys: `GET /auth/passkeys`)."""
+    return await factors.status(current.user)
 
 
 @router.post(

@@ -20,6 +20,11 @@ class TotpEnrolmentRead(ResponseSchema):
     qr_svg: str = Field(description="The QR code, as an inline SVG element")
 
 
+class FactorStatusRead(ResponseSchema):
+    totp_enabled: bool = Field(description="An authenticator app is on: sign-ins ask for a code")
+    recovery_codes_left: int = Field(description="Unused recovery codes")
+
+
 class TotpConfirm(RequestSchema):
     code: TotpCode
 

@@ -53,6 +53,12 @@ class TotpEnrolment:
 
 
 @dataclass(frozen=True)
+class FactorStatus:
+    totp_enabled: bool
+    recovery_codes_left: int
+
+
+@dataclass(frozen=True)
 class Passed:
     """Who passed a sign-in's second step, and with what (`totp` or `recovery_code`)."""
 
@@ -123,6 +129,12 @@ class FactorService:
         required = await self.totp.is_on(user_id)
         await self.totp.release_connection()
         return required
+
+    async def status(self, user: User) -> FactorStatus:
+        """What the user has on, for their account page."""
+        enabled = await self.totp.is_on(user.id)
+        left = await self.recovery_codes.count_unused(user.id) if enabled else 0
+        return FactorStatus(enabled, left)
 
     async def has_app(self, user_id: uuid.UUID) -> bool:
         """As `is_required`, inside a request that keeps its connection."""
