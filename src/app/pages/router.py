@@ -219,6 +219,13 @@ async def signed_in_page(
     return render(request, "signed_in.html", title="Signing in")
 
 
+@router.get("/security")
+async def security_page(request: Request) -> Response:
+    """Second factors and passkeys of the account: the page signs in and acts through the API
+    (its script), with a session kept in the tab."""
+    return render(request, "security.html", title="Account security")
+
+
 def _confirm(
     request: Request, token: str, *, title: str, explanation: str, button: str, action: str
 ) -> Response:

@@ -24,6 +24,7 @@ async function finish(code) {
   document.title = document.title.replace("Signing in", "Signed in");
   status.textContent = `You are signed in as ${me.email}.`;
   document.getElementById("token").value = session.access_token;
+  sessionStorage.setItem("app.session", session.access_token); // for the security page
   document.getElementById("expires").textContent = new Date(session.expires_at).toLocaleString();
   document.getElementById("session").hidden = false;
   status.focus();
