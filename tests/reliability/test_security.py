@@ -1,6 +1,7 @@
 """Security checks over the whole API, driven by its OpenAPI document so that new routes are
 covered: the IDOR matrix over every route that takes an id, and the headers of every answer."""
 
+import os
 import re
 import uuid
 from collections.abc import Awaitable, Callable
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.identity.models import Role, User
 from app.jobs.models import Job
 from app.oauth.models import UserIdentity
+from app.passkeys.models import Passkey
 from tests.conftest import REPO_ROOT
 from tests.live import LiveServerFactory
 from tests.users.factories import DEFAULT_PASSWORD, signed_in
@@ -33,7 +35,11 @@ NOT_YOURS = {
     "job_id": 403,
     "webhook_id": 404,
     "delivery_id": 404,
+    "passkey_id": 404,
 }
+
+# Writes whose schema needs a field: a valid body, so the lookup (not validation) answers.
+WRITE_BODIES: dict[str, dict[str, Any]] = {"passkey_id": {"name": "theirs"}}
 
 Resource = Callable[[AsyncClient, AsyncSession, User, dict[str, str]], Awaitable[str]]
 
@@ -107,6 +113,18 @@ async def own_delivery(
     return str(response.json()["id"])
 
 
+async def own_passkey(
+    _client: AsyncClient, session: AsyncSession, user: User, _headers: dict[str, str]
+) -> str:
+    """A stored public key is all the routes by id read: no device needed."""
+    passkey = Passkey(
+        user_id=user.id, credential_id=os.urandom(16), public_key=os.urandom(77), name="mine"
+    )
+    session.add(passkey)
+    await session.flush()
+    return str(passkey.id)
+
+
 RESOURCES: dict[str, Resource] = {
     "item_id": own_item,
     "session_id": own_session,
@@ -117,6 +135,7 @@ RESOURCES: dict[str, Resource] = {
     "job_id": a_job,
     "webhook_id": own_webhook,
     "delivery_id": own_delivery,
+    "passkey_id": own_passkey,
 }
 
 
@@ -164,7 +183,7 @@ async def test_idor_matrix(client: AsyncClient, session: AsyncSession, app: Fast
         for name in PATH_PARAMETER.findall(path):
             resource_id = await RESOURCES[name](client, session, owner, owner_headers)
             concrete = concrete.replace(f"{{{name}}}", resource_id)
-        body: dict[str, Any] | None = {} if method in {"PATCH", "PUT"} else None
+        body = WRITE_BODIES.get(parameter, {}) if method in {"PATCH", "PUT"} else None
         response = await client.request(method, concrete, json=body, headers=intruder_headers)
         answers[f"{method} {path}"] = response.status_code
         # The permission check (403) comes before any lookup (404).
