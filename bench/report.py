@@ -12,7 +12,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from bench.runner import SCENARIOS, Options, Run
+from bench.runner import APPS, SCENARIOS, Options, Run
 
 # The targets of the performance contract at c=32.
 MIN_THROUGHPUT_RATIO, MAX_P99_RATIO = 0.5, 2.0
@@ -55,6 +55,15 @@ class Row:
         floor = self.spread("floor", lambda run: run.p99_ms).median
         return self.spread("app", lambda run: run.p99_ms).median / floor if floor else 0.0
 
+    @property
+    def per_row_cpu(self) -> str:
+        """CPU per listed row, app / floor: what a page costs beyond its request."""
+        count = SCENARIOS[self.scenario].rows
+        if not count:
+            return "-"
+        app, floor = (self.spread(side, lambda r: r.cpu_us_per_request) for side in APPS)
+        return f"{app.median / count:,.1f} / {floor.median / count:,.1f}"
+
 
 def rows(runs: list[Run]) -> list[Row]:
     keys = dict.fromkeys((run.scenario, run.connections) for run in runs)
@@ -95,9 +104,9 @@ def markdown(runs: list[Run], options: Options, command: str, chart: str) -> str
         "request (any answer).",
         "",
         "| Scenario | c | app req/s | floor req/s | ratio | app p50 ms | app p99 ms | "
-        "floor p99 ms | p99 ratio | app CPU µs/req | floor CPU µs/req | non-2xx (app/floor) | "
-        "socket errors (app/floor) |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "floor p99 ms | p99 ratio | app CPU µs/req | floor CPU µs/req | CPU µs/row (app/floor) | "
+        "non-2xx (app/floor) | socket errors (app/floor) |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for row in rows(runs):
         lines.append(
@@ -115,6 +124,7 @@ def markdown(runs: list[Run], options: Options, command: str, chart: str) -> str
                     f"{row.p99_ratio:.2f}",
                     row.spread("app", lambda r: r.cpu_us_per_request).show(),
                     row.spread("floor", lambda r: r.cpu_us_per_request).show(),
+                    row.per_row_cpu,
                     f"{_statuses(row.app)} / {_statuses(row.floor)}",
                     f"{sum(r.socket_errors for r in row.app)} / "
                     f"{sum(r.socket_errors for r in row.floor)}",

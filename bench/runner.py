@@ -34,6 +34,13 @@ class Scenario:
     title: str
     # Write scenarios whose state the wrk script tracks warm up on a read instead.
     warmup: str | None = None
+    # Lists: the page size (`BENCH_LIMIT`), for the cost per row; the wrk script if not `name`.
+    rows: int = 0
+    script: str = ""
+
+    @property
+    def wrk_script(self) -> str:
+        return f"{self.script or self.name}.lua"
 
 
 SCENARIOS = {
@@ -41,8 +48,20 @@ SCENARIOS = {
     for scenario in (
         Scenario("users_me", "GET /users/me"),
         Scenario("get_item", "GET /items/{id}"),
-        Scenario("list_offset", "GET /items?limit=20 (offset + total)"),
-        Scenario("list_cursor", "GET /items?limit=20&cursor= (keyset)"),
+        Scenario("list_offset", "GET /items?limit=20 (offset + total)", rows=20),
+        Scenario(
+            "list_offset_100",
+            "GET /items?limit=100 (offset + total)",
+            rows=100,
+            script="list_offset",
+        ),
+        Scenario("list_cursor", "GET /items?limit=20&cursor= (keyset)", rows=20),
+        Scenario(
+            "list_cursor_100",
+            "GET /items?limit=100&cursor= (keyset)",
+            rows=100,
+            script="list_cursor",
+        ),
         Scenario("create_item", "POST /items"),
         Scenario("update_item", "PATCH /items/{id} + If-Match", warmup="get_item"),
         Scenario("bulk_upsert", "POST /items/bulk (1000 rows)"),
@@ -261,11 +280,12 @@ class Bench:
         command += [
             f"--timeout={self.options.timeout}s",
             "-s",
-            str(WRK_DIR / f"{scenario.name}.lua"),
+            str(WRK_DIR / scenario.wrk_script),
         ]
+        limit = {"BENCH_LIMIT": str(scenario.rows)} if scenario.rows else {}
         finished = subprocess.run(
             [*command, server.base_url],
-            env={**os.environ, **environment},
+            env={**os.environ, **environment, **limit},
             capture_output=True,
             text=True,
             check=True,

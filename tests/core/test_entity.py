@@ -254,6 +254,14 @@ class TestDeclarationChecks:
         with pytest.raises(TypeError, match="extends OwnedFilter"):
             replace(ITEMS, filter=UnownedItemFilter)
 
+    def test_a_read_schema_field_must_be_a_column(self) -> None:
+        # Pages are read as plain rows: a field no column holds could never be filled.
+        class ItemWithExtra(ItemRead):
+            is_deleted: bool
+
+        with pytest.raises(TypeError, match="ItemWithExtra: is_deleted not columns of Item"):
+            replace(ITEMS, read=ItemWithExtra)
+
     def test_the_derived_schemas_are_named_after_the_model(self) -> None:
         names = [ITEMS.page, ITEMS.upsert, ITEMS.bulk, ITEMS.bulk_result]
 

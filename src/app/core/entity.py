@@ -4,6 +4,7 @@ routes derive from."""
 import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, Generic
 
 from pydantic import BaseModel, Field, create_model
@@ -103,6 +104,11 @@ class Entity(Generic[ModelT, CreateT, UpdateT, ReadT]):
         """Each row is one user's."""
         return self.tenancy is Tenancy.USER
 
+    @cached_property
+    def columns(self) -> tuple[str, ...]:
+        """The columns of the read schema, which pages are read from as plain rows."""
+        return tuple(self.read.model_fields)
+
     @property
     def noun(self) -> str:
         return self.name.replace("_", " ")
@@ -124,6 +130,13 @@ class Entity(Generic[ModelT, CreateT, UpdateT, ReadT]):
                     f"{self.model.__name__}: {capability} is declared {claimed}, but the model "
                     f"{'lacks' if claimed else 'has'} its column"
                 )
+        missing = [name for name in self.read.model_fields if name not in self.model.__table__.c]
+        if missing:
+            # Pages are read as plain rows (no ORM objects): what is read must be a column; a
+            # value derived from columns is a `computed_field` of the schema.
+            raise TypeError(
+                f"{self.read.__name__}: {', '.join(missing)} not columns of {self.model.__name__}"
+            )
         if self.filter.Constants.model is not self.model:
             raise TypeError(f"{self.filter.__name__} filters another model")
         if self.owned and not issubclass(self.filter, OwnedFilter):

@@ -10,7 +10,7 @@ from sqlalchemy import Select, delete
 
 from app.core.entity import Entity
 from app.core.models import ModelT
-from app.core.pagination import PageRequest, PageResult
+from app.core.pagination import PageRequest, PageResult, Record
 from app.core.repository import Repository, UpsertResult
 from app.core.schemas import CreateT, ReadT, UpdateT
 
@@ -103,9 +103,9 @@ class EntityRepository(
         page: PageRequest,
         *,
         include_deleted: bool,
-    ) -> PageResult[ModelT]:
+    ) -> PageResult[Record]:
         statement = filters.filter(self.visible(tenant_id, include_deleted=include_deleted))
-        return await self.list_page(statement, page)
+        return await self.list_records(statement, page, self.entity.columns)
 
     async def upsert_rows(
         self, tenant_id: uuid.UUID | None, rows: Sequence[dict[str, Any]]

@@ -5,7 +5,7 @@ import binascii
 import hashlib
 import hmac
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -24,6 +24,9 @@ MAX_OFFSET = 2**31 - 1
 CURSOR_LOC = ("query", "cursor")
 ORDER_BY_LOC = ("query", "order_by")
 
+# A row of a page read as plain values, column name to value: what a response schema is
+# validated from without an ORM object in between.
+Record: TypeAlias = Mapping[str, Any]
 CursorValue: TypeAlias = str | int | float | bool | datetime | date | uuid.UUID | Decimal | None
 
 # Each value is stored with a tag so that the cursor decodes to the exact Python type again.

@@ -19,7 +19,7 @@ from app.core.errors import (
 from app.core.etag import etag
 from app.core.filters import ListFilter, ListQuery, list_query
 from app.core.models import ModelT
-from app.core.pagination import PageResult
+from app.core.pagination import PageResult, Record
 from app.core.request import IdempotencyKeyHeader, IfMatchDep, created_location
 from app.core.schemas import Bulk, CreateT, ReadT, UpdateT
 from app.core.service import BulkOutcome, Caller, EntityService
@@ -95,7 +95,7 @@ class EntityRoutes(Generic[ModelT, CreateT, UpdateT, ReadT]):
             service: Annotated[EntityService[ModelT, CreateT, UpdateT, ReadT], self.service],
             query: Annotated[ListQuery[ListFilter], self.query],
             include_deleted: Annotated[bool, SUPERUSERS_ONLY] = False,
-        ) -> PageResult[ModelT]:
+        ) -> PageResult[Record]:
             page = await service.list_page(
                 caller, query.filters, query.page, include_deleted=include_deleted
             )

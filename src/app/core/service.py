@@ -19,7 +19,7 @@ from app.core.etag import IfMatch
 from app.core.events import Change, ChangeFeed
 from app.core.idempotency import IdempotencyStore, IdempotentRequest, fingerprint
 from app.core.models import ModelT, SoftDeleteMixin, VersionMixin
-from app.core.pagination import PageRequest, PageResult
+from app.core.pagination import PageRequest, PageResult, Record
 from app.core.repository import Repository
 from app.core.schemas import CreateT, ReadT, UpdateT
 
@@ -233,7 +233,7 @@ class EntityService(Service[ModelT, CreateT, UpdateT], Generic[ModelT, CreateT, 
 
     async def list_page(
         self, caller: Caller, filters: RowFilter, page: PageRequest, *, include_deleted: bool
-    ) -> PageResult[ModelT]:
+    ) -> PageResult[Record]:
         by_owner = getattr(filters, "owner_id", None) is not None
         if not caller.is_superuser and (include_deleted or by_owner):
             raise ForbiddenError(
