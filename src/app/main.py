@@ -23,6 +23,7 @@ from app.core.logging import configure_logging
 from app.core.metrics import Metrics
 from app.core.middleware import (
     AccessLogMiddleware,
+    AdmissionMiddleware,
     AllowedHostsMiddleware,
     BodyLimitMiddleware,
     HeadMiddleware,
@@ -164,6 +165,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+# Never queued behind traffic: a busy instance is alive, and says itself whether it is ready.
+PROBES = ("/health/live", "/health/ready")
+
+
 def _add_middleware(app: FastAPI, settings: Settings) -> None:
     # Added innermost first: CORS wraps everything, so error responses carry its headers too.
     app.add_middleware(HeadMiddleware)
@@ -172,6 +177,16 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
         max_bytes=settings.max_body_bytes,
         timeout=settings.http_body_timeout,
     )
+    if settings.max_concurrent_requests:
+        # Outside the body limit: time spent waiting for a slot is not the body's time.
+        app.add_middleware(
+            AdmissionMiddleware,
+            limit=settings.max_concurrent_requests,
+            queue_timeout=settings.request_queue_timeout,
+            retry_after=settings.retry_after_seconds,
+            metrics=cast(AppState, app.state).metrics,
+            exempt=PROBES,
+        )
     if "*" not in settings.allowed_hosts:
         app.add_middleware(AllowedHostsMiddleware, allowed_hosts=settings.allowed_hosts)
     app.add_middleware(

@@ -1,12 +1,14 @@
 """Request ids, body size limit, access log and CORS."""
 
+import asyncio
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 import structlog
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
@@ -161,6 +163,69 @@ class TestBodySizeLimit:
         response = await small_client.post("/api/v1/anything", content=b"x" * 64)
 
         assert response.status_code == 404
+
+
+class TestAdmission:
+    """MAX_CONCURRENT_REQUESTS=1: one request holds the only slot until the test lets it go."""
+
+    @pytest.fixture
+    async def busy(self, settings: Settings) -> AsyncIterator[tuple[FastAPI, AsyncClient]]:
+        limited = {"max_concurrent_requests": 1, "request_queue_timeout": 0.2}
+        async with running_app(settings.model_copy(update=limited)) as application:
+            application.include_router(_slow_router(application))
+            async with http_client(application) as client:
+                yield application, client
+
+    async def test_a_request_waiting_past_the_queue_timeout_is_503_with_retry_after(
+        self, busy: tuple[FastAPI, AsyncClient]
+    ) -> None:
+        application, client = busy
+        holder = asyncio.create_task(client.get("/test-slow"))
+        await application.state.test_entered.wait()
+
+        started = time.monotonic()
+        shed = await client.get("/api/v1/users/me")
+        waited = time.monotonic() - started
+        probe = await client.get("/health/live")
+        application.state.test_release.set()
+
+        body = assert_error(shed, 503, "SERVICE_UNAVAILABLE")
+        assert "busy" in body["detail"]
+        assert shed.headers["Retry-After"] == "5"
+        assert 0.2 <= waited < 1.0
+        assert probe.status_code == 200
+        assert (await holder).status_code == 200
+        assert b"http_requests_shed_total 1.0" in application.state.metrics.render()
+
+    async def test_a_request_queued_for_less_than_the_timeout_is_served(
+        self, busy: tuple[FastAPI, AsyncClient]
+    ) -> None:
+        application, client = busy
+        holder = asyncio.create_task(client.get("/test-slow"))
+        await application.state.test_entered.wait()
+
+        probe = asyncio.create_task(client.get("/health/ready"))
+        waiting = asyncio.create_task(client.get("/api/v1/users/me"))
+        await asyncio.sleep(0.05)
+        application.state.test_release.set()
+
+        assert (await holder).status_code == 200
+        assert (await probe).status_code == 200
+        assert_error(await waiting, 401, "UNAUTHORIZED")
+
+
+def _slow_router(application: FastAPI) -> APIRouter:
+    router = APIRouter()
+    application.state.test_entered = asyncio.Event()
+    application.state.test_release = asyncio.Event()
+
+    @router.get("/test-slow")
+    async def slow() -> dict[str, bool]:
+        application.state.test_entered.set()
+        await application.state.test_release.wait()
+        return {"done": True}
+
+    return router
 
 
 class TestCors:

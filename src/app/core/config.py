@@ -223,6 +223,16 @@ class Settings(BaseSettings):
         default=[], description="Comma-separated origins allowed by CORS; empty disables CORS"
     )
     retry_after_seconds: int = Field(default=5, ge=1, description="`Retry-After` on a 503")
+    max_concurrent_requests: int = Field(
+        default=64,
+        ge=0,
+        description="Requests one process serves at once; the next wait for a slot (0: no limit)",
+    )
+    request_queue_timeout: float = Field(
+        default=0.5,
+        gt=0,
+        description="Seconds a request waits for a slot, then 503 with `Retry-After`",
+    )
     require_if_match: bool = Field(
         default=False,
         description="Updates and deletes without `If-Match` answer 428 instead of overwriting",

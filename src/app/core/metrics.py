@@ -56,6 +56,12 @@ class Metrics:
             "Revocations Redis did not take: other processes may reuse a lookup until its TTL",
             registry=self.registry,
         )
+        self.requests_shed = Counter(
+            "http_requests_shed_total",
+            "Requests answered 503 at once: MAX_CONCURRENT_REQUESTS were busy for "
+            "REQUEST_QUEUE_TIMEOUT",
+            registry=self.registry,
+        )
         self.mail_sent = Counter(
             "mail_sent_total", "Mails the SMTP server accepted", registry=self.registry
         )

@@ -1,5 +1,5 @@
-"""Pure ASGI middleware: HEAD, body size and time limits, allowed hosts, security headers,
-access log and metrics, last-resort 500."""
+"""Pure ASGI middleware: HEAD, body size and time limits, admission, allowed hosts, security
+headers, access log and metrics, last-resort 500."""
 
 import asyncio
 import time
@@ -116,6 +116,54 @@ class BodyLimitMiddleware:
             await send(message)
 
         await self.app(scope, limited_receive, watched_send)
+
+
+class AdmissionMiddleware:
+    """At most `limit` requests inside the app at once; the next wait for a slot in arrival
+    order, and one that waited `queue_timeout` seconds is answered 503 with `Retry-After`.
+
+    Without it an overloaded process takes every request and shares the CPU among all of
+    them, so each one slows down until clients time out (a list at 256 connections waited
+    past 2 s); with it the admitted ones finish at their usual pace and the excess learns at
+    once that it should come back. Health probes are never queued.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limit: int,
+        queue_timeout: float,
+        retry_after: int,
+        metrics: Metrics,
+        exempt: Sequence[str] = (),
+    ):
+        self.app = app
+        self.slots = asyncio.Semaphore(limit)
+        self.queue_timeout = queue_timeout
+        self.retry_after = retry_after
+        self.metrics = metrics
+        self.exempt = frozenset(exempt)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.exempt:
+            await self.app(scope, receive, send)
+            return
+        try:
+            async with asyncio.timeout(self.queue_timeout):
+                await self.slots.acquire()
+        except TimeoutError:
+            self.metrics.requests_shed.inc()
+            busy = ServiceUnavailableError(
+                "The server is busy: retry after the time Retry-After gives",
+                retry_after=self.retry_after,
+            )
+            await error_response(busy)(scope, receive, send)
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.slots.release()
 
 
 class AllowedHostsMiddleware(TrustedHostMiddleware):
