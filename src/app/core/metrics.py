@@ -58,7 +58,7 @@ class Metrics:
         )
         self.requests_shed = Counter(
             "http_requests_shed_total",
-            "Requests answered 503 at once: MAX_CONCURRENT_REQUESTS were busy for "
+            "Requests answered 503: all MAX_CONCURRENT_REQUESTS slots stayed busy for "
             "REQUEST_QUEUE_TIMEOUT",
             registry=self.registry,
         )

@@ -124,8 +124,8 @@ class AdmissionMiddleware:
 
     Without it an overloaded process takes every request and shares the CPU among all of
     them, so each one slows down until clients time out (a list at 256 connections waited
-    past 2 s); with it the admitted ones finish at their usual pace and the excess learns at
-    once that it should come back. Health probes are never queued.
+    past 2 s); with it the admitted ones finish at their usual pace and the excess learns
+    within `queue_timeout` that it should come back. Health probes are never queued.
     """
 
     def __init__(
