@@ -2,8 +2,8 @@
 
 No validation, no error envelope, no logging, no metrics, no ORM: each route parses the least it
 can and runs the same statements against the same schema as the app. What the app costs on top
-of this is the price of its contracts. Run it as uvicorn does the app (one worker, uvloop and
-httptools): `FLOOR_DATABASE_URL=postgresql://… uvicorn bench.floor:app --port 8001`.
+of this is the price of its contracts. Run it on uvicorn's fastest (one worker, uvloop and
+httptools): `FLOOR_DATABASE_URL=postgresql://… uvicorn bench.floor:app --port 8001 --loop uvloop`.
 """
 
 import asyncio

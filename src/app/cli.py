@@ -93,6 +93,7 @@ def run_server(settings: Settings, host: str, port: int, workers: int, reload: b
         proxy_headers=bool(settings.forwarded_allow_ips),
         forwarded_allow_ips=settings.forwarded_allow_ips or None,
         timeout_graceful_shutdown=settings.shutdown_timeout,
+        loop=settings.server_loop,
     )
 
 

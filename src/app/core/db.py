@@ -51,10 +51,24 @@ def create_engine(settings: Settings) -> AsyncEngine:
         connect_args={
             "timeout": settings.db_connect_timeout,
             "command_timeout": settings.db_command_timeout,
+            **(_TRANSACTION_POOLER if settings.db_pooler == "transaction" else {}),
         },
     )
     roll_back_on_return(engine)
     return engine
+
+
+# Behind a transaction pooler one client connection's statements reach different server
+# connections, so none may be prepared by name: a named statement is missing on the next server
+# ("prepared statement … does not exist"), and its Close reaches another one, leaving it behind
+# on the first for the server connection's life. SQLAlchemy's dialect prepares every statement;
+# the empty name makes that asyncpg's anonymous statement, which with asyncpg's cache off is
+# parsed again in the same message batch as its Bind and Execute, and replaced by the next.
+_TRANSACTION_POOLER: dict[str, Any] = {
+    "statement_cache_size": 0,
+    "prepared_statement_cache_size": 0,
+    "prepared_statement_name_func": lambda: "",
+}
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

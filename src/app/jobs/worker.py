@@ -361,7 +361,10 @@ async def running_worker(
     statements = create_read_sessionmaker(engine) or sessionmaker
     worker = Worker(sessionmaker, registry, settings, metrics, statements=statements, **options)
     async with contextlib.AsyncExitStack() as stack:
-        if settings.jobs_listen and engine.dialect.name == "postgresql":
+        # A transaction pooler hands the LISTEN's server connection to others between
+        # transactions: notifications would go astray, so workers poll.
+        pooled = settings.db_pooler == "transaction"
+        if settings.jobs_listen and not pooled and engine.dialect.name == "postgresql":
             await stack.enter_async_context(running(listen(engine, worker), "jobs-listen"))
         task = asyncio.create_task(worker.run(), name="jobs-worker")
         try:

@@ -1,0 +1,1 @@
+"""Tests of a deployment across hosts: the pooler, replicas, the load balancer, failure drills."""
