@@ -1,21 +1,16 @@
 """PgBouncer in transaction pooling mode in front of a PostgreSQL server."""
 
 import contextlib
-import os
-import pwd
 import shutil
 import signal
-import socket
 import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from topology.service import give, missing_account, own_folder, service_user, wait_for_port
+
 STARTUP_SECONDS = 10
-# PgBouncer refuses to run as root; Debian's package brings this account.
-SERVICE_USER = "postgres"
 
 
 @dataclass
@@ -30,13 +25,14 @@ class PgBouncer:
         return f"postgresql+asyncpg://{user}@{self.host}:{self.port}/{database}"
 
     def log(self) -> str:
-        return (self.folder / "pgbouncer.log").read_text(errors="replace")
+        return "".join(
+            path.read_text(errors="replace")
+            for path in (self.folder / "stderr.log", self.folder / "pgbouncer.log")
+            if path.exists()
+        )
 
-    def restart(self) -> None:
-        """Stop and start again on the same address: every client connection is cut."""
-        self.stop()
-        self.process = _start(self.folder)
-        _wait_for_port(self.host, self.port, self.process, self.folder)
+    def running(self) -> bool:
+        return self.process.poll() is None
 
     def stop(self) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -52,12 +48,7 @@ def available() -> str | None:
     """Why PgBouncer cannot run here, or None."""
     if shutil.which("pgbouncer") is None:
         return "pgbouncer is not installed (Debian package pgbouncer)"
-    if os.geteuid() == 0:
-        try:
-            pwd.getpwnam(SERVICE_USER)
-        except KeyError:
-            return f"running as root needs the {SERVICE_USER!r} account to run PgBouncer as"
-    return None
+    return missing_account()
 
 
 @contextlib.contextmanager
@@ -72,44 +63,31 @@ def running_pgbouncer(
 ) -> Iterator[PgBouncer]:
     """PgBouncer on `host:port` pooling every database of the server by transaction, at most
     `pool_size` server connections per database and user; stopped and its files removed at
-    the end. Its files are in a folder of its own: the account it runs as must reach them."""
-    with tempfile.TemporaryDirectory(prefix="pgbouncer-") as name:
-        folder = Path(name)
-        _configure(folder, server_host, server_port, host, port, pool_size, users)
-        process = _start(folder)
-        pooler = PgBouncer(host, port, process, folder)
+    the end."""
+    with own_folder("pgbouncer-") as folder:
+        (folder / "users.txt").write_text("".join(f'"{user}" ""\n' for user in users))
+        (folder / "pgbouncer.ini").write_text(
+            _CONFIG.format(
+                server_host=server_host,
+                server_port=server_port,
+                host=host,
+                port=port,
+                pool_size=pool_size,
+                folder=folder,
+                auth_user=users[0],
+            )
+        )
+        give(*folder.iterdir())
+        pooler = PgBouncer(host, port, _start(folder), folder)
         try:
-            _wait_for_port(host, port, process, folder)
+            wait_for_port(host, port, STARTUP_SECONDS, pooler.running)
+        except RuntimeError as error:
+            pooler.stop()
+            raise RuntimeError(f"{error}\n{pooler.log()}") from error
+        try:
             yield pooler
         finally:
             pooler.stop()
-
-
-def _configure(
-    folder: Path,
-    server_host: str,
-    server_port: int,
-    host: str,
-    port: int,
-    pool_size: int,
-    users: tuple[str, ...],
-) -> None:
-    (folder / "users.txt").write_text("".join(f'"{user}" ""\n' for user in users))
-    (folder / "pgbouncer.ini").write_text(
-        _CONFIG.format(
-            server_host=server_host,
-            server_port=server_port,
-            host=host,
-            port=port,
-            pool_size=pool_size,
-            folder=folder,
-            auth_user=users[0],
-        )
-    )
-    if os.geteuid() == 0:
-        shutil.chown(folder, SERVICE_USER)
-        for path in folder.iterdir():
-            shutil.chown(path, SERVICE_USER)
 
 
 # Trust, as the server here: the pooler passes each client's user name on; a user not in the
@@ -138,7 +116,7 @@ log_disconnections = 0
 
 
 def _start(folder: Path) -> subprocess.Popen[bytes]:
-    user = SERVICE_USER if os.geteuid() == 0 else None
+    user = service_user()
     return subprocess.Popen(
         ["pgbouncer", str(folder / "pgbouncer.ini")],
         user=user,
@@ -147,19 +125,3 @@ def _start(folder: Path) -> subprocess.Popen[bytes]:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-
-
-def _wait_for_port(host: str, port: int, process: subprocess.Popen[bytes], folder: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"pgbouncer exited ({process.returncode}):\n{_log(folder)}")
-        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"pgbouncer did not listen on {host}:{port} in time:\n{_log(folder)}")
-
-
-def _log(folder: Path) -> str:
-    paths = [folder / "stderr.log", folder / "pgbouncer.log"]
-    return "".join(path.read_text(errors="replace") for path in paths if path.exists())

@@ -17,8 +17,9 @@ from app.core.db import create_engine
 from app.core.migrations import alembic_config
 from tests.conftest import throwaway_database
 from tests.live import free_port
-from topology import pgbouncer
+from topology import pgbouncer, postgres
 from topology.pgbouncer import PgBouncer, running_pgbouncer
+from topology.postgres import Cluster, running_primary
 
 # Fewer server connections than the app has clients: consecutive transactions of one client
 # connection land on different server connections, as they do in production.
@@ -68,3 +69,14 @@ async def migrated_database(
         finally:
             await engine.dispose()
         yield url
+
+
+@pytest.fixture(scope="session")
+def primary() -> Iterator[Cluster]:
+    """A PostgreSQL primary of the topology's own (not the suite's server): standbys are made
+    from it, and drills stop it."""
+    reason = postgres.available()
+    if reason is not None:
+        pytest.skip(reason)
+    with running_primary(port=free_port()) as cluster:
+        yield cluster
