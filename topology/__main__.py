@@ -2,8 +2,8 @@
 
     uv run python -m topology pgbouncer --port 6432 -- psql -h 127.0.0.1 -p 6432 test
 
-The command sees the pooler's address in `POOLER_HOST` and `POOLER_PORT`; the pooler is stopped
-when it ends, and its exit code is this one's.
+The command sees the pooler's address (on loopback) in `POOLER_HOST` and `POOLER_PORT`; the
+pooler is stopped when it ends, and its exit code is this one's.
 """
 
 import argparse
@@ -25,7 +25,6 @@ def parse(argv: list[str]) -> argparse.Namespace:
         default="postgresql://root@127.0.0.1:5432/test",
         help="the PostgreSQL server to pool (its user is let through)",
     )
-    pooler.add_argument("--host", default="127.0.0.1")
     pooler.add_argument("--port", type=int, default=6432)
     pooler.add_argument(
         "--pool-size", type=int, default=4, help="server connections per database and user"
@@ -44,12 +43,11 @@ def main(argv: list[str]) -> int:
     with pgbouncer.running_pgbouncer(
         server_host=server.host or "127.0.0.1",
         server_port=server.port or 5432,
-        host=options.host,
         port=options.port,
         pool_size=options.pool_size,
         users=(server.username or "root",),
     ):
-        environment = {**os.environ, "POOLER_HOST": options.host, "POOLER_PORT": str(options.port)}
+        environment = {**os.environ, "POOLER_HOST": "127.0.0.1", "POOLER_PORT": str(options.port)}
         return subprocess.run(options.command, env=environment).returncode
 
 

@@ -8,7 +8,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from topology.service import give, missing_account, own_folder, service_user, wait_for_port
+from topology.service import (
+    LOOPBACK,
+    Place,
+    give,
+    missing_account,
+    own_folder,
+    start,
+    wait_for_port,
+)
 
 STARTUP_SECONDS = 10
 
@@ -56,12 +64,12 @@ def running_pgbouncer(
     *,
     server_host: str = "127.0.0.1",
     server_port: int = 5432,
-    host: str = "127.0.0.1",
+    place: Place = LOOPBACK,
     port: int,
     pool_size: int = 4,
     users: tuple[str, ...] = ("root",),
 ) -> Iterator[PgBouncer]:
-    """PgBouncer on `host:port` pooling every database of the server by transaction, at most
+    """PgBouncer at `place`, on `port`, pooling every database of the server by transaction, at most
     `pool_size` server connections per database and user; stopped and its files removed at
     the end."""
     with own_folder("pgbouncer-") as folder:
@@ -70,7 +78,7 @@ def running_pgbouncer(
             _CONFIG.format(
                 server_host=server_host,
                 server_port=server_port,
-                host=host,
+                host=place.address,
                 port=port,
                 pool_size=pool_size,
                 folder=folder,
@@ -78,9 +86,10 @@ def running_pgbouncer(
             )
         )
         give(*folder.iterdir())
-        pooler = PgBouncer(host, port, _start(folder), folder)
+        process = start(place, ["pgbouncer", str(folder / "pgbouncer.ini")], folder / "stderr.log")
+        pooler = PgBouncer(place.address, port, process, folder)
         try:
-            wait_for_port(host, port, STARTUP_SECONDS, pooler.running)
+            wait_for_port(place.address, port, STARTUP_SECONDS, pooler.running)
         except RuntimeError as error:
             pooler.stop()
             raise RuntimeError(f"{error}\n{pooler.log()}") from error
@@ -113,15 +122,3 @@ logfile = {folder}/pgbouncer.log
 log_connections = 0
 log_disconnections = 0
 """
-
-
-def _start(folder: Path) -> subprocess.Popen[bytes]:
-    user = service_user()
-    return subprocess.Popen(
-        ["pgbouncer", str(folder / "pgbouncer.ini")],
-        user=user,
-        group=user,
-        stdout=(folder / "stderr.log").open("ab"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )

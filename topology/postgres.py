@@ -10,7 +10,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from topology.service import SERVICE_USER, missing_account, own_folder, run, service_user
+from topology.service import (
+    LOOPBACK,
+    SERVICE_USER,
+    Place,
+    missing_account,
+    own_folder,
+    run,
+    service_user,
+)
 
 BIN = Path("/usr/lib/postgresql/15/bin")
 SECONDS = 60
@@ -43,8 +51,12 @@ class Cluster:
 
     name: str
     data: Path
-    host: str
+    place: Place
     port: int
+
+    @property
+    def host(self) -> str:
+        return self.place.address
 
     @property
     def log(self) -> Path:
@@ -54,22 +66,21 @@ class Cluster:
         return f"{driver}://{SERVICE_USER}@{self.host}:{self.port}/{database}"
 
     def start(self) -> None:
-        run(_ctl(self, "start", "-l", str(self.log)), timeout=SECONDS + 5)
+        run(self.place, _ctl(self, "start", "-l", str(self.log)), timeout=SECONDS + 5)
 
     def stop(self, mode: str = "fast") -> None:
         """`fast`: roll back sessions and shut down cleanly; `immediate`: as a crash would."""
-        run(_ctl(self, "stop", "-m", mode), timeout=SECONDS + 5)
+        run(self.place, _ctl(self, "stop", "-m", mode), timeout=SECONDS + 5)
 
     def promote(self) -> None:
         """Ends a standby's recovery: it takes writes from now on."""
-        run(_ctl(self, "promote"), timeout=SECONDS + 5)
+        run(self.place, _ctl(self, "promote"), timeout=SECONDS + 5)
 
     def running(self) -> bool:
-        user = service_user()
         status = subprocess.run(
-            [str(BIN / "pg_ctl"), "status", "-D", str(self.data)],
-            user=user,
-            group=user,
+            self.place.command(
+                [str(BIN / "pg_ctl"), "status", "-D", str(self.data)], user=service_user()
+            ),
             capture_output=True,
             check=False,
         )
@@ -109,11 +120,12 @@ def available() -> str | None:
 
 
 @contextlib.contextmanager
-def running_primary(*, host: str = "127.0.0.1", port: int) -> Iterator[Cluster]:
-    """A new primary on `host:port`, trusting every connection, with room for standbys."""
+def running_primary(*, place: Place = LOOPBACK, port: int = 5432) -> Iterator[Cluster]:
+    """A new primary at `place` on `port`, trusting every connection, with room for standbys."""
     with own_folder("postgres-") as folder:
-        primary = Cluster("db1", folder / "db1", host, port)
+        primary = Cluster("db1", folder / "db1", place, port)
         run(
+            place,
             [
                 str(BIN / "initdb"),
                 "-D",
@@ -138,13 +150,14 @@ def running_standby(
     primary: Cluster,
     *,
     name: str = "db2",
-    host: str = "127.0.0.1",
-    port: int,
+    place: Place = LOOPBACK,
+    port: int = 5432,
     apply_delay: timedelta = timedelta(0),
 ) -> Iterator[Cluster]:
     """A hot standby of `primary` streaming its WAL, replaying it `apply_delay` late."""
-    standby = Cluster(name, primary.data.parent / name, host, port)
+    standby = Cluster(name, primary.data.parent / name, place, port)
     run(
+        place,
         [
             str(BIN / "pg_basebackup"),
             "-h",

@@ -1,4 +1,5 @@
-"""Running Debian's servers from a root session: as their own account, in folders it owns."""
+"""Running Debian's servers from a root session: on a host (a network namespace, or this
+machine's loopback), as their own account, in folders that account owns."""
 
 import contextlib
 import os
@@ -8,16 +9,46 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 # PostgreSQL and PgBouncer refuse to run as root; Debian's postgresql package brings this account.
 SERVICE_USER = "postgres"
 
 
+class Place(Protocol):
+    """Where a server runs: its address, and how a command is run there."""
+
+    @property
+    def address(self) -> str: ...
+
+    def command(self, command: Sequence[str], *, user: str | None = None) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class Loopback:
+    """This machine, on 127.0.0.1."""
+
+    address: str = "127.0.0.1"
+
+    def command(self, command: Sequence[str], *, user: str | None = None) -> list[str]:
+        return [*as_user(user), *command]
+
+
+LOOPBACK = Loopback()
+
+
+def as_user(user: str | None) -> list[str]:
+    """The prefix that runs a command as `user` (nothing when that is who runs it already)."""
+    if user is None or os.geteuid() != 0:
+        return []
+    return ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups"]
+
+
 def service_user() -> str | None:
-    """The account to run servers as: the service account when this is root, else None (as
-    this user)."""
+    """The account servers run as: the service account when this is root, else this user."""
     return SERVICE_USER if os.geteuid() == 0 else None
 
 
@@ -49,16 +80,33 @@ def give(*paths: Path) -> None:
             shutil.chown(path, user, user)
 
 
-def run(command: list[str], *, timeout: float, log: Path | None = None) -> None:
-    """Runs `command` as the servers' account; its output goes to `log` or into the error."""
-    user = service_user()
+def run(place: Place, command: list[str], *, timeout: float, log: Path | None = None) -> None:
+    """Runs `command` at `place` as the servers' account; its output goes to `log`, or into
+    the error when it fails."""
     output = log.open("ab") if log is not None else subprocess.PIPE
     finished = subprocess.run(
-        command, user=user, group=user, stdout=output, stderr=subprocess.STDOUT, timeout=timeout
+        place.command(command, user=service_user()),
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        timeout=timeout,
+        check=False,
     )
     if finished.returncode != 0:
         shown = log.read_text(errors="replace") if log is not None else finished.stdout.decode()
         raise RuntimeError(f"{command[0]} failed ({finished.returncode}):\n{shown}")
+
+
+def start(
+    place: Place, command: list[str], log: Path, **environment: str
+) -> subprocess.Popen[bytes]:
+    """`command` at `place` as the servers' account, in a session of its own, output to `log`."""
+    return subprocess.Popen(
+        place.command(command, user=service_user()),
+        env={**os.environ, **environment},
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def wait_for_port(host: str, port: int, seconds: float, alive: Callable[[], bool]) -> None:

@@ -1,0 +1,87 @@
+"""The whole topology: a load balancer, app hosts, a transaction pooler, a primary database and
+a cache, each a host of its own (network namespaces), the way several machines would run it.
+
+    lb (nginx :8080) ─┬─ app1 ─┐                  ┌─ db1 (PostgreSQL, primary)
+                      ├─ app2 ─┼─ pooler (PgBouncer, transaction) ─┘
+                      └─ app3 ─┘
+                           └──── cache (Redis)
+"""
+
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from topology.network import Network, network
+from topology.pgbouncer import PgBouncer, running_pgbouncer
+from topology.postgres import Cluster, running_primary
+from topology.servers import APP_PORT, Server, app, nginx, redis, running
+from topology.service import SERVICE_USER, own_folder
+
+DATABASE = "app"
+POOLER_PORT = 6432
+
+
+@dataclass
+class Deployment:
+    network: Network
+    folder: Path
+    primary: Cluster
+    pooler: PgBouncer
+    cache: Server
+    apps: list[Server]
+    lb: Server
+
+    @property
+    def url(self) -> str:
+        """Where clients reach the service: the load balancer."""
+        return self.lb.url
+
+    @property
+    def database_url(self) -> str:
+        """The primary, directly (for migrations and for checking what was written)."""
+        return self.primary.url(DATABASE)
+
+
+@contextlib.contextmanager
+def deployment(
+    environment: Mapping[str, str], migrate: Callable[[str], None], *, apps: int = 3
+) -> Iterator[Deployment]:
+    """Every host started and ready (the database migrated by `migrate(url)` over a direct
+    connection); everything stopped and removed at the end, even when a host fails to start.
+    `environment` is the app hosts' settings on top of those the topology sets."""
+    names = ["lb", *(f"app{number}" for number in range(1, apps + 1)), "pooler", "db1", "cache"]
+    with network(names) as net, own_folder("deployment-") as folder:
+        hosts = net.hosts
+        with running_primary(place=hosts["db1"]) as primary:
+            primary.sql(f"CREATE DATABASE {DATABASE}")
+            migrate(primary.url(DATABASE))
+            with (
+                running_pgbouncer(
+                    server_host=primary.host,
+                    place=hosts["pooler"],
+                    port=POOLER_PORT,
+                    pool_size=10,
+                    users=(SERVICE_USER,),
+                ) as pooler,
+                running(redis(hosts["cache"], folder)) as cache,
+                contextlib.ExitStack() as stack,
+            ):
+                settings = {
+                    **environment,
+                    "DATABASE_URL": pooler.url(DATABASE, user=SERVICE_USER),
+                    "DB_POOLER": "transaction",
+                    "REDIS_URL": f"redis://{cache.place.address}:{cache.port}/0",
+                    "FORWARDED_ALLOW_IPS": hosts["lb"].address,
+                    "AUTO_MIGRATE": "false",
+                }
+                started = [
+                    app(name, hosts[name], folder, settings) for name in names if name[:3] == "app"
+                ]
+                for server in started:
+                    stack.callback(server.halt)
+                for server in started:
+                    server.wait_until_listening()
+                upstreams = [f"{server.place.address}:{APP_PORT}" for server in started]
+                lb = stack.enter_context(running(nginx(hosts["lb"], folder, upstreams)))
+                yield Deployment(net, folder, primary, pooler, cache, started, lb)
