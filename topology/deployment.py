@@ -8,6 +8,7 @@ a cache, each a host of its own (network namespaces), the way several machines w
 """
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ class Deployment:
     cache: Server
     apps: list[Server]
     lb: Server
+    app_settings: dict[str, str]
 
     @property
     def url(self) -> str:
@@ -41,6 +43,18 @@ class Deployment:
     def database_url(self) -> str:
         """The primary, directly (for migrations and for checking what was written)."""
         return self.primary.url(DATABASE)
+
+    def restart_app(self, index: int) -> float:
+        """Stops app host `index` as a deployment would (SIGTERM: it finishes what it has in
+        flight), starts it again with the same settings, and returns once it listens; the
+        seconds it was away."""
+        old = self.apps[index]
+        stopped = time.monotonic()
+        old.stop()
+        new = app(old.name, old.place, self.folder, self.app_settings)
+        self.apps[index] = new
+        new.wait_until_listening()
+        return time.monotonic() - stopped
 
 
 @contextlib.contextmanager
@@ -78,10 +92,15 @@ def deployment(
                 started = [
                     app(name, hosts[name], folder, settings) for name in names if name[:3] == "app"
                 ]
-                for server in started:
-                    stack.callback(server.halt)
+                # The hosts running at the end: a drill may have replaced some.
+                stack.callback(_halt, started)
                 for server in started:
                     server.wait_until_listening()
                 upstreams = [f"{server.place.address}:{APP_PORT}" for server in started]
                 lb = stack.enter_context(running(nginx(hosts["lb"], folder, upstreams)))
-                yield Deployment(net, folder, primary, pooler, cache, started, lb)
+                yield Deployment(net, folder, primary, pooler, cache, started, lb, settings)
+
+
+def _halt(servers: list[Server]) -> None:
+    for server in servers:
+        server.halt()

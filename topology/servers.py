@@ -150,7 +150,7 @@ http {{
       proxy_pass http://app;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
-      proxy_set_header Host $host;
+      proxy_set_header Host $http_host;
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
       proxy_set_header X-Request-ID $request_id;
       proxy_next_upstream error timeout http_502 http_503 http_504;
