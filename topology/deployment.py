@@ -8,6 +8,7 @@ a cache, each a host of its own (network namespaces), the way several machines w
 """
 
 import contextlib
+import signal
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -16,11 +17,14 @@ from pathlib import Path
 from topology.network import Network, network
 from topology.pgbouncer import PgBouncer, running_pgbouncer
 from topology.postgres import Cluster, running_primary
-from topology.servers import APP_PORT, Server, app, nginx, redis, running
+from topology.servers import APP_PORT, Server, app, balance, nginx, redis, running
 from topology.service import SERVICE_USER, own_folder
 
 DATABASE = "app"
 POOLER_PORT = 6432
+# How long a drained host is left to finish what the balancer sent it before it is stopped:
+# nginx's old workers finish their requests and close their connections to it.
+DRAIN_SECONDS = 1.0
 
 
 @dataclass
@@ -44,17 +48,31 @@ class Deployment:
         """The primary, directly (for migrations and for checking what was written)."""
         return self.primary.url(DATABASE)
 
+    @property
+    def upstreams(self) -> list[str]:
+        return [f"{server.place.address}:{server.port}" for server in self.apps]
+
     def restart_app(self, index: int) -> float:
-        """Stops app host `index` as a deployment would (SIGTERM: it finishes what it has in
-        flight), starts it again with the same settings, and returns once it listens; the
-        seconds it was away."""
+        """Restarts app host `index` as a rolling deployment does: drained at the balancer
+        first (nginx reloads without it; requests it has in flight finish), stopped with
+        SIGTERM, started with the same settings, and taken back once it listens. Returns the
+        seconds it was out of the balancer."""
         old = self.apps[index]
-        stopped = time.monotonic()
+        drained = time.monotonic()
+        self.rebalance(drained=self.upstreams[index])
+        time.sleep(DRAIN_SECONDS)
         old.stop()
         new = app(old.name, old.place, self.folder, self.app_settings)
         self.apps[index] = new
         new.wait_until_listening()
-        return time.monotonic() - stopped
+        self.rebalance()
+        return time.monotonic() - drained
+
+    def rebalance(self, drained: str | None = None) -> None:
+        """Rewrites the balancer's upstreams and reloads it (SIGHUP): new workers take the new
+        list, old ones finish their requests and exit."""
+        balance(self.lb.place, self.folder, self.upstreams, port=self.lb.port, drained=drained)
+        self.lb.process.send_signal(signal.SIGHUP)
 
 
 @contextlib.contextmanager

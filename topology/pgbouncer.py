@@ -23,10 +23,14 @@ STARTUP_SECONDS = 10
 
 @dataclass
 class PgBouncer:
-    host: str
+    place: Place
     port: int
-    process: subprocess.Popen[bytes]
     folder: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def host(self) -> str:
+        return self.place.address
 
     def url(self, database: str, user: str = "root") -> str:
         """The SQLAlchemy URL of `database` through the pooler."""
@@ -39,10 +43,26 @@ class PgBouncer:
             if path.exists()
         )
 
+    def start(self) -> None:
+        command = ["pgbouncer", str(self.folder / "pgbouncer.ini")]
+        self.process = start(self.place, command, self.folder / "stderr.log")
+        try:
+            wait_for_port(self.host, self.port, STARTUP_SECONDS, self.running)
+        except RuntimeError as error:
+            self.stop()
+            raise RuntimeError(f"{error}\n{self.log()}") from error
+
+    def restart(self) -> None:
+        """Stops at once and starts again on the same address: every connection is cut."""
+        self.stop()
+        self.start()
+
     def running(self) -> bool:
-        return self.process.poll() is None
+        return self.process is not None and self.process.poll() is None
 
     def stop(self) -> None:
+        if self.process is None:
+            return
         with contextlib.suppress(ProcessLookupError):
             self.process.send_signal(signal.SIGINT)  # SIGINT: at once (SIGTERM waits for clients)
         try:
@@ -86,13 +106,8 @@ def running_pgbouncer(
             )
         )
         give(*folder.iterdir())
-        process = start(place, ["pgbouncer", str(folder / "pgbouncer.ini")], folder / "stderr.log")
-        pooler = PgBouncer(place.address, port, process, folder)
-        try:
-            wait_for_port(place.address, port, STARTUP_SECONDS, pooler.running)
-        except RuntimeError as error:
-            pooler.stop()
-            raise RuntimeError(f"{error}\n{pooler.log()}") from error
+        pooler = PgBouncer(place, port, folder)
+        pooler.start()
         try:
             yield pooler
         finally:

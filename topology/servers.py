@@ -109,22 +109,31 @@ def app(
 
 
 def nginx(place: Place, folder: Path, upstreams: Sequence[str], port: int = 8080) -> Server:
-    """nginx balancing over `upstreams` (`address:port`): a host that fails a request is
-    passed over for `fail_timeout`; a request that found no answer is retried on the next
-    host only when it is idempotent (nginx never retries others once sent)."""
+    """nginx balancing over `upstreams` (`address:port`); see `balance` for the rules."""
     for temp in _TEMPORARY:
         (folder / temp).mkdir(exist_ok=True)
         give(folder / temp)
+    balance(place, folder, upstreams, port=port)
+    log = folder / "nginx.log"
+    command = ["nginx", "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", "stderr"]
+    return Server("lb", place, port, start(place, command, log), log)
+
+
+def balance(
+    place: Place, folder: Path, upstreams: Sequence[str], *, port: int, drained: str | None = None
+) -> None:
+    """Writes the balancer's configuration: every upstream but `drained` takes requests. A
+    host that fails to connect or answers 502/504 is passed over for `fail_timeout`, and the
+    request goes to the next host when nginx has not sent it yet or it is idempotent. A 503 is
+    passed to the client as it is: it means a shared dependency is down or the host sheds load,
+    and sending the request elsewhere would only add to it (the answer says when to retry)."""
     servers = "".join(
-        f"    server {upstream} max_fails=1 fail_timeout=2s;\n" for upstream in upstreams
+        f"    server {upstream} max_fails=1 fail_timeout=2s{' down' * (upstream == drained)};\n"
+        for upstream in upstreams
     )
-    config = folder / "nginx.conf"
-    config.write_text(
+    (folder / "nginx.conf").write_text(
         _NGINX.format(folder=folder, servers=servers, address=place.address, port=port)
     )
-    log = folder / "nginx.log"
-    command = ["nginx", "-p", str(folder), "-c", str(config), "-e", "stderr"]
-    return Server("lb", place, port, start(place, command, log), log)
 
 
 _TEMPORARY = ("body", "proxy", "fastcgi", "uwsgi", "scgi")
@@ -153,7 +162,7 @@ http {{
       proxy_set_header Host $http_host;
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
       proxy_set_header X-Request-ID $request_id;
-      proxy_next_upstream error timeout http_502 http_503 http_504;
+      proxy_next_upstream error timeout http_502 http_504;
       proxy_next_upstream_tries 3;
       proxy_connect_timeout 1s;
       proxy_read_timeout 35s;

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from httpx import Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -30,6 +31,7 @@ PASSWORD = "balanced password"
 WRITERS = 8
 LOAD_SECONDS = 6.0
 KILL_AFTER = 2.0
+ITEMS = "/api/v1/items"
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +84,25 @@ async def test_a_rolling_restart_fails_no_request(deployed: Deployment) -> None:
     assert load.read == len(load.acknowledged)
 
 
+async def test_a_pooler_restart_fails_requests_cleanly_then_recovers(deployed: Deployment) -> None:
+    restarted: list[float] = []
+
+    async def restart_pooler() -> None:
+        await asyncio.sleep(KILL_AFTER)
+        restarted.append(time.monotonic())
+        await asyncio.to_thread(deployed.pooler.restart)
+        restarted.append(time.monotonic())
+
+    load = await steady_load(deployed, restart_pooler())
+
+    outage = max(load.failed_at, default=restarted[0]) - min(load.failed_at, default=restarted[0])
+    print(f"pooler restart ({restarted[1] - restarted[0]:.1f} s): {load}, outage {outage:.1f} s")
+    assert await stored_ids(deployed, load.acknowledged) == set(load.acknowledged)
+    # The envelope's 503 (database unavailable), never a 500 or a cut connection.
+    assert set(load.failed) <= {"POST 503", "GET 503"}, load.failed
+    assert all(when < restarted[1] + 2 for when in load.failed_at), "still failing 2 s after"
+
+
 async def test_a_host_killed_under_load_loses_no_acknowledged_write(deployed: Deployment) -> None:
     victim = deployed.apps[1]
     killed_at: list[float] = []
@@ -109,10 +130,14 @@ class Load:
     read: int = 0
     failed: Counter[str] = field(default_factory=Counter)
     failed_at: list[float] = field(default_factory=list)
+    resent: int = 0
 
     def __str__(self) -> str:
         written, failed = len(self.acknowledged), dict(self.failed)
-        return f"{written} writes acknowledged, {self.read} read back, failed {failed}"
+        return (
+            f"{written} writes acknowledged, {self.read} read back, failed {failed}, "
+            f"{self.resent} sent again after a closed connection"
+        )
 
 
 async def steady_load(deployed: Deployment, during: Coroutine[Any, Any, None]) -> Load:
@@ -129,15 +154,28 @@ async def steady_load(deployed: Deployment, during: Coroutine[Any, Any, None]) -
 
     drill = asyncio.ensure_future(during)
 
+    async def send(
+        client: httpx.AsyncClient, method: str, url: str, key: str = "", **options: Any
+    ) -> Response:
+        """As HTTP clients do: a request whose connection closed before any answer (a
+        kept-alive connection the balancer closed as it reloaded) is sent once more; POSTs
+        carry an Idempotency-Key, so that a write sent twice is made once."""
+        sent = {**headers, "Idempotency-Key": key} if key else headers
+        try:
+            return await client.request(method, url, headers=sent, **options)
+        except (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError):
+            load.resent += 1
+            return await client.request(method, url, headers=sent, **options)
+
     async def writer(client: httpx.AsyncClient) -> None:
         while not drill.done() or time.monotonic() - start < LOAD_SECONDS:
             try:
-                created = await client.post("/api/v1/items", json={"title": "w"}, headers=headers)
+                created = await send(client, "POST", ITEMS, str(uuid.uuid4()), json={"title": "w"})
                 if created.status_code != 201:
                     fail(f"POST {created.status_code}")
                     continue
                 load.acknowledged.append(uuid.UUID(created.json()["id"]))
-                read = await client.get(created.headers["Location"], headers=headers)
+                read = await send(client, "GET", created.headers["Location"])
             except httpx.TransportError as error:
                 fail(type(error).__name__)
                 continue
