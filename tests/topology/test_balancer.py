@@ -26,12 +26,16 @@ from tests.live import TEST_ENVIRONMENT
 from tests.users.factories import unique_email
 from topology import network, pgbouncer, postgres, servers
 from topology.deployment import Deployment, deployment
+from topology.servers import Server
 
 PASSWORD = "balanced password"
 WRITERS = 8
 LOAD_SECONDS = 6.0
 KILL_AFTER = 2.0
 ITEMS = "/api/v1/items"
+ME = "/api/v1/users/me"
+# The auth cache's ping interval and REDIS_TIMEOUT (the defaults).
+HEARTBEAT, REDIS_TIMEOUT = 1.0, 0.5
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +105,37 @@ async def test_a_pooler_restart_fails_requests_cleanly_then_recovers(deployed: D
     # The envelope's 503 (database unavailable), never a 500 or a cut connection.
     assert set(load.failed) <= {"POST 503", "GET 503"}, load.failed
     assert all(when < restarted[1] + 2 for when in load.failed_at), "still failing 2 s after"
+
+
+def test_with_the_cache_cut_off_revocation_stays_immediate_on_every_host(
+    deployed: Deployment,
+) -> None:
+    hosts = [httpx.Client(base_url=server.url, timeout=10) for server in deployed.apps]
+    headers = sign_up(hosts[0])
+    assert [host.get(ME, headers=headers).status_code for host in hosts] == [200] * len(hosts)
+    assert all('"event":"auth_cache_on"' in server.output() for server in deployed.apps)
+
+    cache = deployed.network.hosts["cache"]
+    cache.cut()
+    cut = time.monotonic()
+    try:
+        lost = [logged_at(server, "auth_cache_subscription_lost") for server in deployed.apps]
+        logout = hosts[0].post("/api/v1/auth/logout", headers=headers)
+        refused = [host.get(ME, headers=headers).status_code for host in hosts]
+        wrong = {"email": unique_email(), "password": "not the password"}
+        sign_up(hosts[1], wrong["email"])
+        logins = [hosts[1].post("/api/v1/auth/login", json=wrong).status_code for _ in range(6)]
+    finally:
+        cache.mend()
+        for host in hosts:
+            host.close()
+
+    off_after = [round(when - cut, 1) for when in lost]
+    print(f"the auth cache off on each host {off_after} s after the cut")
+    assert max(off_after) <= HEARTBEAT + REDIS_TIMEOUT + 1, off_after
+    assert logout.status_code == 204
+    assert refused == [401] * len(hosts)
+    assert logins == [401] * 5 + [429]  # the per-email limit holds, in the host's memory
 
 
 async def test_a_host_killed_under_load_loses_no_acknowledged_write(deployed: Deployment) -> None:
@@ -189,12 +224,22 @@ async def steady_load(deployed: Deployment, during: Coroutine[Any, Any, None]) -
     return load
 
 
-def sign_up(client: httpx.Client) -> dict[str, str]:
-    credentials = {"email": unique_email(), "password": PASSWORD}
+def sign_up(client: httpx.Client, email: str = "") -> dict[str, str]:
+    credentials = {"email": email or unique_email(), "password": PASSWORD}
     assert client.post("/api/v1/auth/register", json=credentials).status_code == 201
     response = client.post("/api/v1/auth/login", json=credentials)
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def logged_at(server: Server, event: str, limit: float = 10) -> float:
+    """When (`time.monotonic()`) `event` is first seen in `server`'s log, looking from now."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if f'"event":"{event}"' in server.output():
+            return time.monotonic()
+        time.sleep(0.05)
+    raise AssertionError(f"{server.name} never logged {event}")
 
 
 async def stored_ids(deployed: Deployment, ids: list[uuid.UUID]) -> set[uuid.UUID]:
