@@ -8,7 +8,10 @@ a cache, each a host of its own (network namespaces), the way several machines w
 """
 
 import contextlib
+import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -122,3 +125,13 @@ def deployment(
 def _halt(servers: list[Server]) -> None:
     for server in servers:
         server.halt()
+
+
+def migrate(database_url: str) -> None:
+    """`app db upgrade` of this checkout against `database_url`."""
+    subprocess.run(
+        [sys.executable, "-m", "app", "db", "upgrade"],
+        env={**os.environ, "DATABASE_URL": database_url},
+        check=True,
+        capture_output=True,
+    )

@@ -4,10 +4,7 @@ of writes fails only the requests it had in flight, while every acknowledged wri
 database afterwards (drill: kill -9 of one app host)."""
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
@@ -25,7 +22,7 @@ from app.items.models import Item
 from tests.live import TEST_ENVIRONMENT
 from tests.users.factories import unique_email
 from topology import network, pgbouncer, postgres, servers
-from topology.deployment import Deployment, deployment
+from topology.deployment import Deployment, deployment, migrate
 from topology.servers import Server
 
 PASSWORD = "balanced password"
@@ -50,15 +47,6 @@ def deployed() -> Iterator[Deployment]:
             pytest.skip(reason)
     with deployment(TEST_ENVIRONMENT, migrate) as running:
         yield running
-
-
-def migrate(database_url: str) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "app", "db", "upgrade"],
-        env={**os.environ, **TEST_ENVIRONMENT, "DATABASE_URL": database_url},
-        check=True,
-        capture_output=True,
-    )
 
 
 def test_requests_are_spread_over_every_app_host(deployed: Deployment) -> None:
