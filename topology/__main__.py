@@ -18,8 +18,8 @@ import sys
 
 from sqlalchemy.engine import make_url
 
-from topology import network, pgbouncer, postgres, servers
-from topology.deployment import deployment, migrate
+from topology import pgbouncer
+from topology.deployment import available, deployment, migrate
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -67,15 +67,10 @@ def with_pgbouncer(options: argparse.Namespace) -> int:
 
 
 def with_deployment(options: argparse.Namespace) -> int:
-    for reason in (
-        network.available(),
-        postgres.available(),
-        pgbouncer.available(),
-        servers.available(),
-    ):
-        if reason is not None:
-            print(f"cannot build the deployment: {reason}", file=sys.stderr)
-            return 2
+    reason = available()
+    if reason is not None:
+        print(f"cannot build the deployment: {reason}", file=sys.stderr)
+        return 2
     with deployment({"LOG_FORMAT": "json"}, migrate, apps=options.apps) as running:
         environment = {
             **os.environ,

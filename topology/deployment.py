@@ -17,7 +17,9 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from topology.network import Network, network
+from topology import network as namespaces
+from topology import pgbouncer, postgres, servers
+from topology.network import Network
 from topology.pgbouncer import PgBouncer, running_pgbouncer
 from topology.postgres import Cluster, running_primary
 from topology.servers import APP_PORT, Server, app, balance, nginx, redis, running
@@ -78,6 +80,12 @@ class Deployment:
         self.lb.process.send_signal(signal.SIGHUP)
 
 
+def available() -> str | None:
+    """Why the deployment cannot be built here, or None."""
+    checks = (namespaces.available, postgres.available, pgbouncer.available, servers.available)
+    return next((reason for check in checks if (reason := check()) is not None), None)
+
+
 @contextlib.contextmanager
 def deployment(
     environment: Mapping[str, str], migrate: Callable[[str], None], *, apps: int = 3
@@ -86,7 +94,7 @@ def deployment(
     connection); everything stopped and removed at the end, even when a host fails to start.
     `environment` is the app hosts' settings on top of those the topology sets."""
     names = ["lb", *(f"app{number}" for number in range(1, apps + 1)), "pooler", "db1", "cache"]
-    with network(names) as net, own_folder("deployment-") as folder:
+    with namespaces.network(names) as net, own_folder("deployment-") as folder:
         hosts = net.hosts
         with running_primary(place=hosts["db1"]) as primary:
             primary.sql(f"CREATE DATABASE {DATABASE}")

@@ -21,8 +21,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app.items.models import Item
 from tests.live import TEST_ENVIRONMENT
 from tests.users.factories import unique_email
-from topology import network, pgbouncer, postgres, servers
-from topology.deployment import Deployment, deployment, migrate
+from topology.deployment import Deployment, available, deployment, migrate
 from topology.servers import Server
 
 PASSWORD = "balanced password"
@@ -37,14 +36,9 @@ HEARTBEAT, REDIS_TIMEOUT = 1.0, 0.5
 
 @pytest.fixture(scope="module")
 def deployed() -> Iterator[Deployment]:
-    for reason in (
-        network.available(),
-        postgres.available(),
-        pgbouncer.available(),
-        servers.available(),
-    ):
-        if reason is not None:
-            pytest.skip(reason)
+    reason = available()
+    if reason is not None:
+        pytest.skip(reason)
     with deployment(TEST_ENVIRONMENT, migrate) as running:
         yield running
 

@@ -8,18 +8,13 @@ import sys
 import pytest
 
 from tests.conftest import REPO_ROOT
-from topology import network, pgbouncer, postgres, servers
+from topology.deployment import available
 
 
 def test_a_command_runs_beside_the_deployment() -> None:
-    for reason in (
-        network.available(),
-        postgres.available(),
-        pgbouncer.available(),
-        servers.available(),
-    ):
-        if reason is not None:
-            pytest.skip(reason)
+    reason = available()
+    if reason is not None:
+        pytest.skip(reason)
     command = 'curl -sS "$LB_URL/health/ready"; exit 3'
     finished = subprocess.run(
         [sys.executable, "-m", "topology", "deployment", "--apps", "1", "--", "sh", "-c", command],
