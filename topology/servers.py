@@ -97,14 +97,7 @@ def app(
     log = folder / f"{name}.log"
     command = [sys.executable, "-m", "app", "serve", "--host", place.address]
     command += ["--port", str(APP_PORT), *args]
-    process = subprocess.Popen(
-        place.command(command),
-        env={**os.environ, **environment},
-        cwd=folder,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    process = start(place, command, log, environment=environment, as_service=False, cwd=folder)
     return Server(name, place, APP_PORT, process, log)
 
 

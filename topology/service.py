@@ -9,7 +9,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -97,12 +97,21 @@ def run(place: Place, command: list[str], *, timeout: float, log: Path | None = 
 
 
 def start(
-    place: Place, command: list[str], log: Path, **environment: str
+    place: Place,
+    command: list[str],
+    log: Path,
+    *,
+    environment: Mapping[str, str] | None = None,
+    as_service: bool = True,
+    cwd: Path | None = None,
 ) -> subprocess.Popen[bytes]:
-    """`command` at `place` as the servers' account, in a session of its own, output to `log`."""
+    """`command` at `place`, as the servers' account (else as this user), in a session of its
+    own, with `environment` on top of this one's, output to `log`."""
+    user = service_user() if as_service else None
     return subprocess.Popen(
-        place.command(command, user=service_user()),
-        env={**os.environ, **environment},
+        place.command(command, user=user),
+        env={**os.environ, **(environment or {})},
+        cwd=cwd,
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
         start_new_session=True,

@@ -9,15 +9,12 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from alembic import command
 from sqlalchemy.engine import make_url
 
-from app.core.config import Settings
-from app.core.db import create_engine
-from app.core.migrations import alembic_config
 from tests.conftest import throwaway_database
 from tests.live import free_port
 from topology import pgbouncer, postgres
+from topology.deployment import migrate
 from topology.pgbouncer import PgBouncer, running_pgbouncer
 from topology.postgres import Cluster, running_primary
 
@@ -53,21 +50,11 @@ def pooler() -> Iterator[PgBouncer]:
 
 
 @pytest.fixture(scope="module")
-async def migrated_database(
-    tmp_path_factory: pytest.TempPathFactory, settings: Settings
-) -> AsyncIterator[str]:
+async def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
     """A database of its own, migrated over a direct connection (migrations never go through
     the pooler); its URL on the server."""
     async with throwaway_database(tmp_path_factory.mktemp("database")) as url:
-        direct = settings.model_copy(update={"database_url": url})
-        engine = create_engine(direct)
-        try:
-            async with engine.begin() as connection:
-                await connection.run_sync(
-                    lambda sync: command.upgrade(alembic_config(direct, connection=sync), "head")
-                )
-        finally:
-            await engine.dispose()
+        migrate(url)
         yield url
 
 
